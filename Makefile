@@ -1,0 +1,117 @@
+# appstack-operator. `make help` lists the targets; the two a newcomer needs are
+# `make demo` (run it) and `make test` (prove it).
+
+IMG ?= appstack-operator:dev
+LOCALBIN ?= $(CURDIR)/bin
+export LOCALBIN
+
+# The local cluster (hack/dev-cluster.sh) and where its kubeconfig is written.
+CLUSTER_NAME ?= appstack-dev
+NODES ?= 3
+DEV_KUBECONFIG ?= $(LOCALBIN)/$(CLUSTER_NAME).kubeconfig
+export CLUSTER_NAME NODES
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+# envtest finds etcd and kube-apiserver here; nothing is downloaded.
+KUBEBUILDER_ASSETS ?= $(LOCALBIN)
+export KUBEBUILDER_ASSETS
+
+GO_TEST_FLAGS ?=
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ The two commands
+
+.PHONY: demo
+demo: tools-cluster build ## Build what is missing, start the local cluster and the operator, apply config/samples, wait until Ready.
+	hack/demo.sh
+
+.PHONY: test
+test: verify test-unit test-e2e ## Everything: generated files up to date, unit + envtest suites, e2e on a local cluster.
+
+##@ Development
+
+.PHONY: tools
+tools: ## Build every tool into bin/ from pinned Go modules (reuses what is there).
+	hack/tools.sh
+
+.PHONY: tools-cluster
+tools-cluster:
+	hack/tools.sh etcd kubernetes kwok
+
+.PHONY: tools-envtest
+tools-envtest:
+	hack/tools.sh etcd kubernetes
+
+.PHONY: tools-gen
+tools-gen:
+	hack/tools.sh controller-gen
+
+.PHONY: manifests
+manifests: tools-gen ## Generate the CRD and the ClusterRole from the Go markers.
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: tools-gen ## Generate DeepCopy methods.
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: fmt
+fmt: ## Run gofmt on the code.
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+	go vet -tags e2e ./test/...
+
+.PHONY: verify
+verify: tools-gen ## Fail when generated files (CRD, RBAC, DeepCopy) or formatting are stale; then go vet.
+	hack/verify.sh
+	$(MAKE) --no-print-directory vet
+
+.PHONY: test-unit
+test-unit: tools-envtest manifests generate ## Unit, golden and envtest (real apiserver) suites.
+	go test ./... $(GO_TEST_FLAGS)
+
+.PHONY: test-e2e
+test-e2e: tools-cluster manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
+	go test -tags e2e ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
+
+##@ Local cluster
+
+.PHONY: dev-cluster
+dev-cluster: tools-cluster ## Start (or keep) the local cluster: kwokctl, real apiserver/scheduler/controllers, NODES simulated nodes.
+	hack/dev-cluster.sh up
+
+.PHONY: dev-cluster-down
+dev-cluster-down: ## Stop the operator started by `make demo` and delete the local cluster.
+	hack/demo.sh stop || true
+	hack/dev-cluster.sh down
+
+.PHONY: install
+install: manifests ## Install the CRD into the cluster of $KUBECONFIG.
+	kubectl apply --server-side -f config/crd/bases
+
+.PHONY: run
+run: manifests build ## Run the operator in the foreground against the local cluster.
+	KUBECONFIG=$(DEV_KUBECONFIG) $(LOCALBIN)/manager --health-probe-bind-address=:0
+
+##@ Build
+
+.PHONY: build
+build: ## Build the operator binary into bin/manager.
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/manager ./cmd
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (needs a Docker engine).
+	docker build -t $(IMG) .

@@ -1,0 +1,141 @@
+// Package controllers holds the AppStack reconciler: a thin driver that renders the
+// desired children (internal/render), applies them (internal/ssa), prunes what is
+// no longer desired, and writes the status computed from the cluster
+// (internal/status) once per pass, only when it changed.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/ssa"
+)
+
+// AppStackReconciler reconciles AppStack objects into native children.
+type AppStackReconciler struct {
+	// Client reads from the manager's cache and writes to the apiserver.
+	Client client.Client
+	// APIReader reads past the cache, for the one object the cache cannot hold: a
+	// namespace the stack is about to adopt (it is not labelled yet).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	// MaxConcurrentReconciles bounds how many stacks are reconciled at once.
+	MaxConcurrentReconciles int
+
+	applier *ssa.Applier
+}
+
+// scope is what one reconcile pass knows about its stack.
+type scope struct {
+	stack     *appstackv1.AppStack
+	namespace string
+	desired   []client.Object
+	// blocked, when set, is why this pass must not touch the cluster; it becomes
+	// the Ready condition.
+	blocked *blocker
+}
+
+type blocker struct {
+	reason, message string
+}
+
+// +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile drives one stack towards its spec: render, apply, prune, then status.
+func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	stack := &appstackv1.AppStack{}
+	if err := r.Client.Get(ctx, req.NamespacedName, stack); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !stack.DeletionTimestamp.IsZero() {
+		// Children carry owner references; the garbage collector removes them.
+		return ctrl.Result{}, nil
+	}
+
+	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
+	before := stack.DeepCopy()
+	defer func() {
+		r.setStatus(ctx, s, retErr)
+		if err := r.patchStatus(ctx, before, stack); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	desired, err := render.Render(stack)
+	if err != nil {
+		// The spec itself is wrong: nothing is applied and retrying cannot help.
+		s.blocked = &blocker{reason: appstackv1.ReasonInvalidSpec, message: err.Error()}
+		return ctrl.Result{}, nil
+	}
+	s.desired = desired
+
+	for _, phase := range []func(context.Context, *scope) error{
+		r.reconcileNamespace,
+		r.reconcileChildren,
+		r.pruneChildren,
+	} {
+		if err := phase(ctx, s); err != nil || s.blocked != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager watches stacks and every kind of child, so that a child deleted
+// or edited by hand is restored at event speed.
+func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.applier = ssa.NewApplier(r.Client, render.ManagedBy)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&appstackv1.AppStack{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		// Adopted namespaces carry no owner reference; the stack label finds them.
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
+		Named("appstack").
+		Complete(r)
+}
+
+func stackFromLabel(_ context.Context, obj client.Object) []ctrl.Request {
+	name := obj.GetLabels()[render.LabelStack]
+	if name == "" {
+		return nil
+	}
+	return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: name}}}
+}
+
+// applyError wraps a failed apply so the Ready condition can say which object
+// failed without putting volatile text in the condition.
+type applyError struct {
+	kind, name string
+	err        error
+}
+
+func (e *applyError) Error() string { return fmt.Sprintf("apply %s %s: %v", e.kind, e.name, e.err) }
+func (e *applyError) Unwrap() error { return e.err }
+
+func asApplyError(err error) (*applyError, bool) {
+	var ae *applyError
+	ok := errors.As(err, &ae)
+	return ae, ok
+}

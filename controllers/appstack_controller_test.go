@@ -1,0 +1,295 @@
+package controllers
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/render"
+)
+
+const (
+	timeout  = 10 * time.Second
+	interval = 100 * time.Millisecond
+)
+
+func webComponent(name string, replicas int32) appstackv1.Component {
+	return appstackv1.Component{
+		Name:     name,
+		Replicas: ptr.To(replicas),
+		Containers: []corev1.Container{
+			{Name: "app", Image: "nginx:1.27", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 80}}},
+			{Name: "log-shipper", Image: "busybox"},
+		},
+	}
+}
+
+func newStack(name string, components ...appstackv1.Component) *appstackv1.AppStack {
+	return &appstackv1.AppStack{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       appstackv1.AppStackSpec{Components: components},
+	}
+}
+
+func createStack(stack *appstackv1.AppStack) {
+	GinkgoHelper()
+	Expect(k8sClient.Create(ctx, stack)).To(Succeed())
+	DeferCleanup(func() {
+		Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, stack))).To(Succeed())
+	})
+}
+
+func getStack(name string) *appstackv1.AppStack {
+	GinkgoHelper()
+	s := &appstackv1.AppStack{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, s)).To(Succeed())
+	return s
+}
+
+func readyCondition(g Gomega, name string) *metav1.Condition {
+	s := &appstackv1.AppStack{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, s)).To(Succeed())
+	c := meta.FindStatusCondition(s.Status.Conditions, appstackv1.ConditionReady)
+	g.Expect(c).NotTo(BeNil(), "stack %s has no Ready condition yet", name)
+	return c
+}
+
+// rollOut writes the status a Deployment controller would write once every
+// replica is updated, ready and available (there is no controller in envtest).
+func rollOut(g Gomega, key client.ObjectKey) {
+	d := &appsv1.Deployment{}
+	g.Expect(k8sClient.Get(ctx, key, d)).To(Succeed())
+	n := ptr.Deref(d.Spec.Replicas, 1)
+	d.Status = appsv1.DeploymentStatus{
+		ObservedGeneration: d.Generation,
+		Replicas:           n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n,
+		Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
+			{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
+		},
+	}
+	g.Expect(k8sClient.Status().Update(ctx, d)).To(Succeed())
+}
+
+var _ = Describe("AppStack controller", func() {
+	It("creates an owned namespace, a Deployment with sidecars and a ClusterIP Service", func() {
+		stack := newStack("shop", webComponent("web", 3))
+		stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "shop-ns", Labels: map[string]string{"team": "web"}}
+		createStack(stack)
+		stack = getStack("shop")
+
+		ns := &corev1.Namespace{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "shop-ns"}, ns)).To(Succeed())
+		}, timeout, interval).Should(Succeed())
+		Expect(metav1.IsControlledBy(ns, stack)).To(BeTrue(), "a namespace the operator creates is owned by the stack")
+		Expect(ns.Labels).To(HaveKeyWithValue("team", "web"))
+		Expect(ns.Labels).To(HaveKeyWithValue(render.LabelStack, "shop"))
+
+		d := &appsv1.Deployment{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "shop-ns", Name: "web"}, d)).To(Succeed())
+		}, timeout, interval).Should(Succeed())
+		Expect(metav1.IsControlledBy(d, stack)).To(BeTrue())
+		Expect(*d.Spec.Replicas).To(Equal(int32(3)))
+		Expect(d.Spec.Template.Spec.Containers).To(HaveLen(2))
+		Expect(d.Spec.Selector.MatchLabels).To(Equal(map[string]string{render.LabelStack: "shop", render.LabelComponent: "web"}))
+		Expect(d.Labels).To(HaveKeyWithValue(render.LabelManagedBy, render.ManagedBy))
+		Expect(d.Labels).To(HaveKeyWithValue(render.LabelName, "web"))
+		Expect(d.Labels).To(HaveKeyWithValue(render.LabelInstance, "shop"))
+
+		svc := &corev1.Service{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "shop-ns", Name: "web"}, svc)).To(Succeed())
+		}, timeout, interval).Should(Succeed())
+		Expect(metav1.IsControlledBy(svc, stack)).To(BeTrue())
+		Expect(svc.Spec.Type).To(Equal(corev1.ServiceTypeClusterIP))
+		Expect(svc.Spec.Ports).To(ConsistOf(HaveField("Port", int32(80))))
+		Expect(svc.Spec.Ports[0].TargetPort).To(Equal(intstr.FromInt32(80)))
+		Expect(svc.Spec.Selector).To(Equal(d.Spec.Selector.MatchLabels))
+
+		var managers []string
+		for _, mf := range d.ManagedFields {
+			managers = append(managers, fmt.Sprintf("%s/%s", mf.Manager, mf.Operation))
+		}
+		Expect(managers).To(ContainElement("appstack-operator/Apply"), "children are applied server-side as appstack-operator")
+	})
+
+	It("reports progress, then Ready with observedGeneration once the Deployment has rolled out", func() {
+		createStack(newStack("ready", webComponent("web", 2)))
+		key := client.ObjectKey{Namespace: "ready", Name: "web"}
+
+		Eventually(func(g Gomega) {
+			c := readyCondition(g, "ready")
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(string(appstackv1.PhaseProgressing)))
+			g.Expect(c.Message).To(HavePrefix("web: "))
+		}, timeout, interval).Should(Succeed())
+
+		Eventually(func(g Gomega) { rollOut(g, key) }, timeout, interval).Should(Succeed())
+
+		Eventually(func(g Gomega) {
+			c := readyCondition(g, "ready")
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+			s := getStack("ready")
+			g.Expect(c.ObservedGeneration).To(Equal(s.Generation))
+			g.Expect(s.Status.ObservedGeneration).To(Equal(s.Generation))
+			g.Expect(s.Status.Ready).To(Equal("1/1"))
+			g.Expect(s.Status.Namespace).To(Equal("ready"))
+			g.Expect(s.Status.Components).To(ConsistOf(And(
+				HaveField("Name", "web"), HaveField("Phase", appstackv1.PhaseReady),
+				HaveField("Replicas", int32(2)), HaveField("ReadyReplicas", int32(2)),
+				HaveField("Service.URL", "web.ready.svc.cluster.local:80"),
+			)))
+		}, timeout, interval).Should(Succeed())
+	})
+
+	It("restores a deleted Deployment and reverts a hand-edited replica count", func() {
+		createStack(newStack("drift", webComponent("web", 2)))
+		key := client.ObjectKey{Namespace: "drift", Name: "web"}
+		d := &appsv1.Deployment{}
+		Eventually(func() error { return k8sClient.Get(ctx, key, d) }, timeout, interval).Should(Succeed())
+		oldUID := d.UID
+
+		Expect(k8sClient.Delete(ctx, d)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key, d)).To(Succeed())
+			g.Expect(d.UID).NotTo(Equal(oldUID))
+		}, timeout, interval).Should(Succeed())
+
+		d.Spec.Replicas = ptr.To(int32(7))
+		Expect(k8sClient.Update(ctx, d)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key, d)).To(Succeed())
+			g.Expect(*d.Spec.Replicas).To(Equal(int32(2)))
+		}, timeout, interval).Should(Succeed())
+	})
+
+	It("does not re-send unchanged objects once converged", func() {
+		createStack(newStack("quiet", webComponent("web", 1)))
+		key := client.ObjectKey{Namespace: "quiet", Name: "web"}
+		Eventually(func(g Gomega) { rollOut(g, key) }, timeout, interval).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(readyCondition(g, "quiet").Status).To(Equal(metav1.ConditionTrue))
+		}, timeout, interval).Should(Succeed())
+
+		d := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, key, d)).To(Succeed())
+		svc := &corev1.Service{}
+		Expect(k8sClient.Get(ctx, key, svc)).To(Succeed())
+		stackRV := getStack("quiet").ResourceVersion
+		// A status-only change of the Deployment wakes the reconciler; it must
+		// neither re-apply the children nor rewrite an unchanged stack status.
+		Expect(k8sClient.Get(ctx, key, d)).To(Succeed())
+		d.Status.Conditions[0].Message = "touched by the test"
+		Expect(k8sClient.Status().Update(ctx, d)).To(Succeed())
+		Expect(k8sClient.Get(ctx, key, d)).To(Succeed())
+		rv := d.ResourceVersion
+
+		Consistently(func(g Gomega) {
+			now := &appsv1.Deployment{}
+			g.Expect(k8sClient.Get(ctx, key, now)).To(Succeed())
+			g.Expect(now.ResourceVersion).To(Equal(rv))
+			nowSvc := &corev1.Service{}
+			g.Expect(k8sClient.Get(ctx, key, nowSvc)).To(Succeed())
+			g.Expect(nowSvc.ResourceVersion).To(Equal(svc.ResourceVersion))
+			g.Expect(getStack("quiet").ResourceVersion).To(Equal(stackRV))
+		}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
+	})
+
+	It("adopts an existing namespace without owning it", func() {
+		existing := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "preexisting", Labels: map[string]string{"keep": "me"}}}
+		Expect(k8sClient.Create(ctx, existing)).To(Succeed())
+		stack := newStack("adopter", webComponent("web", 1))
+		stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "preexisting"}
+		createStack(stack)
+
+		Eventually(func(g Gomega) {
+			ns := &corev1.Namespace{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "preexisting"}, ns)).To(Succeed())
+			g.Expect(ns.Labels).To(HaveKeyWithValue(render.LabelStack, "adopter"))
+			g.Expect(ns.Labels).To(HaveKeyWithValue("keep", "me"))
+			g.Expect(ns.OwnerReferences).To(BeEmpty(), "an adopted namespace is never owned, so it is never deleted with the stack")
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "preexisting", Name: "web"}, &appsv1.Deployment{})).To(Succeed())
+		}, timeout, interval).Should(Succeed())
+	})
+
+	It("refuses a namespace that another stack owns and touches nothing", func() {
+		first := newStack("owner", webComponent("web", 1))
+		first.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "contested"}
+		createStack(first)
+		Eventually(func() error {
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: "contested", Name: "web"}, &appsv1.Deployment{})
+		}, timeout, interval).Should(Succeed())
+
+		second := newStack("intruder", webComponent("api", 1))
+		second.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "contested"}
+		createStack(second)
+		Eventually(func(g Gomega) {
+			c := readyCondition(g, "intruder")
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(appstackv1.ReasonNamespaceConflict))
+			g.Expect(c.Message).To(ContainSubstring("namespace contested belongs to stack owner"))
+		}, timeout, interval).Should(Succeed())
+		err := k8sClient.Get(ctx, client.ObjectKey{Namespace: "contested", Name: "api"}, &appsv1.Deployment{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the conflicting stack must not create anything")
+		ns := &corev1.Namespace{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "contested"}, ns)).To(Succeed())
+		Expect(ns.Labels).To(HaveKeyWithValue(render.LabelStack, "owner"))
+	})
+
+	It("prunes the workload and Service of a removed component", func() {
+		createStack(newStack("prune", webComponent("web", 1), webComponent("api", 1)))
+		apiKey := client.ObjectKey{Namespace: "prune", Name: "api"}
+		Eventually(func() error { return k8sClient.Get(ctx, apiKey, &corev1.Service{}) }, timeout, interval).Should(Succeed())
+
+		Eventually(func(g Gomega) {
+			s := getStack("prune")
+			s.Spec.Components = s.Spec.Components[:1]
+			g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		}, timeout, interval).Should(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, apiKey, &appsv1.Deployment{}))).To(BeTrue())
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, apiKey, &corev1.Service{}))).To(BeTrue())
+		}, timeout, interval).Should(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "prune", Name: "web"}, &appsv1.Deployment{})).To(Succeed())
+	})
+
+	It("gives no Service to a component with service type None", func() {
+		c := webComponent("web", 1)
+		c.Service = &appstackv1.ServiceSpec{Type: appstackv1.ServiceTypeNone}
+		createStack(newStack("nosvc", c))
+		key := client.ObjectKey{Namespace: "nosvc", Name: "web"}
+		Eventually(func() error { return k8sClient.Get(ctx, key, &appsv1.Deployment{}) }, timeout, interval).Should(Succeed())
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key, &corev1.Service{}))
+		}, time.Second, interval).Should(BeTrue())
+	})
+
+	It("reports InvalidSpec and applies nothing when a Service targetPort names no container port", func() {
+		c := webComponent("web", 1)
+		c.Service = &appstackv1.ServiceSpec{Ports: []appstackv1.ServicePort{{Port: 80, TargetPort: ptr.To(intstr.FromString("htpp"))}}}
+		createStack(newStack("typo", c))
+		Eventually(func(g Gomega) {
+			cond := readyCondition(g, "typo")
+			g.Expect(cond.Reason).To(Equal(appstackv1.ReasonInvalidSpec))
+			g.Expect(cond.Message).To(ContainSubstring("spec.components[0].service.ports[0].targetPort"))
+			g.Expect(cond.Message).To(ContainSubstring(`"htpp"`))
+		}, timeout, interval).Should(Succeed())
+		err := k8sClient.Get(ctx, client.ObjectKey{Name: "typo"}, &corev1.Namespace{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "nothing is applied for an invalid spec")
+	})
+})

@@ -1,0 +1,136 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/status"
+)
+
+// setStatus computes the stack's status from the cluster (through the cache) and
+// the outcome of the pass. It changes only the in-memory stack.
+func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileErr error) {
+	st := &s.stack.Status
+	st.Namespace = s.namespace
+	if s.blocked != nil {
+		st.Components = nil
+		st.Ready = fmt.Sprintf("0/%d", len(s.stack.Spec.Components))
+		st.Summary = s.blocked.message
+		setReadyCondition(s.stack, metav1.ConditionFalse, s.blocked.reason, s.blocked.message)
+		st.ObservedGeneration = s.stack.Generation
+		return
+	}
+
+	st.Components = make([]appstackv1.ComponentStatus, 0, len(s.stack.Spec.Components))
+	for i := range s.stack.Spec.Components {
+		c := &s.stack.Spec.Components[i]
+		st.Components = append(st.Components, status.Component(s.stack, c, r.observe(ctx, s, c)))
+	}
+	sum := status.Summarize(st.Components)
+	st.Ready = fmt.Sprintf("%d/%d", sum.Ready, sum.Total)
+
+	if reconcileErr != nil {
+		reason, msg := appstackv1.ReasonApplyFailed, "reconcile failed; see the operator's log and events"
+		if ae, ok := asApplyError(reconcileErr); ok {
+			msg = fmt.Sprintf("applying %s %s failed: %s", ae.kind, ae.name, apiMessage(ae.err))
+		}
+		st.Summary = msg
+		setReadyCondition(s.stack, metav1.ConditionFalse, reason, msg)
+		return
+	}
+	st.ObservedGeneration = s.stack.Generation
+	if sum.Ready == sum.Total {
+		st.Summary = sum.Message
+		setReadyCondition(s.stack, metav1.ConditionTrue, appstackv1.ReasonReady, sum.Message)
+		return
+	}
+	st.Summary = fmt.Sprintf("%d/%d components ready; %s", sum.Ready, sum.Total, sum.Message)
+	setReadyCondition(s.stack, metav1.ConditionFalse, sum.Reason, sum.Message)
+}
+
+// observe reads a component's workload and Service from the cache. Objects that do
+// not carry this stack's label are not the stack's and count as absent.
+func (r *AppStackReconciler) observe(ctx context.Context, s *scope, c *appstackv1.Component) status.Observed {
+	var obs status.Observed
+	key := client.ObjectKey{Namespace: s.namespace, Name: c.Name}
+	d := &appsv1.Deployment{}
+	if r.getOwned(ctx, s, key, d) {
+		obs.Workload = d
+	}
+	svc := &corev1.Service{}
+	if r.getOwned(ctx, s, key, svc) {
+		obs.Service = svc
+	}
+	return obs
+}
+
+func (r *AppStackReconciler) getOwned(ctx context.Context, s *scope, key client.ObjectKey, obj client.Object) bool {
+	if err := r.Client.Get(ctx, key, obj); err != nil {
+		if !apierrors.IsNotFound(err) {
+			logf.FromContext(ctx).Error(err, "read child for status", "name", key.Name)
+		}
+		return false
+	}
+	return obj.GetLabels()[render.LabelStack] == s.stack.Name
+}
+
+func setReadyCondition(stack *appstackv1.AppStack, st metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&stack.Status.Conditions, metav1.Condition{
+		Type:               appstackv1.ConditionReady,
+		Status:             st,
+		Reason:             reason,
+		Message:            msg,
+		ObservedGeneration: stack.Generation,
+	})
+}
+
+// apiMessage is the stable part of an apiserver error: its status message, which
+// names the field at fault, without client-side wrapping.
+func apiMessage(err error) string {
+	var s apierrors.APIStatus
+	if errors.As(err, &s) {
+		return s.Status().Message
+	}
+	return err.Error()
+}
+
+// patchStatus writes the status when, and only when, it changed, and records an
+// event when the Ready condition changed.
+func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *appstackv1.AppStack) error {
+	if equality.Semantic.DeepEqual(before.Status, after.Status) {
+		return nil
+	}
+	r.recordReadyTransition(before, after)
+	if err := r.Client.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}
+
+func (r *AppStackReconciler) recordReadyTransition(before, after *appstackv1.AppStack) {
+	old := meta.FindStatusCondition(before.Status.Conditions, appstackv1.ConditionReady)
+	cur := meta.FindStatusCondition(after.Status.Conditions, appstackv1.ConditionReady)
+	if cur == nil || (old != nil && old.Status == cur.Status && old.Reason == cur.Reason) {
+		return
+	}
+	typ := corev1.EventTypeWarning
+	if cur.Status == metav1.ConditionTrue || cur.Reason == appstackv1.ReasonProgressing {
+		typ = corev1.EventTypeNormal
+	}
+	r.Recorder.Eventf(after, nil, typ, cur.Reason, "Reconcile", "%s", cur.Message)
+}

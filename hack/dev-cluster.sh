@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The local cluster: a real etcd, kube-apiserver, kube-controller-manager and
+# kube-scheduler built from source (hack/tools.sh), run by kwokctl's binary runtime,
+# with kwok simulating the nodes and the kubelet. Pods are scheduled, replica sets
+# scaled, endpoints filled, PVCs bound by the real controllers.
+#
+#   hack/dev-cluster.sh up     create or restart the cluster (harmless when it runs)
+#   hack/dev-cluster.sh down   delete it
+#
+# Environment: CLUSTER_NAME (appstack-dev), NODES (3), PV_POOL (PersistentVolumes of
+# each size in the pool, 20), KUBECONFIG_OUT (bin/$CLUSTER_NAME.kubeconfig).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${LOCALBIN:-$ROOT/bin}
+CLUSTER_NAME=${CLUSTER_NAME:-appstack-dev}
+NODES=${NODES:-3}
+PV_POOL=${PV_POOL:-20}
+KUBECONFIG_OUT=${KUBECONFIG_OUT:-$BIN/$CLUSTER_NAME.kubeconfig}
+KWOKCTL=("$BIN/kwokctl" --name "$CLUSTER_NAME")
+export KUBECONFIG=$KUBECONFIG_OUT
+
+log() { echo "==> $*"; }
+die() { echo "!! $*" >&2; exit 1; }
+
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl; do
+  [[ -x $BIN/$b ]] || die "$BIN/$b is missing; build it with 'make tools' (hack/tools.sh)"
+done
+command -v kubectl >/dev/null || die "kubectl is not on PATH"
+
+exists() { "${KWOKCTL[@]}" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }
+healthy() { [[ -f $KUBECONFIG_OUT ]] && kubectl get --raw /readyz >/dev/null 2>&1; }
+
+create() {
+  log "creating cluster $CLUSTER_NAME (kwokctl, binary runtime, Kubernetes $("$BIN/kube-apiserver" --version | cut -d' ' -f2))"
+  # The Service CIDR is widened from kwokctl's /24 (about 250 ClusterIPs) so that
+  # hundreds of stacks fit; the apiserver and controller-manager must agree on it.
+  # kwokctl v0.8.0 mis-parses --extra-args listed as A,A,B,B; keep the order A,B,B,A.
+  "${KWOKCTL[@]}" create cluster \
+    --runtime binary \
+    --etcd-binary "$BIN/etcd" \
+    --kube-apiserver-binary "$BIN/kube-apiserver" \
+    --kube-controller-manager-binary "$BIN/kube-controller-manager" \
+    --kube-scheduler-binary "$BIN/kube-scheduler" \
+    --kwok-controller-binary "$BIN/kwok" \
+    --kubeconfig "$KUBECONFIG_OUT" \
+    --disable-qps-limits \
+    --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
+    --extra-args "kube-controller-manager=service-cluster-ip-range=10.96.0.0/16" \
+    --wait 120s \
+    --quiet-pull >"$BIN/$CLUSTER_NAME.create.log" 2>&1 ||
+    { tail -20 "$BIN/$CLUSTER_NAME.create.log" >&2; die "kwokctl create cluster $CLUSTER_NAME failed (log: $BIN/$CLUSTER_NAME.create.log)"; }
+}
+
+up() {
+  local start=$SECONDS
+  if exists && ! healthy; then
+    log "cluster $CLUSTER_NAME exists but is not running; starting it"
+    if ! "${KWOKCTL[@]}" start cluster >/dev/null 2>&1 || ! wait_ready 60; then
+      log "restart failed; recreating $CLUSTER_NAME"
+      "${KWOKCTL[@]}" delete cluster >/dev/null 2>&1 || true
+    fi
+  fi
+  exists || create
+  # kwokctl writes the kubeconfig only at create; keep it in place regardless.
+  "${KWOKCTL[@]}" get kubeconfig >"$KUBECONFIG_OUT.tmp" 2>/dev/null && mv "$KUBECONFIG_OUT.tmp" "$KUBECONFIG_OUT"
+  wait_ready 60 || die "cluster $CLUSTER_NAME did not become ready; logs: ${KWOKCTL[*]} logs kube-apiserver"
+
+  local have
+  have=$(kubectl get nodes -o name 2>/dev/null | wc -l)
+  if [[ $have -lt $NODES ]]; then
+    log "scaling to $NODES simulated nodes"
+    "${KWOKCTL[@]}" scale node --replicas "$NODES" >/dev/null 2>&1 || die "kwokctl scale node --replicas $NODES failed"
+  fi
+  kubectl wait --for=condition=Ready nodes --all --timeout=60s >/dev/null
+  storage
+  log "cluster $CLUSTER_NAME is up in $((SECONDS - start))s: $(kubectl get nodes --no-headers | wc -l) nodes, server $(server_version)"
+  echo "    export KUBECONFIG=$KUBECONFIG_OUT"
+  echo "    stop it with: make dev-cluster-down"
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + $1))
+  until healthy; do
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 1
+  done
+}
+
+server_version() {
+  kubectl version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1
+}
+
+# storage gives the cluster a default StorageClass "standard" and a pool of
+# pre-made PersistentVolumes, so PVCs bind through the real PV controller (nothing
+# provisions volumes here). Released volumes are made Available again.
+storage() {
+  local sizes=(1Gi 5Gi 10Gi 50Gi) size i name manifest
+  manifest=$(mktemp)
+  cat >"$manifest" <<'EOF'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: Immediate
+reclaimPolicy: Retain
+allowVolumeExpansion: true
+EOF
+  for size in "${sizes[@]}"; do
+    for ((i = 0; i < PV_POOL; i++)); do
+      name=$(printf 'pool-%s-%03d' "$(echo "$size" | tr 'A-Z' 'a-z')" "$i")
+      cat >>"$manifest" <<EOF
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: $name
+  labels:
+    appstack.dev/pool: "true"
+spec:
+  capacity:
+    storage: $size
+  accessModes: [ReadWriteOnce, ReadOnlyMany, ReadWriteMany]
+  storageClassName: standard
+  persistentVolumeReclaimPolicy: Retain
+  hostPath:
+    path: /var/lib/appstack-pool/$name
+EOF
+    done
+  done
+  kubectl apply --server-side --field-manager=dev-cluster -f "$manifest" >/dev/null
+  rm -f "$manifest"
+  local released
+  released=$(kubectl get pv -l appstack.dev/pool=true -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}')
+  for name in $released; do
+    kubectl patch pv "$name" --type=json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
+  done
+  log "storage: default StorageClass standard, $(kubectl get pv -l appstack.dev/pool=true --no-headers | grep -c Available || true) PersistentVolumes available"
+}
+
+down() {
+  if exists; then
+    "${KWOKCTL[@]}" delete cluster >/dev/null 2>&1 || die "kwokctl delete cluster $CLUSTER_NAME failed"
+    log "cluster $CLUSTER_NAME deleted"
+  else
+    log "no cluster $CLUSTER_NAME"
+  fi
+  rm -f "$KUBECONFIG_OUT"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  *) die "usage: $0 up|down" ;;
+esac

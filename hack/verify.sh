@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Fails when a generated file (CRD, ClusterRole, DeepCopy) differs from what the
+# generators make from the code, or when Go code is not gofmt-ed. It compares the
+# working tree before and after generating, so it works with uncommitted changes too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+generated=(config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go)
+before=$(mktemp -d)
+trap 'rm -rf "$before"' EXIT
+for f in "${generated[@]}"; do
+  mkdir -p "$before/$(dirname "$f")"
+  [[ -e $f ]] && cp -r "$f" "$before/$f"
+done
+make --no-print-directory -s manifests generate >/dev/null
+stale=0
+for f in "${generated[@]}"; do
+  if ! diff -r "$before/$f" "$f" >/dev/null 2>&1; then
+    echo "!! $f was out of date with the Go markers; it has been regenerated — review and commit it"
+    stale=1
+  fi
+done
+unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+if [[ -n $unformatted ]]; then
+  echo "!! gofmt needed on:"; echo "$unformatted"; stale=1
+fi
+exit $stale

@@ -1,0 +1,45 @@
+package render
+
+import (
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+)
+
+// Labels every child carries (DESIGN §3.1). Selectors use only LabelStack and
+// LabelComponent, so they never change when other labels do.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelStack     = "apps.appstack.dev/stack"
+	LabelComponent = "apps.appstack.dev/component"
+
+	// ManagedBy is the value of LabelManagedBy and the server-side apply field manager.
+	ManagedBy = "appstack-operator"
+)
+
+// StackLabels are the labels of a child that belongs to the stack as a whole
+// (its namespace, configs, volumes).
+func StackLabels(stack *appstackv1.AppStack) map[string]string {
+	return map[string]string{
+		LabelInstance:  stack.Name,
+		LabelManagedBy: ManagedBy,
+		LabelStack:     stack.Name,
+	}
+}
+
+// ComponentLabels are the labels of a child that belongs to one component.
+func ComponentLabels(stack *appstackv1.AppStack, component string) map[string]string {
+	l := StackLabels(stack)
+	l[LabelName] = component
+	l[LabelComponent] = component
+	return l
+}
+
+// SelectorLabels select the pods of one component. They are immutable on a
+// workload, so they hold only what can never change for the component.
+func SelectorLabels(stack *appstackv1.AppStack, component string) map[string]string {
+	return map[string]string{
+		LabelStack:     stack.Name,
+		LabelComponent: component,
+	}
+}
