@@ -16,12 +16,12 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/appstack-dev/appstack-operator/internal/manifest"
 )
 
 // Applier applies objects as one field manager, forcing ownership of the fields it
@@ -85,7 +85,7 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 		return false, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
 
-	u, err := toUnstructured(obj)
+	u, err := manifest.Unstructured(obj)
 	if err != nil {
 		return false, err
 	}
@@ -171,17 +171,4 @@ func hashOf(obj client.Object) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8]), nil
-}
-
-// toUnstructured converts a typed desired object into an apply request body,
-// leaving out what a desired object never sets: status and creationTimestamp.
-func toUnstructured(obj client.Object) (*unstructured.Unstructured, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, fmt.Errorf("convert %s: %w", obj.GetName(), err)
-	}
-	delete(m, "status")
-	unstructured.RemoveNestedField(m, "metadata", "creationTimestamp")
-	unstructured.RemoveNestedField(m, "spec", "template", "metadata", "creationTimestamp")
-	return &unstructured.Unstructured{Object: m}, nil
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# `make demo`: the local cluster, the CRD, the operator (in the background, as a
+# process on this machine) and every sample stack, waited on until Ready.
+#
+#   hack/demo.sh        bring it all up (again: it restarts the operator on the newest build)
+#   hack/demo.sh stop   stop the operator (the cluster stays; `make dev-cluster-down` removes both)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${LOCALBIN:-$ROOT/bin}
+CLUSTER_NAME=${CLUSTER_NAME:-appstack-dev}
+export KUBECONFIG_OUT=${KUBECONFIG_OUT:-$BIN/$CLUSTER_NAME.kubeconfig}
+export KUBECONFIG=$KUBECONFIG_OUT
+PIDFILE=$BIN/$CLUSTER_NAME.manager.pid
+LOGFILE=$BIN/$CLUSTER_NAME.manager.log
+WAIT=${WAIT:-180s}
+
+log() { echo "==> $*"; }
+die() { echo "!! $*" >&2; exit 1; }
+
+stop_operator() {
+  if [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    local pid
+    pid=$(cat "$PIDFILE")
+    kill "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    log "operator (pid $pid) stopped"
+  fi
+  rm -f "$PIDFILE"
+}
+
+start_operator() {
+  [[ -x $BIN/manager ]] || die "$BIN/manager is missing; run 'make build'"
+  stop_operator
+  # Its own session, so it outlives `make demo`; logs go to a file.
+  setsid "$BIN/manager" --metrics-bind-address=0 --health-probe-bind-address=0 \
+    >"$LOGFILE" 2>&1 </dev/null &
+  echo $! >"$PIDFILE"
+  sleep 1
+  kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { tail -20 "$LOGFILE" >&2; die "the operator exited at start (log: $LOGFILE)"; }
+  log "operator running (pid $(cat "$PIDFILE")), log: $LOGFILE"
+}
+
+if [[ ${1:-} == stop ]]; then
+  stop_operator
+  exit 0
+fi
+
+start=$SECONDS
+"$ROOT/hack/dev-cluster.sh" up
+
+log "installing the AppStack CRD"
+kubectl apply --server-side --force-conflicts -f "$ROOT/config/crd/bases" >/dev/null
+kubectl wait --for=condition=Established crd/appstacks.apps.appstack.dev --timeout=60s >/dev/null
+
+start_operator
+
+log "applying config/samples"
+kubectl apply -k "$ROOT/config/samples"
+
+log "waiting up to $WAIT for every sample stack to be Ready"
+if ! kubectl wait --for=condition=Ready stacks --all --timeout="$WAIT"; then
+  kubectl get stacks
+  kubectl get stacks -o jsonpath='{range .items[*]}{.metadata.name}: {.status.summary}{"\n"}{end}'
+  die "not every sample stack became Ready; operator log: $LOGFILE"
+fi
+
+echo
+kubectl get stacks
+echo
+kubectl get deployments,services,pods -A -l app.kubernetes.io/managed-by=appstack-operator
+echo
+log "demo ready in $((SECONDS - start))s. The cluster and the operator keep running:"
+cat <<EOF
+    export KUBECONFIG=$KUBECONFIG_OUT
+    kubectl get stacks                      # READY / STATUS of every stack
+    kubectl get stack gurumee -o yaml       # status: components, conditions, observedGeneration
+    kubectl delete deployment simple-app -n gurumee   # the operator puts it back
+    tail -f $LOGFILE                        # the operator's log
+    make dev-cluster-down                   # stop the operator and delete the cluster
+EOF

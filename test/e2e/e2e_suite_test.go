@@ -1,0 +1,108 @@
+//go:build e2e
+
+// Package e2e runs the demo flow on a throwaway local cluster (hack/dev-cluster.sh:
+// real apiserver, scheduler and controllers, kwok nodes) with the operator as a
+// process on this machine, and checks what a user would check, with kubectl.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+var (
+	root       string
+	kubeconfig string
+	operator   *exec.Cmd
+	opLog      *os.File
+)
+
+const clusterName = "appstack-e2e"
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "e2e suite")
+}
+
+var _ = BeforeSuite(func() {
+	var err error
+	root, err = filepath.Abs(filepath.Join("..", ".."))
+	Expect(err).NotTo(HaveOccurred())
+	kubeconfig = filepath.Join(root, "bin", clusterName+".kubeconfig")
+
+	By("starting a fresh local cluster " + clusterName)
+	_, _ = script("hack/dev-cluster.sh", "down")
+	out, err := script("hack/dev-cluster.sh", "up")
+	Expect(err).NotTo(HaveOccurred(), out)
+
+	By("installing the CRD")
+	Expect(kubectl("apply", "--server-side", "-f", filepath.Join(root, "config", "crd", "bases"))).Error().NotTo(HaveOccurred())
+	Expect(kubectl("wait", "--for=condition=Established", "crd/appstacks.apps.appstack.dev", "--timeout=60s")).Error().NotTo(HaveOccurred())
+
+	By("building and starting the operator")
+	bin := filepath.Join(root, "bin", "manager-e2e")
+	build := exec.Command("go", "build", "-o", bin, "./cmd")
+	build.Dir = root
+	b, err := build.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), string(b))
+	opLog, err = os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
+	Expect(err).NotTo(HaveOccurred())
+	operator = exec.Command(bin, "--metrics-bind-address=0", "--health-probe-bind-address=0")
+	operator.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	operator.Stdout, operator.Stderr = opLog, opLog
+	Expect(operator.Start()).To(Succeed())
+})
+
+var _ = AfterSuite(func() {
+	if operator != nil && operator.Process != nil {
+		_ = operator.Process.Kill()
+		_ = operator.Wait()
+	}
+	if opLog != nil {
+		_ = opLog.Close()
+	}
+	if os.Getenv("E2E_KEEP_CLUSTER") == "" {
+		_, _ = script("hack/dev-cluster.sh", "down")
+	}
+})
+
+var _ = ReportAfterSuite("operator log on failure", func(r Report) {
+	if !r.SuiteSucceeded {
+		if b, err := os.ReadFile(filepath.Join(root, "bin", clusterName+".manager.log")); err == nil {
+			fmt.Fprintf(GinkgoWriter, "---- operator log ----\n%s\n", b)
+		}
+	}
+})
+
+// kubectl runs kubectl against the e2e cluster, as a user would type it.
+func kubectl(args ...string) (string, error) {
+	cmd := exec.Command("kubectl", args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	fmt.Fprintf(GinkgoWriter, "$ kubectl %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
+	if err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+func script(path string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(root, path), args...)
+	cmd.Env = append(os.Environ(), "CLUSTER_NAME="+clusterName, "KUBECONFIG_OUT="+kubeconfig)
+	out, err := cmd.CombinedOutput()
+	fmt.Fprintf(GinkgoWriter, "$ %s %s\n%s", path, strings.Join(args, " "), out)
+	return string(out), err
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

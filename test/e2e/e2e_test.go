@@ -1,0 +1,112 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+var _ = Describe("the demo flow", Ordered, func() {
+	It("runs a real control plane that reports Kubernetes v1.36.3", func() {
+		out, err := kubectl("version", "-o", "json")
+		Expect(err).NotTo(HaveOccurred())
+		var v struct {
+			ServerVersion struct{ GitVersion string } `json:"serverVersion"`
+		}
+		Expect(json.Unmarshal([]byte(out), &v)).To(Succeed())
+		Expect(v.ServerVersion.GitVersion).To(Equal("v1.36.3"))
+	})
+
+	It("binds a hand-made PVC through the default StorageClass and the PV controller", func() {
+		_, err := kubectl("create", "namespace", "pvc-check")
+		Expect(err).NotTo(HaveOccurred())
+		pvc := filepath.Join(GinkgoT().TempDir(), "pvc.yaml")
+		writeFile(pvc, `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: pvc-check}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+`)
+		Expect(kubectl("apply", "-f", pvc)).Error().NotTo(HaveOccurred())
+		Eventually(func() (string, error) {
+			return kubectl("get", "pvc", "data", "-n", "pvc-check", "-o", "jsonpath={.status.phase}")
+		}, 30*time.Second, 500*time.Millisecond).Should(Equal("Bound"))
+	})
+
+	It("brings every sample stack to Ready", func() {
+		start := time.Now()
+		Expect(kubectl("apply", "-k", filepath.Join(root, "config", "samples"))).Error().NotTo(HaveOccurred())
+		Expect(kubectl("wait", "--for=condition=Ready", "stacks", "--all", "--timeout=120s")).Error().NotTo(HaveOccurred())
+		fmt.Fprintf(GinkgoWriter, "samples Ready after %s\n", since(start))
+	})
+
+	It("shows NAMESPACE, READY, STATUS and AGE in kubectl get stacks", func() {
+		out, err := kubectl("get", "stacks")
+		Expect(err).NotTo(HaveOccurred())
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "NAMESPACE", "READY", "STATUS", "AGE"}))
+		Expect(lines).To(ContainElement(MatchRegexp(`^gurumee\s+gurumee\s+1/1\s+Ready\s+\S+$`)))
+		Expect(lines).To(ContainElement(MatchRegexp(`^count-web\s+count-web\s+1/1\s+Ready\s+\S+$`)))
+	})
+
+	It("records observedGeneration in the status", func() {
+		out, err := kubectl("get", "stack", "gurumee", "-o", "jsonpath={.metadata.generation} {.status.observedGeneration} {.status.conditions[?(@.type==\"Ready\")].observedGeneration}")
+		Expect(err).NotTo(HaveOccurred())
+		f := strings.Fields(out)
+		Expect(f).To(HaveLen(3))
+		Expect(f[1]).To(Equal(f[0]))
+		Expect(f[2]).To(Equal(f[0]))
+	})
+
+	It("runs the pods: 3 simple-app replicas, and one pod with both containers ready", func() {
+		out, err := kubectl("get", "pods", "-n", "gurumee", "-l", "apps.appstack.dev/component=simple-app",
+			"-o", "jsonpath={range .items[*]}{.status.phase}{\"\\n\"}{end}")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Fields(out)).To(Equal([]string{"Running", "Running", "Running"}))
+
+		out, err = kubectl("get", "pods", "-n", "count-web", "-o",
+			"jsonpath={range .items[*]}{.status.phase} {range .status.containerStatuses[*]}{.name}={.ready} {end}{\"\\n\"}{end}")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.TrimSpace(out)).To(Equal("Running html-generator=true web-server=true"))
+	})
+
+	It("fills the Services' endpoints: simple-app.gurumee:8080 has 3, count-web.count-web:80 has 1", func() {
+		Eventually(func(g Gomega) {
+			out, err := kubectl("get", "endpointslices", "-n", "gurumee", "-l", "kubernetes.io/service-name=simple-app",
+				"-o", "jsonpath={range .items[*].endpoints[*]}{.addresses[0]}{\"\\n\"}{end}")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(strings.Fields(out)).To(HaveLen(3))
+			out, err = kubectl("get", "endpointslices", "-n", "gurumee", "-l", "kubernetes.io/service-name=simple-app",
+				"-o", "jsonpath={.items[0].ports[0].port}")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(out).To(Equal("8080"))
+			out, err = kubectl("get", "endpointslices", "-n", "count-web", "-l", "kubernetes.io/service-name=count-web",
+				"-o", "jsonpath={range .items[*].endpoints[*]}{.addresses[0]}{\"\\n\"}{end}")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(strings.Fields(out)).To(HaveLen(1))
+		}, 30*time.Second, 500*time.Millisecond).Should(Succeed())
+		out, err := kubectl("get", "stack", "gurumee", "-o", "jsonpath={.status.components[0].service.url}")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(Equal("simple-app.gurumee.svc.cluster.local:8080"))
+	})
+
+	It("puts a deleted Deployment back within 5 seconds", func() {
+		old, err := kubectl("get", "deployment", "simple-app", "-n", "gurumee", "-o", "jsonpath={.metadata.uid}")
+		Expect(err).NotTo(HaveOccurred())
+		start := time.Now()
+		Expect(kubectl("delete", "deployment", "simple-app", "-n", "gurumee")).Error().NotTo(HaveOccurred())
+		Eventually(func() (string, error) {
+			return kubectl("get", "deployment", "simple-app", "-n", "gurumee", "-o", "jsonpath={.metadata.uid}", "--ignore-not-found")
+		}, 5*time.Second, 100*time.Millisecond).Should(And(Not(BeEmpty()), Not(Equal(old))))
+		fmt.Fprintf(GinkgoWriter, "deployment restored after %s\n", since(start))
+		Expect(kubectl("wait", "--for=condition=Ready", "stack/gurumee", "--timeout=60s")).Error().NotTo(HaveOccurred())
+	})
+})
