@@ -111,8 +111,8 @@ func TestService(t *testing.T) {
 		wantIP    string
 		wantPorts []corev1.ServicePort
 	}{{
-		name:    "no ports and no service block: no Service",
-		wantNil: true,
+		name:      "no ports and no service block: no Service",
+		wantNil:   true,
 		component: appstackv1.Component{Name: "worker", Containers: []corev1.Container{ctr()}},
 	}, {
 		name: "container ports become a ClusterIP Service, one port each, deduplicated across sidecars",
