@@ -60,6 +60,7 @@ tools-gen:
 .PHONY: manifests
 manifests: tools-gen ## Generate the CRD and the ClusterRole from the Go markers.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	go run ./hack/crdbounds config/crd/bases/apps.appstack.dev_appstacks.yaml
 
 .PHONY: generate
 generate: tools-gen ## Generate DeepCopy methods.

@@ -4,59 +4,113 @@ import (
 	"context"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
-// prunableLists are the kinds of namespaced children a stack can have, as lists to
-// find them by the stack's label.
-func prunableLists() []client.ObjectList {
-	return []client.ObjectList{&appsv1.DeploymentList{}, &corev1.ServiceList{}}
-}
-
-// reconcileChildren applies every desired child after the namespace, each with a
-// controller reference to the stack. Failures are collected, not fatal: one bad
-// object does not hold back the others.
-func (r *AppStackReconciler) reconcileChildren(ctx context.Context, s *scope) error {
+// reconcileShared applies the stack's configs and volumes. A volume's claim is owned
+// by the stack only when it is not retained, so that the garbage collector can never
+// take a retained claim's data with the stack (DESIGN §3.5).
+func (r *AppStackReconciler) reconcileShared(ctx context.Context, s *scope) error {
 	var errs []error
-	for _, obj := range s.desired[1:] {
-		if err := controllerutil.SetControllerReference(s.stack, obj, r.Client.Scheme()); err != nil {
-			return err
+	for _, obj := range s.desired.Shared {
+		owned := true
+		if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
+			v := stackVolume(s.stack, pvc.Name)
+			owned = v != nil && !render.Retains(v)
+			if err := r.readopt(ctx, pvc); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 		}
-		sent, err := r.applier.Apply(ctx, obj)
-		if err != nil {
-			errs = append(errs, &applyError{kind: obj.GetObjectKind().GroupVersionKind().Kind, name: obj.GetName(), err: err})
-			continue
-		}
-		if sent {
-			logf.FromContext(ctx).V(1).Info("applied", "kind", obj.GetObjectKind().GroupVersionKind().Kind,
-				"namespace", obj.GetNamespace(), "name", obj.GetName())
-		}
+		errs = append(errs, r.apply(ctx, s, obj, owned))
 	}
 	return kerrors.NewAggregate(errs)
 }
 
-// pruneChildren deletes children that are labelled with the stack and controlled by
-// it but no longer desired. It runs only after every apply of the pass succeeded
-// (the driver stops at the first failing phase), so a half-applied spec never
-// removes what still works.
+// reconcileComponents applies each component's Services, Ingress, autoscaler and
+// disruption budget, and its workload once every dependency is Ready (DESIGN §3.6).
+func (r *AppStackReconciler) reconcileComponents(ctx context.Context, s *scope) error {
+	s.waiting = map[string][]string{}
+	var errs []error
+	for _, co := range s.desired.Components {
+		for _, obj := range co.Supporting {
+			errs = append(errs, r.apply(ctx, s, obj, true))
+		}
+		c := render.Component(s.stack, co.Name)
+		var notReady []string
+		for _, dep := range c.DependsOn {
+			if st := r.componentStatus(ctx, s, render.Component(s.stack, dep)); st.Phase != appstackv1.PhaseReady {
+				notReady = append(notReady, dep)
+			}
+		}
+		if len(notReady) > 0 {
+			s.waiting[co.Name] = notReady
+			continue
+		}
+		errs = append(errs, r.apply(ctx, s, co.Workload, true))
+	}
+	return kerrors.NewAggregate(errs)
+}
+
+// apply applies one child, with a controller reference to the stack when owned.
+func (r *AppStackReconciler) apply(ctx context.Context, s *scope, obj client.Object, owned bool) error {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	if owned {
+		if err := controllerutil.SetControllerReference(s.stack, obj, r.Client.Scheme()); err != nil {
+			return err
+		}
+	}
+	sent, err := r.applier.Apply(ctx, obj)
+	if err != nil {
+		return &applyError{kind: kind, name: obj.GetName(), err: err}
+	}
+	if sent {
+		logf.FromContext(ctx).V(1).Info("applied", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
+	}
+	return nil
+}
+
+// readopt takes back a claim that a deleted volume entry or stack left behind:
+// it drops the retained label the prune phase put on it.
+func (r *AppStackReconciler) readopt(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
+	live := &corev1.PersistentVolumeClaim{}
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(pvc), live); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if _, ok := live.Labels[render.LabelRetained]; !ok {
+		return nil
+	}
+	patch := []byte(fmt.Sprintf(`{"metadata":{"labels":{%q:null}}}`, render.LabelRetained))
+	if err := r.Client.Patch(ctx, live, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("re-adopt PersistentVolumeClaim %s/%s: %w", live.Namespace, live.Name, err)
+	}
+	logf.FromContext(ctx).Info("re-adopted retained claim", "namespace", live.Namespace, "name", live.Name)
+	return nil
+}
+
+// pruneChildren removes children that carry the stack's label but are no longer
+// desired. It runs only after every apply of the pass succeeded (the driver stops
+// at the first failing phase), so a half-applied spec never removes what still
+// works. Owned children are deleted; a retained claim is only labelled retained.
 func (r *AppStackReconciler) pruneChildren(ctx context.Context, s *scope) error {
 	want := map[string]bool{}
-	for _, obj := range s.desired {
+	for _, obj := range s.desired.Objects() {
 		want[childKey(obj)] = true
 	}
 	var errs []error
-	for _, list := range prunableLists() {
+	for _, list := range ownedLists() {
 		if err := r.Client.List(ctx, list, client.InNamespace(s.namespace),
 			client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
 			return fmt.Errorf("list children to prune: %w", err)
@@ -66,21 +120,51 @@ func (r *AppStackReconciler) pruneChildren(ctx context.Context, s *scope) error 
 			return err
 		}
 		for _, obj := range items {
-			if want[childKey(obj)] || !metav1.IsControlledBy(obj, s.stack) {
+			if want[childKey(obj)] {
 				continue
 			}
-			kind := obj.GetObjectKind().GroupVersionKind().Kind
-			if err := r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("prune %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err))
-				continue
+			if err := r.prune(ctx, s, obj); err != nil {
+				errs = append(errs, err)
 			}
-			r.applier.Forget(obj)
-			logf.FromContext(ctx).Info("pruned", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
-			r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Pruned", "Prune",
-				"deleted %s %s/%s: no longer in the spec", kind, obj.GetNamespace(), obj.GetName())
 		}
 	}
 	return kerrors.NewAggregate(errs)
+}
+
+func (r *AppStackReconciler) prune(ctx context.Context, s *scope, obj client.Object) error {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	if _, isClaim := obj.(*corev1.PersistentVolumeClaim); isClaim && !metav1.IsControlledBy(obj, s.stack) {
+		if _, done := obj.GetLabels()[render.LabelRetained]; done {
+			return nil
+		}
+		patch := []byte(fmt.Sprintf(`{"metadata":{"labels":{%q:"true"}}}`, render.LabelRetained))
+		if err := r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			return fmt.Errorf("label retained claim %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+		}
+		r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Retained", "Prune",
+			"kept PersistentVolumeClaim %s/%s and its data: the volume is retained", obj.GetNamespace(), obj.GetName())
+		return nil
+	}
+	if !metav1.IsControlledBy(obj, s.stack) {
+		return nil
+	}
+	if err := r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("prune %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	r.applier.Forget(obj)
+	logf.FromContext(ctx).Info("pruned", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
+	r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Pruned", "Prune",
+		"deleted %s %s/%s: no longer in the spec", kind, obj.GetNamespace(), obj.GetName())
+	return nil
+}
+
+func stackVolume(stack *appstackv1.AppStack, name string) *appstackv1.StackVolume {
+	for i := range stack.Spec.Volumes {
+		if stack.Spec.Volumes[i].Name == name {
+			return &stack.Spec.Volumes[i]
+		}
+	}
+	return nil
 }
 
 // listItems returns the items of a list with their apiVersion and kind set (typed

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -43,7 +42,10 @@ type AppStackReconciler struct {
 type scope struct {
 	stack     *appstackv1.AppStack
 	namespace string
-	desired   []client.Object
+	desired   *render.Desired
+	// waiting maps a component whose workload was held back to the dependencies
+	// that are not Ready yet.
+	waiting map[string][]string
 	// blocked, when set, is why this pass must not touch the cluster; it becomes
 	// the Ready condition.
 	blocked *blocker
@@ -57,8 +59,12 @@ type blocker struct {
 // +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;configmaps;persistentvolumeclaims;pods,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile drives one stack towards its spec: render, apply, prune, then status.
@@ -88,10 +94,14 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		return ctrl.Result{}, nil
 	}
 	s.desired = desired
+	if stack.Spec.Paused {
+		return ctrl.Result{}, nil
+	}
 
 	for _, phase := range []func(context.Context, *scope) error{
 		r.reconcileNamespace,
-		r.reconcileChildren,
+		r.reconcileShared,
+		r.reconcileComponents,
 		r.pruneChildren,
 	} {
 		if err := phase(ctx, s); err != nil || s.blocked != nil {
@@ -105,13 +115,18 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 // or edited by hand is restored at event speed.
 func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.applier = ssa.NewApplier(r.Client, render.ManagedBy)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&appstackv1.AppStack{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		// Adopted namespaces carry no owner reference; the stack label finds them.
+		// Adopted namespaces and retained claims carry no owner reference; the stack
+		// label finds their stack.
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel))
+	for _, obj := range ownedKinds() {
+		if _, ok := obj.(*corev1.PersistentVolumeClaim); !ok {
+			b = b.Owns(obj)
+		}
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Named("appstack").
 		Complete(r)
 }

@@ -279,17 +279,17 @@ var _ = Describe("AppStack controller", func() {
 		}, time.Second, interval).Should(BeTrue())
 	})
 
-	It("reports InvalidSpec and applies nothing when a Service targetPort names no container port", func() {
-		c := webComponent("web", 1)
-		c.Service = &appstackv1.ServiceSpec{Ports: []appstackv1.ServicePort{{Port: 80, TargetPort: ptr.To(intstr.FromString("htpp"))}}}
-		createStack(newStack("typo", c))
+	It("reports InvalidSpec, spelling out the cycle, and applies nothing for a dependency cycle", func() {
+		a, b, c := webComponent("a", 1), webComponent("b", 1), webComponent("c", 1)
+		a.DependsOn, b.DependsOn, c.DependsOn = []string{"b"}, []string{"c"}, []string{"a"}
+		createStack(newStack("cycle", a, b, c))
 		Eventually(func(g Gomega) {
-			cond := readyCondition(g, "typo")
+			cond := readyCondition(g, "cycle")
+			g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(cond.Reason).To(Equal(appstackv1.ReasonInvalidSpec))
-			g.Expect(cond.Message).To(ContainSubstring("spec.components[0].service.ports[0].targetPort"))
-			g.Expect(cond.Message).To(ContainSubstring(`"htpp"`))
+			g.Expect(cond.Message).To(ContainSubstring("dependency cycle: a → b → c → a"))
 		}, timeout, interval).Should(Succeed())
-		err := k8sClient.Get(ctx, client.ObjectKey{Name: "typo"}, &corev1.Namespace{})
+		err := k8sClient.Get(ctx, client.ObjectKey{Name: "cycle"}, &corev1.Namespace{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "nothing is applied for an invalid spec")
 	})
 })

@@ -23,7 +23,7 @@ func (r *AppStackReconciler) reconcileNamespace(ctx context.Context, s *scope) e
 	if err != nil {
 		return err
 	}
-	desired := s.desired[0].(*corev1.Namespace)
+	desired := s.desired.Namespace
 	if live != nil {
 		if owner := live.Labels[render.LabelStack]; owner != "" && owner != s.stack.Name {
 			s.blocked = &blocker{

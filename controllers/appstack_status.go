@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,11 +34,25 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 
 	st.Components = make([]appstackv1.ComponentStatus, 0, len(s.stack.Spec.Components))
 	for i := range s.stack.Spec.Components {
-		c := &s.stack.Spec.Components[i]
-		st.Components = append(st.Components, status.Component(s.stack, c, r.observe(ctx, s, c)))
+		st.Components = append(st.Components, r.componentStatus(ctx, s, &s.stack.Spec.Components[i]))
+	}
+	st.Volumes = nil
+	for i := range s.stack.Spec.Volumes {
+		v := &s.stack.Spec.Volumes[i]
+		pvc := &corev1.PersistentVolumeClaim{}
+		if !r.getOwned(ctx, s, client.ObjectKey{Namespace: s.namespace, Name: v.Name}, pvc) {
+			pvc = nil
+		}
+		st.Volumes = append(st.Volumes, status.Volume(v, pvc))
 	}
 	sum := status.Summarize(st.Components)
 	st.Ready = fmt.Sprintf("%d/%d", sum.Ready, sum.Total)
+	if s.stack.Spec.Paused {
+		st.ObservedGeneration = s.stack.Generation
+		st.Summary = "paused: spec.paused is true, nothing is applied or pruned"
+		setReadyCondition(s.stack, metav1.ConditionFalse, appstackv1.ReasonSuspended, st.Summary)
+		return
+	}
 
 	if reconcileErr != nil {
 		reason, msg := appstackv1.ReasonApplyFailed, "reconcile failed; see the operator's log and events"
@@ -60,20 +73,22 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 	setReadyCondition(s.stack, metav1.ConditionFalse, sum.Reason, sum.Message)
 }
 
-// observe reads a component's workload and Service from the cache. Objects that do
-// not carry this stack's label are not the stack's and count as absent.
-func (r *AppStackReconciler) observe(ctx context.Context, s *scope, c *appstackv1.Component) status.Observed {
-	var obs status.Observed
+// componentStatus reads a component's workload and Service from the cache and
+// computes its status. Objects that do not carry this stack's label are not the
+// stack's and count as absent.
+func (r *AppStackReconciler) componentStatus(ctx context.Context, s *scope, c *appstackv1.Component) appstackv1.ComponentStatus {
+	obs := status.Observed{WaitingFor: s.waiting[c.Name]}
 	key := client.ObjectKey{Namespace: s.namespace, Name: c.Name}
-	d := &appsv1.Deployment{}
-	if r.getOwned(ctx, s, key, d) {
-		obs.Workload = d
+	if o, err := r.Client.Scheme().New(status.WorkloadGVK(render.KindOf(c))); err == nil {
+		if w := o.(client.Object); r.getOwned(ctx, s, key, w) {
+			obs.Workload = w
+		}
 	}
 	svc := &corev1.Service{}
 	if r.getOwned(ctx, s, key, svc) {
 		obs.Service = svc
 	}
-	return obs
+	return status.Component(s.stack, c, obs)
 }
 
 func (r *AppStackReconciler) getOwned(ctx context.Context, s *scope, key client.ObjectKey, obj client.Object) bool {

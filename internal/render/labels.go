@@ -1,6 +1,8 @@
 package render
 
 import (
+	"maps"
+
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 )
 
@@ -12,6 +14,8 @@ const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	LabelStack     = "apps.appstack.dev/stack"
 	LabelComponent = "apps.appstack.dev/component"
+	// LabelVolume names the stack volume a PersistentVolumeClaim was made for.
+	LabelVolume = "apps.appstack.dev/volume"
 
 	// ManagedBy is the value of LabelManagedBy and the server-side apply field manager.
 	ManagedBy = "appstack-operator"
@@ -32,6 +36,17 @@ func ComponentLabels(stack *appstackv1.AppStack, component string) map[string]st
 	l := StackLabels(stack)
 	l[LabelName] = component
 	l[LabelComponent] = component
+	return l
+}
+
+// podLabels are the labels of a component's workload and pods: the user's, then the
+// operator's, which win.
+func podLabels(stack *appstackv1.AppStack, c *appstackv1.Component) map[string]string {
+	l := maps.Clone(c.Labels)
+	if l == nil {
+		l = map[string]string{}
+	}
+	maps.Copy(l, ComponentLabels(stack, c.Name))
 	return l
 }
 

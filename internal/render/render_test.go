@@ -50,11 +50,11 @@ func samples(t *testing.T) map[string]*appstackv1.AppStack {
 func TestRenderSamplesGolden(t *testing.T) {
 	for name, stack := range samples(t) {
 		t.Run(name, func(t *testing.T) {
-			objs, err := render.Render(stack)
+			desired, err := render.Render(stack)
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
-			got, err := manifest.YAML(objs)
+			got, err := manifest.YAML(desired.Objects())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,14 +77,17 @@ func TestRenderSamplesGolden(t *testing.T) {
 
 func TestRenderIsDeterministic(t *testing.T) {
 	for name, stack := range samples(t) {
-		first, _ := render.Render(stack)
-		a, err := manifest.YAML(first)
+		first, err := render.Render(stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := manifest.YAML(first.Objects())
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 20; i++ {
 			again, _ := render.Render(stack.DeepCopy())
-			b, _ := manifest.YAML(again)
+			b, _ := manifest.YAML(again.Objects())
 			if string(a) != string(b) {
 				t.Fatalf("%s: render %d differs from the first", name, i)
 			}
@@ -155,12 +158,13 @@ func TestService(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			stack := stackWith(tt.component)
-			svc := render.Service(stack, &stack.Spec.Components[0])
+			svcs := render.Services(stack, &stack.Spec.Components[0])
 			if tt.wantNil {
-				g.Expect(svc).To(BeNil())
+				g.Expect(svcs).To(BeEmpty())
 				return
 			}
-			g.Expect(svc).NotTo(BeNil())
+			g.Expect(svcs).To(HaveLen(1))
+			svc := svcs[0]
 			g.Expect(svc.Name).To(Equal(tt.component.Name))
 			g.Expect(svc.Namespace).To(Equal("shop"))
 			g.Expect(svc.Spec.Type).To(Equal(tt.wantType))

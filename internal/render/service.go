@@ -8,31 +8,61 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 )
 
-// Service renders the Service of a component, or nil when it gets none: a component
-// gets one when it has a service block, or when a container declares a port
-// (DESIGN §3.4). Type None suppresses it.
-func Service(stack *appstackv1.AppStack, c *appstackv1.Component) *corev1.Service {
-	typ := appstackv1.ServiceTypeClusterIP
-	var ports []corev1.ServicePort
-	if c.Service != nil {
-		if c.Service.Type != "" {
-			typ = c.Service.Type
+// Services renders the Services of a component (DESIGN §3.4), the one named after the
+// component first:
+//   - a service block, or a container port, gives a Service (ClusterIP unless the
+//     block says otherwise; Jobs and CronJobs only with a service block);
+//   - type None suppresses it;
+//   - a StatefulSet always has a governing headless Service: the component's own
+//     when that is headless (the default for a StatefulSet), else <name>-headless.
+func Services(stack *appstackv1.AppStack, c *appstackv1.Component) []*corev1.Service {
+	kind := KindOf(c)
+	typ := serviceType(c)
+	ports := servicePorts(c)
+
+	if kind == appstackv1.KindStatefulSet {
+		if typ == appstackv1.ServiceTypeHeadless || typ == appstackv1.ServiceTypeNone {
+			return []*corev1.Service{service(stack, c, c.Name, appstackv1.ServiceTypeHeadless, ports)}
 		}
-		ports = servicePorts(c.Service.Ports)
+		return []*corev1.Service{
+			service(stack, c, c.Name, typ, ports),
+			service(stack, c, GoverningServiceName(c), appstackv1.ServiceTypeHeadless, ports),
+		}
 	}
 	if typ == appstackv1.ServiceTypeNone {
 		return nil
 	}
-	if len(ports) == 0 {
-		ports = containerServicePorts(c.Containers)
-	}
-	if len(ports) == 0 && c.Service == nil {
+	if c.Service == nil && (len(ports) == 0 || kind == appstackv1.KindJob || kind == appstackv1.KindCronJob) {
 		return nil
 	}
+	return []*corev1.Service{service(stack, c, c.Name, typ, ports)}
+}
 
+// GoverningServiceName is the headless Service a StatefulSet component's pods get
+// their DNS names from.
+func GoverningServiceName(c *appstackv1.Component) string {
+	switch serviceType(c) {
+	case appstackv1.ServiceTypeHeadless, appstackv1.ServiceTypeNone:
+		return c.Name
+	default:
+		return c.Name + "-headless"
+	}
+}
+
+func serviceType(c *appstackv1.Component) appstackv1.ServiceType {
+	if c.Service != nil && c.Service.Type != "" {
+		return c.Service.Type
+	}
+	if KindOf(c) == appstackv1.KindStatefulSet {
+		return appstackv1.ServiceTypeHeadless
+	}
+	return appstackv1.ServiceTypeClusterIP
+}
+
+func service(stack *appstackv1.AppStack, c *appstackv1.Component, name string, typ appstackv1.ServiceType, ports []corev1.ServicePort) *corev1.Service {
 	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: componentMeta(stack, c.Name),
+		ObjectMeta: componentMeta(stack, name, c.Name),
 		Spec: corev1.ServiceSpec{
 			Selector: SelectorLabels(stack, c.Name),
 			Ports:    ports,
@@ -42,27 +72,44 @@ func Service(stack *appstackv1.AppStack, c *appstackv1.Component) *corev1.Servic
 	case appstackv1.ServiceTypeHeadless:
 		svc.Spec.Type = corev1.ServiceTypeClusterIP
 		svc.Spec.ClusterIP = corev1.ClusterIPNone
+		// A headless Service has no node ports.
+		svc.Spec.Ports = make([]corev1.ServicePort, len(ports))
+		for i, p := range ports {
+			p.NodePort = 0
+			svc.Spec.Ports[i] = p
+		}
+		if len(ports) == 0 {
+			svc.Spec.Ports = nil
+		}
 	default:
 		svc.Spec.Type = corev1.ServiceType(typ)
 	}
 	return svc
 }
 
-func servicePorts(in []appstackv1.ServicePort) []corev1.ServicePort {
-	out := make([]corev1.ServicePort, 0, len(in))
-	for _, p := range in {
-		target := intstr.FromInt32(p.Port)
-		if p.TargetPort != nil {
-			target = *p.TargetPort
+// servicePorts are the service block's ports, or else one port per distinct
+// container port.
+func servicePorts(c *appstackv1.Component) []corev1.ServicePort {
+	if c.Service != nil && len(c.Service.Ports) > 0 {
+		out := make([]corev1.ServicePort, 0, len(c.Service.Ports))
+		for _, p := range c.Service.Ports {
+			target := intstr.FromInt32(p.Port)
+			if p.TargetPort != nil {
+				target = *p.TargetPort
+			}
+			out = append(out, corev1.ServicePort{Name: p.Name, Port: p.Port, TargetPort: target, Protocol: protocol(p.Protocol), NodePort: p.NodePort})
 		}
-		proto := p.Protocol
-		if proto == "" {
-			proto = corev1.ProtocolTCP
-		}
-		out = append(out, corev1.ServicePort{Name: p.Name, Port: p.Port, TargetPort: target, Protocol: proto})
+		nameUnnamedPorts(out)
+		return out
 	}
-	nameUnnamedPorts(out)
-	return out
+	return containerServicePorts(c.Containers)
+}
+
+func protocol(p corev1.Protocol) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return p
 }
 
 // containerServicePorts is the default Service: one port per distinct container
@@ -72,11 +119,8 @@ func containerServicePorts(containers []corev1.Container) []corev1.ServicePort {
 	seen := map[string]bool{}
 	for _, ctr := range containers {
 		for _, p := range ctr.Ports {
-			proto := p.Protocol
-			if proto == "" {
-				proto = corev1.ProtocolTCP
-			}
-			key := portName(corev1.ContainerPort{ContainerPort: p.ContainerPort, Protocol: proto})
+			p.Protocol = protocol(p.Protocol)
+			key := portName(p)
 			if seen[key] {
 				continue
 			}
@@ -89,7 +133,7 @@ func containerServicePorts(containers []corev1.Container) []corev1.ServicePort {
 				Name:       name,
 				Port:       p.ContainerPort,
 				TargetPort: intstr.FromInt32(p.ContainerPort),
-				Protocol:   proto,
+				Protocol:   p.Protocol,
 			})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,8 +24,11 @@ import (
 type Observed struct {
 	// Workload is the component's workload, nil when it does not exist (yet).
 	Workload client.Object
-	// Service is the component's Service, nil when it has none.
+	// Service is the component's own Service, nil when it has none.
 	Service *corev1.Service
+	// WaitingFor names the dependencies that are not Ready yet; the workload is not
+	// created until they are.
+	WaitingFor []string
 }
 
 // Readiness reports whether a native object is ready by the rules kstatus shares
@@ -44,26 +48,44 @@ func Readiness(obj client.Object, gvk schema.GroupVersionKind) (kstatus.Status, 
 	return res.Status, res.Message, nil
 }
 
+// WorkloadGVK is the group, version and kind of a component kind's workload.
+func WorkloadGVK(kind appstackv1.ComponentKind) schema.GroupVersionKind {
+	switch kind {
+	case appstackv1.KindJob, appstackv1.KindCronJob:
+		return batchv1.SchemeGroupVersion.WithKind(string(kind))
+	case appstackv1.KindPod:
+		return corev1.SchemeGroupVersion.WithKind(string(kind))
+	default:
+		return appsv1.SchemeGroupVersion.WithKind(string(kind))
+	}
+}
+
 // Component computes the status of one component from what was observed.
 func Component(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) appstackv1.ComponentStatus {
-	kind := c.Kind
-	if kind == "" {
-		kind = appstackv1.KindDeployment
-	}
-	cs := appstackv1.ComponentStatus{Name: c.Name, Kind: kind, Replicas: ptr.Deref(c.Replicas, 1)}
+	kind := render.KindOf(c)
+	cs := appstackv1.ComponentStatus{Name: c.Name, Kind: kind}
 	if obs.Service != nil {
 		cs.Service = serviceStatus(render.NamespaceName(stack), obs.Service)
 	}
+	if stack.Spec.Paused {
+		cs.Phase, cs.Message = appstackv1.PhaseSuspended, "the stack is paused"
+	}
 	if obs.Workload == nil {
-		cs.Phase = appstackv1.PhaseProgressing
-		cs.Message = fmt.Sprintf("%s %s not created yet", kind, c.Name)
+		cs.Replicas = ptr.Deref(c.Replicas, 1)
+		switch {
+		case cs.Phase != "":
+		case len(obs.WaitingFor) > 0:
+			cs.Phase, cs.Message = appstackv1.PhaseWaiting, waitingMessage(obs.WaitingFor)
+		default:
+			cs.Phase, cs.Message = appstackv1.PhaseProgressing, fmt.Sprintf("%s %s not created yet", kind, c.Name)
+		}
 		return cs
 	}
-	if d, ok := obs.Workload.(*appsv1.Deployment); ok {
-		cs.Replicas = ptr.Deref(d.Spec.Replicas, 1)
-		cs.ReadyReplicas = d.Status.ReadyReplicas
+	cs.Replicas, cs.ReadyReplicas = replicaCounts(obs.Workload)
+	if cs.Phase != "" {
+		return cs
 	}
-	st, msg, err := Readiness(obs.Workload, appsv1.SchemeGroupVersion.WithKind(string(kind)))
+	st, msg, err := Readiness(obs.Workload, WorkloadGVK(kind))
 	switch {
 	case err != nil:
 		cs.Phase, cs.Message = appstackv1.PhaseProgressing, err.Error()
@@ -75,6 +97,53 @@ func Component(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed
 		cs.Phase, cs.Message = appstackv1.PhaseProgressing, msg
 	}
 	return cs
+}
+
+func waitingMessage(deps []string) string {
+	msg := "waiting for " + deps[0]
+	for _, d := range deps[1:] {
+		msg += ", " + d
+	}
+	return msg
+}
+
+// replicaCounts is how many pods a workload wants and how many are ready.
+func replicaCounts(obj client.Object) (want, ready int32) {
+	switch w := obj.(type) {
+	case *appsv1.Deployment:
+		return ptr.Deref(w.Spec.Replicas, 1), w.Status.ReadyReplicas
+	case *appsv1.StatefulSet:
+		return ptr.Deref(w.Spec.Replicas, 1), w.Status.ReadyReplicas
+	case *appsv1.DaemonSet:
+		return w.Status.DesiredNumberScheduled, w.Status.NumberReady
+	case *batchv1.Job:
+		return ptr.Deref(w.Spec.Completions, 1), w.Status.Succeeded
+	case *batchv1.CronJob:
+		return 0, int32(len(w.Status.Active))
+	case *corev1.Pod:
+		for _, c := range w.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return 1, 1
+			}
+		}
+		return 1, 0
+	}
+	return 0, 0
+}
+
+// Volume computes the status of a stack volume from its claim (nil when absent).
+func Volume(v *appstackv1.StackVolume, pvc *corev1.PersistentVolumeClaim) appstackv1.VolumeStatus {
+	vs := appstackv1.VolumeStatus{Name: v.Name, Phase: corev1.ClaimPending}
+	if pvc == nil {
+		return vs
+	}
+	if pvc.Status.Phase != "" {
+		vs.Phase = pvc.Status.Phase
+	}
+	if q, ok := pvc.Status.Capacity[corev1.ResourceStorage]; ok {
+		vs.Capacity = q.String()
+	}
+	return vs
 }
 
 func serviceStatus(namespace string, svc *corev1.Service) *appstackv1.ServiceStatus {
