@@ -1,0 +1,26 @@
+// Command kubectl-appstack is the appstack kubectl plugin. Installed on the PATH
+// (`make install-plugin`), it runs as `kubectl appstack ...`.
+//
+//	kubectl appstack render -f stack.yaml   # the exact objects the operator would apply
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:           "kubectl-appstack",
+		Short:         "Work with AppStacks: render them offline",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRenderCommand(os.Stdout))
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
