@@ -37,7 +37,7 @@ demo: tools-cluster build ## Build what is missing, start the local cluster and 
 	hack/demo.sh
 
 .PHONY: test
-test: verify test-unit test-e2e ## Everything: generated files up to date, unit + envtest suites, e2e on a local cluster.
+test: verify test-unit test-fuzz test-e2e ## Everything: generated files up to date, unit + envtest suites, a short fuzz run, e2e on a local cluster.
 
 ##@ Development
 
@@ -84,6 +84,11 @@ verify: tools-gen ## Fail when generated files (CRD, RBAC, DeepCopy) or formatti
 test-unit: tools-envtest manifests generate ## Unit, golden and envtest (real apiserver) suites.
 	go test ./... $(GO_TEST_FLAGS)
 
+FUZZTIME ?= 20s
+.PHONY: test-fuzz
+test-fuzz: ## A short fuzz run of the renderer: arbitrary specs never panic and render deterministically.
+	go test ./internal/render -run '^$$' -fuzz FuzzRender -fuzztime $(FUZZTIME)
+
 .PHONY: test-e2e
 test-e2e: tools-cluster manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
@@ -110,8 +115,15 @@ run: manifests build ## Run the operator in the foreground against the local clu
 ##@ Build
 
 .PHONY: build
-build: ## Build the operator binary into bin/manager.
+build: ## Build the operator binary into bin/manager and the kubectl plugin into bin/kubectl-appstack.
 	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/manager ./cmd
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/kubectl-appstack ./cmd/kubectl-appstack
+
+PLUGIN_DIR ?= $(shell go env GOPATH)/bin
+.PHONY: install-plugin
+install-plugin: build ## Install the kubectl plugin (kubectl appstack ...) into PLUGIN_DIR, which must be on PATH.
+	install -m 0755 $(LOCALBIN)/kubectl-appstack $(PLUGIN_DIR)/kubectl-appstack
+	@echo "installed $(PLUGIN_DIR)/kubectl-appstack; try: kubectl appstack render -f config/samples/apps_v1alpha1_appstack_database.yaml"
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).

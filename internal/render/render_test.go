@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,21 +11,29 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/manifest"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current renderer")
 
-// samples reads every stack in config/samples, strictly: a field the API does not
-// have fails the test, as it would fail `kubectl apply`.
+// samples reads every stack in config/samples as the operator sees it: validated
+// and defaulted by the CRD schema, as the apiserver stores it. A field the API does
+// not have fails the test, as it would fail `kubectl apply`.
 func samples(t *testing.T) map[string]*appstackv1.AppStack {
 	t.Helper()
+	v, err := schema.ForAppStack()
+	if err != nil {
+		t.Fatal(err)
+	}
 	files, err := filepath.Glob(filepath.Join("..", "..", "config", "samples", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no samples found: %v", err)
@@ -38,8 +47,19 @@ func samples(t *testing.T) map[string]*appstackv1.AppStack {
 		if err != nil {
 			t.Fatal(err)
 		}
+		js, err := yaml.YAMLToJSON(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var obj map[string]any
+		if err := utiljson.Unmarshal(js, &obj); err != nil {
+			t.Fatal(err)
+		}
+		if errs := v.Validate(context.Background(), obj); len(errs) > 0 {
+			t.Fatalf("%s: %v", f, errs.ToAggregate())
+		}
 		stack := &appstackv1.AppStack{}
-		if err := yaml.UnmarshalStrict(b, stack); err != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj, stack, true); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		out[strings.TrimSuffix(filepath.Base(f), ".yaml")] = stack

@@ -48,12 +48,16 @@ var _ = BeforeSuite(func() {
 	Expect(kubectl("apply", "--server-side", "-f", filepath.Join(root, "config", "crd", "bases"))).Error().NotTo(HaveOccurred())
 	Expect(kubectl("wait", "--for=condition=Established", "crd/appstacks.apps.appstack.dev", "--timeout=60s")).Error().NotTo(HaveOccurred())
 
-	By("building and starting the operator")
+	By("building the operator and the kubectl plugin")
 	bin := filepath.Join(root, "bin", "manager-e2e")
-	build := exec.Command("go", "build", "-o", bin, "./cmd")
-	build.Dir = root
-	b, err := build.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), string(b))
+	for pkg, out := range map[string]string{"./cmd": bin, "./cmd/kubectl-appstack": filepath.Join(root, "bin", "kubectl-appstack")} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Dir = root
+		b, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(b))
+	}
+
+	By("starting the operator")
 	opLog, err = os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
 	Expect(err).NotTo(HaveOccurred())
 	operator = exec.Command(bin, "--metrics-bind-address=0", "--health-probe-bind-address=0")
@@ -86,7 +90,9 @@ var _ = ReportAfterSuite("operator log on failure", func(r Report) {
 // kubectl runs kubectl against the e2e cluster, as a user would type it.
 func kubectl(args ...string) (string, error) {
 	cmd := exec.Command("kubectl", args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	// bin/ first on the PATH, so `kubectl appstack` finds the plugin built above.
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig,
+		"PATH="+filepath.Join(root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

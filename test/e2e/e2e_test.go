@@ -48,13 +48,70 @@ spec:
 		fmt.Fprintf(GinkgoWriter, "samples Ready after %s\n", since(start))
 	})
 
-	It("shows NAMESPACE, READY, STATUS and AGE in kubectl get stacks", func() {
+	It("shows NAMESPACE, READY, STATUS and AGE in kubectl get stacks, every sample Ready", func() {
 		out, err := kubectl("get", "stacks")
 		Expect(err).NotTo(HaveOccurred())
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "NAMESPACE", "READY", "STATUS", "AGE"}))
 		Expect(lines).To(ContainElement(MatchRegexp(`^gurumee\s+gurumee\s+1/1\s+Ready\s+\S+$`)))
 		Expect(lines).To(ContainElement(MatchRegexp(`^count-web\s+count-web\s+1/1\s+Ready\s+\S+$`)))
+		samples, err := filepath.Glob(filepath.Join(root, "config", "samples", "apps_*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(lines[1:]).To(HaveLen(len(samples)), "one stack per sample")
+		for _, l := range lines[1:] {
+			Expect(strings.Fields(l)[3]).To(Equal("Ready"), l)
+		}
+	})
+
+	It("binds the StatefulSet sample's claim", func() {
+		Expect(kubectl("get", "pvc", "db-data", "-n", "database", "-o", "jsonpath={.status.phase}")).To(Equal("Bound"))
+		Expect(kubectl("get", "stack", "database", "-o", "jsonpath={.status.volumes[0].phase}")).To(Equal("Bound"))
+		Expect(kubectl("get", "pod", "db-0", "-n", "database", "-o", "jsonpath={.status.phase}")).To(Equal("Running"))
+	})
+
+	It("runs the DaemonSet sample's pod on every node", func() {
+		nodes, err := kubectl("get", "nodes", "-o", "name")
+		Expect(err).NotTo(HaveOccurred())
+		out, err := kubectl("get", "pods", "-n", "node-agent", "-o", "jsonpath={range .items[*]}{.spec.nodeName}{\"\\n\"}{end}")
+		Expect(err).NotTo(HaveOccurred())
+		perNode := map[string]int{}
+		for _, n := range strings.Fields(out) {
+			perNode[n]++
+		}
+		Expect(perNode).To(HaveLen(len(strings.Fields(nodes))))
+		for n, count := range perNode {
+			Expect(count).To(Equal(1), "node %s", n)
+		}
+	})
+
+	It("completes the Job sample", func() {
+		Expect(kubectl("get", "job", "pi", "-n", "pi", "-o", "jsonpath={.status.succeeded}")).To(Equal("1"))
+		Expect(kubectl("get", "stack", "pi", "-o", "jsonpath={.status.components[0].phase}")).To(Equal("Ready"))
+	})
+
+	It("renders every sample offline with kubectl appstack render, and refuses a broken one", func() {
+		samples, err := filepath.Glob(filepath.Join(root, "config", "samples", "apps_*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		for _, f := range samples {
+			out, err := kubectl("appstack", "render", "-f", f)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(out).To(ContainSubstring("kind: Namespace"))
+		}
+		bad := filepath.Join(GinkgoT().TempDir(), "bad.yaml")
+		writeFile(bad, `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: bad}
+spec:
+  components:
+  - name: web
+    kind: DaemonSet
+    replicas: 3
+    containers: [{name: app, image: nginx}]
+`)
+		_, err = kubectl("appstack", "render", "-f", bad)
+		Expect(err).To(MatchError(ContainSubstring("exit status 1")))
+		Expect(err).To(MatchError(ContainSubstring("spec.components[0]")))
+		Expect(err).To(MatchError(ContainSubstring("replicas: only a Deployment or StatefulSet has replicas")))
 	})
 
 	It("records observedGeneration in the status", func() {
