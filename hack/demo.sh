@@ -52,7 +52,12 @@ start=$SECONDS
 
 log "installing the AppStack CRD"
 kubectl apply --server-side --force-conflicts -f "$ROOT/config/crd/bases" >/dev/null
-kubectl wait --for=condition=Established crd/appstacks.apps.appstack.dev --timeout=60s >/dev/null
+# A new CRD has no status for a moment, and kubectl wait fails on that; retry.
+for i in $(seq 30); do
+  kubectl wait --for=condition=Established crd/appstacks.apps.appstack.dev --timeout=10s >/dev/null 2>&1 && break
+  [[ $i -lt 30 ]] || die "the AppStack CRD did not become Established"
+  sleep 1
+done
 
 start_operator
 
@@ -60,7 +65,15 @@ log "applying config/samples"
 kubectl apply -k "$ROOT/config/samples"
 
 log "waiting up to $WAIT for every sample stack to be Ready"
-if ! kubectl wait --for=condition=Ready stacks --all --timeout="$WAIT"; then
+ready() {
+  local deadline=$((SECONDS + ${WAIT%s}))
+  # kubectl wait fails, instead of waiting, on a stack that has no status yet.
+  until kubectl wait --for=condition=Ready stacks --all --timeout=10s 2>/dev/null; do
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 1
+  done
+}
+if ! ready; then
   kubectl get stacks
   kubectl get stacks -o jsonpath='{range .items[*]}{.metadata.name}: {.status.summary}{"\n"}{end}'
   die "not every sample stack became Ready; operator log: $LOGFILE"

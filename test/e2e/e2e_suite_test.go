@@ -46,7 +46,12 @@ var _ = BeforeSuite(func() {
 
 	By("installing the CRD")
 	Expect(kubectl("apply", "--server-side", "-f", filepath.Join(root, "config", "crd", "bases"))).Error().NotTo(HaveOccurred())
-	Expect(kubectl("wait", "--for=condition=Established", "crd/appstacks.apps.appstack.dev", "--timeout=60s")).Error().NotTo(HaveOccurred())
+	// A CRD has no status for a moment after it is created, and kubectl wait
+	// fails rather than waits on that; retry it.
+	Eventually(func() error {
+		_, err := kubectl("wait", "--for=condition=Established", "crd/appstacks.apps.appstack.dev", "--timeout=10s")
+		return err
+	}, 60*time.Second, time.Second).Should(Succeed())
 
 	By("building the operator and the kubectl plugin")
 	bin := filepath.Join(root, "bin", "manager-e2e")

@@ -44,7 +44,7 @@ spec:
 	It("brings every sample stack to Ready", func() {
 		start := time.Now()
 		Expect(kubectl("apply", "-k", filepath.Join(root, "config", "samples"))).Error().NotTo(HaveOccurred())
-		Expect(kubectl("wait", "--for=condition=Ready", "stacks", "--all", "--timeout=120s")).Error().NotTo(HaveOccurred())
+		waitReady("stacks", "--all")
 		fmt.Fprintf(GinkgoWriter, "samples Ready after %s\n", since(start))
 	})
 
@@ -164,6 +164,6 @@ spec:
 			return kubectl("get", "deployment", "simple-app", "-n", "gurumee", "-o", "jsonpath={.metadata.uid}", "--ignore-not-found")
 		}, 5*time.Second, 100*time.Millisecond).Should(And(Not(BeEmpty()), Not(Equal(old))))
 		fmt.Fprintf(GinkgoWriter, "deployment restored after %s\n", since(start))
-		Expect(kubectl("wait", "--for=condition=Ready", "stack/gurumee", "--timeout=60s")).Error().NotTo(HaveOccurred())
+		waitReady("stack/gurumee")
 	})
 })
