@@ -58,9 +58,10 @@ tools-gen:
 	hack/tools.sh controller-gen
 
 .PHONY: manifests
-manifests: tools-gen ## Generate the CRD and the ClusterRole from the Go markers.
+manifests: tools-gen ## Generate the CRD, the ClusterRole and docs/api.md from the Go markers.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdbounds config/crd/bases/apps.appstack.dev_appstacks.yaml
+	go run ./hack/apidocs config/crd/bases/apps.appstack.dev_appstacks.yaml docs/api.md
 
 .PHONY: generate
 generate: tools-gen ## Generate DeepCopy methods.
