@@ -292,4 +292,42 @@ var _ = Describe("AppStack controller", func() {
 		err := k8sClient.Get(ctx, client.ObjectKey{Name: "cycle"}, &corev1.Namespace{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "nothing is applied for an invalid spec")
 	})
+
+	It("holds a workload back until its dependency is Ready, then injects <DEP>_HOST and <DEP>_PORT", func() {
+		web := webComponent("web", 1)
+		web.DependsOn = []string{"db"}
+		createStack(newStack("deps", web, webComponent("db", 1)))
+		webKey := client.ObjectKey{Namespace: "deps", Name: "web"}
+		dbKey := client.ObjectKey{Namespace: "deps", Name: "db"}
+
+		Eventually(func(g Gomega) {
+			s := getStack("deps")
+			g.Expect(s.Status.Components).To(ContainElement(And(
+				HaveField("Name", "web"), HaveField("Phase", appstackv1.PhaseWaiting), HaveField("Message", "waiting for db"))))
+		}, timeout, interval).Should(Succeed())
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, webKey, &appsv1.Deployment{}))).To(BeTrue(), "web must wait for db")
+		Expect(k8sClient.Get(ctx, webKey, &corev1.Service{})).To(Succeed(), "web's Service is applied at once")
+
+		Eventually(func(g Gomega) { rollOut(g, dbKey) }, timeout, interval).Should(Succeed())
+		d := &appsv1.Deployment{}
+		Eventually(func() error { return k8sClient.Get(ctx, webKey, d) }, timeout, interval).Should(Succeed())
+		for _, c := range d.Spec.Template.Spec.Containers {
+			Expect(c.Env).To(ContainElements(
+				corev1.EnvVar{Name: "DB_HOST", Value: "db.deps.svc.cluster.local"},
+				corev1.EnvVar{Name: "DB_PORT", Value: "80"},
+			), "container %s", c.Name)
+		}
+	})
+
+	It("applies nothing while paused and reports Suspended", func() {
+		stack := newStack("paused", webComponent("web", 1))
+		stack.Spec.Paused = true
+		createStack(stack)
+		Eventually(func(g Gomega) {
+			c := readyCondition(g, "paused")
+			g.Expect(c.Reason).To(Equal(appstackv1.ReasonSuspended))
+			g.Expect(getStack("paused").Status.Components).To(ConsistOf(HaveField("Phase", appstackv1.PhaseSuspended)))
+		}, timeout, interval).Should(Succeed())
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: "paused"}, &corev1.Namespace{}))).To(BeTrue())
+	})
 })
