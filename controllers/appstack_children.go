@@ -73,12 +73,36 @@ func (r *AppStackReconciler) apply(ctx context.Context, s *scope, obj client.Obj
 		}
 	}
 	sent, err := r.applier.Apply(ctx, obj)
+	if apierrors.IsInvalid(err) && replaceable[kind] {
+		return r.replace(ctx, s, obj, err)
+	}
 	if err != nil {
 		return &applyError{kind: kind, name: obj.GetName(), err: err}
 	}
 	if sent {
 		logf.FromContext(ctx).V(1).Info("applied", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
 	}
+	return nil
+}
+
+// replaceable kinds are deleted and created again when a change cannot be applied
+// in place (a bare Pod's spec, a Job's pod template, a Service switching to or from
+// headless): nothing of value lives in them. StatefulSets and claims are never
+// replaced; see checkUnsafeChanges.
+var replaceable = map[string]bool{"Pod": true, "Job": true, "Service": true}
+
+// replace deletes a child whose change the apiserver refused as immutable; the
+// deletion event brings the stack back, and the next pass creates it anew.
+func (r *AppStackReconciler) replace(ctx context.Context, s *scope, obj client.Object, cause error) error {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	live := obj.DeepCopyObject().(client.Object)
+	if err := r.Client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		return &applyError{kind: kind, name: obj.GetName(), err: fmt.Errorf("replace after %v: %w", cause, err)}
+	}
+	r.applier.Forget(obj)
+	logf.FromContext(ctx).Info("replacing: the change cannot be made in place", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName(), "reason", apiMessage(cause))
+	r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Replaced", "Apply",
+		"deleted %s %s/%s to create it again: the change cannot be made in place", kind, obj.GetNamespace(), obj.GetName())
 	return nil
 }
 
@@ -120,10 +144,11 @@ func (r *AppStackReconciler) pruneChildren(ctx context.Context, s *scope) error 
 			return err
 		}
 		for _, obj := range items {
-			if want[childKey(obj)] {
+			// Revisions are history, kept by reconcileRevision, not desired state.
+			if want[childKey(obj)] || obj.GetObjectKind().GroupVersionKind().Kind == "ControllerRevision" {
 				continue
 			}
-			if err := r.prune(ctx, s, obj); err != nil {
+			if err := r.prune(ctx, s, obj, whyPruned); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -131,7 +156,13 @@ func (r *AppStackReconciler) pruneChildren(ctx context.Context, s *scope) error 
 	return kerrors.NewAggregate(errs)
 }
 
-func (r *AppStackReconciler) prune(ctx context.Context, s *scope, obj client.Object) error {
+// Why a child is deleted, as events say it.
+const (
+	whyPruned  = "no longer in the spec"
+	whyDeleted = "the stack is being deleted"
+)
+
+func (r *AppStackReconciler) prune(ctx context.Context, s *scope, obj client.Object, why string) error {
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
 	if _, isClaim := obj.(*corev1.PersistentVolumeClaim); isClaim && !metav1.IsControlledBy(obj, s.stack) {
 		if _, done := obj.GetLabels()[render.LabelRetained]; done {
@@ -142,7 +173,7 @@ func (r *AppStackReconciler) prune(ctx context.Context, s *scope, obj client.Obj
 			return fmt.Errorf("label retained claim %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 		}
 		r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Retained", "Prune",
-			"kept PersistentVolumeClaim %s/%s and its data: the volume is retained", obj.GetNamespace(), obj.GetName())
+			"kept PersistentVolumeClaim %s/%s and its data (%s): the volume is retained", obj.GetNamespace(), obj.GetName(), why)
 		return nil
 	}
 	if !metav1.IsControlledBy(obj, s.stack) {
@@ -154,7 +185,7 @@ func (r *AppStackReconciler) prune(ctx context.Context, s *scope, obj client.Obj
 	r.applier.Forget(obj)
 	logf.FromContext(ctx).Info("pruned", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
 	r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Pruned", "Prune",
-		"deleted %s %s/%s: no longer in the spec", kind, obj.GetNamespace(), obj.GetName())
+		"deleted %s %s/%s: %s", kind, obj.GetNamespace(), obj.GetName(), why)
 	return nil
 }
 

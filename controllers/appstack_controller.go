@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -46,6 +47,9 @@ type scope struct {
 	// waiting maps a component whose workload was held back to the dependencies
 	// that are not Ready yet.
 	waiting map[string][]string
+	// revision is the number of the ControllerRevision recording this spec, once
+	// the pass has applied it.
+	revision int64
 	// blocked, when set, is why this pass must not touch the cluster; it becomes
 	// the Ready condition.
 	blocked *blocker
@@ -55,12 +59,12 @@ type blocker struct {
 	reason, message string
 }
 
-// +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps.appstack.dev,resources=appstacks/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=services;configmaps;persistentvolumeclaims;pods,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets;controllerrevisions,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
@@ -74,8 +78,14 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !stack.DeletionTimestamp.IsZero() {
-		// Children carry owner references; the garbage collector removes them.
-		return ctrl.Result{}, nil
+		return r.reconcileDelete(ctx, stack)
+	}
+	if !controllerutil.ContainsFinalizer(stack, appstackv1.Finalizer) {
+		patch := client.MergeFrom(stack.DeepCopy())
+		controllerutil.AddFinalizer(stack, appstackv1.Finalizer)
+		if err := r.Client.Patch(ctx, stack, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
 	}
 
 	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
@@ -99,10 +109,12 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	}
 
 	for _, phase := range []func(context.Context, *scope) error{
+		r.checkUnsafeChanges,
 		r.reconcileNamespace,
 		r.reconcileShared,
 		r.reconcileComponents,
 		r.pruneChildren,
+		r.reconcileRevision,
 	} {
 		if err := phase(ctx, s); err != nil || s.blocked != nil {
 			return ctrl.Result{}, err
@@ -149,7 +161,18 @@ type applyError struct {
 func (e *applyError) Error() string { return fmt.Sprintf("apply %s %s: %v", e.kind, e.name, e.err) }
 func (e *applyError) Unwrap() error { return e.err }
 
-func asApplyError(err error) (*applyError, bool) {
+// firstApplyError finds the first failed apply in err, which may aggregate the
+// errors of a whole phase.
+func firstApplyError(err error) (*applyError, bool) {
+	var agg kerrors.Aggregate
+	if errors.As(err, &agg) {
+		for _, e := range agg.Errors() {
+			if ae, ok := firstApplyError(e); ok {
+				return ae, true
+			}
+		}
+		return nil, false
+	}
 	var ae *applyError
 	ok := errors.As(err, &ae)
 	return ae, ok

@@ -56,7 +56,7 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 
 	if reconcileErr != nil {
 		reason, msg := appstackv1.ReasonApplyFailed, "reconcile failed; see the operator's log and events"
-		if ae, ok := asApplyError(reconcileErr); ok {
+		if ae, ok := firstApplyError(reconcileErr); ok {
 			msg = fmt.Sprintf("applying %s %s failed: %s", ae.kind, ae.name, apiMessage(ae.err))
 		}
 		st.Summary = msg
@@ -64,6 +64,9 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 		return
 	}
 	st.ObservedGeneration = s.stack.Generation
+	if s.revision > 0 {
+		st.Revision = s.revision
+	}
 	if sum.Ready == sum.Total {
 		st.Summary = sum.Message
 		setReadyCondition(s.stack, metav1.ConditionTrue, appstackv1.ReasonReady, sum.Message)

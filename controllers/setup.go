@@ -22,6 +22,7 @@ func ownedKinds() []client.Object {
 		&batchv1.Job{}, &batchv1.CronJob{}, &corev1.Pod{},
 		&corev1.Service{}, &corev1.ConfigMap{}, &corev1.PersistentVolumeClaim{},
 		&networkingv1.Ingress{}, &autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{},
+		&appsv1.ControllerRevision{},
 	}
 }
 
@@ -32,6 +33,7 @@ func ownedLists() []client.ObjectList {
 		&batchv1.JobList{}, &batchv1.CronJobList{}, &corev1.PodList{},
 		&corev1.ServiceList{}, &corev1.ConfigMapList{}, &corev1.PersistentVolumeClaimList{},
 		&networkingv1.IngressList{}, &autoscalingv2.HorizontalPodAutoscalerList{}, &policyv1.PodDisruptionBudgetList{},
+		&appsv1.ControllerRevisionList{},
 	}
 }
 

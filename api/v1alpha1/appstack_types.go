@@ -669,6 +669,10 @@ type AppStackStatus struct {
 	// namespace the stack's objects live in.
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
+	// revision is the number of the ControllerRevision that records the spec this
+	// status describes; `kubectl appstack history` lists them.
+	// +optional
+	Revision int64 `json:"revision,omitempty"`
 	// ready counts ready components out of all, e.g. "2/3".
 	// +optional
 	Ready string `json:"ready,omitempty"`
@@ -703,6 +707,13 @@ const (
 	ReasonApplyFailed       = "ApplyFailed"
 	ReasonInvalidSpec       = "InvalidSpec"
 	ReasonSuspended         = "Suspended"
+	// ReasonUnsafeChange refuses a change that would lose data or needs a
+	// replacement the operator will not make on its own.
+	ReasonUnsafeChange = "UnsafeChange"
+
+	// Finalizer lets the operator delete a stack's children in reverse dependency
+	// order and keep retained volumes before the stack goes.
+	Finalizer = "apps.appstack.dev/finalizer"
 )
 
 // +kubebuilder:object:root=true
@@ -711,6 +722,7 @@ const (
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Revision",type=integer,JSONPath=`.status.revision`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name: a stack name is at most 63 characters, because it is the default namespace name"
 // +kubebuilder:validation:XValidation:rule="!((has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) in ['kube-system', 'kube-public', 'kube-node-lease', 'appstack-system'])",message="spec.namespace.name: kube-system, kube-public, kube-node-lease and appstack-system are protected (a stack named like one of them needs spec.namespace.name); choose a namespace of your own"

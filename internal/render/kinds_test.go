@@ -28,7 +28,7 @@ func container(name string, ports ...int32) corev1.Container {
 func TestStatefulSetClaimsAndGoverningService(t *testing.T) {
 	g := NewWithT(t)
 	c := appstackv1.Component{Name: "db", Kind: appstackv1.KindStatefulSet, Replicas: ptr.To(int32(3)),
-		Containers: []corev1.Container{container("pg", 5432)},
+		Containers:           []corev1.Container{container("pg", 5432)},
 		VolumeClaimTemplates: []appstackv1.VolumeClaimTemplate{{Name: "data", Size: resource.MustParse("2Gi"), Retain: ptr.To(false)}},
 	}
 	stack := stackWith(c)

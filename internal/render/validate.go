@@ -171,3 +171,46 @@ func validateAcyclic(stack *appstackv1.AppStack) field.ErrorList {
 	}
 	return nil
 }
+
+// DeletionOrder groups the components for deletion: dependents before what they
+// depend on. Each group may go at once; a group goes only after the previous one is
+// gone. The spec must be acyclic (see Validate); components in a cycle, should one
+// slip through, come last together.
+func DeletionOrder(stack *appstackv1.AppStack) [][]string {
+	left := map[string]bool{}
+	for _, c := range stack.Spec.Components {
+		left[c.Name] = true
+	}
+	var levels [][]string
+	for len(left) > 0 {
+		var level []string
+		for _, c := range stack.Spec.Components {
+			if !left[c.Name] {
+				continue
+			}
+			// c may go when no remaining component depends on it.
+			needed := false
+			for _, o := range stack.Spec.Components {
+				if left[o.Name] && o.Name != c.Name && slices.Contains(o.DependsOn, c.Name) {
+					needed = true
+					break
+				}
+			}
+			if !needed {
+				level = append(level, c.Name)
+			}
+		}
+		if len(level) == 0 { // a cycle: take the rest together
+			for _, c := range stack.Spec.Components {
+				if left[c.Name] {
+					level = append(level, c.Name)
+				}
+			}
+		}
+		for _, n := range level {
+			delete(left, n)
+		}
+		levels = append(levels, level)
+	}
+	return levels
+}

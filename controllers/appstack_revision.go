@@ -1,0 +1,61 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/appstack-dev/appstack-operator/internal/render"
+)
+
+// reconcileRevision records the spec just applied as a ControllerRevision (DESIGN
+// §3.8): a new spec gets the next number; a spec seen before (a rollback) gets its
+// old revision renumbered as the newest, as Deployments do. Revisions beyond
+// spec.revisionHistoryLimit are deleted, oldest first.
+func (r *AppStackReconciler) reconcileRevision(ctx context.Context, s *scope) error {
+	list := &appsv1.ControllerRevisionList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(s.namespace),
+		client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
+		return fmt.Errorf("list revisions: %w", err)
+	}
+	revs := list.Items
+	slices.SortFunc(revs, func(a, b appsv1.ControllerRevision) int { return int(a.Revision - b.Revision) })
+	hash, err := render.SpecHash(s.stack)
+	if err != nil {
+		return err
+	}
+	var latest int64
+	if len(revs) > 0 {
+		latest = revs[len(revs)-1].Revision
+	}
+	number := latest + 1
+	if i := slices.IndexFunc(revs, func(cr appsv1.ControllerRevision) bool { return cr.Labels[render.LabelSpecHash] == hash }); i >= 0 {
+		if i == len(revs)-1 {
+			number = latest // the current spec is already the newest revision
+		}
+		revs = slices.Delete(revs, i, i+1)
+	}
+	rev, err := render.Revision(s.stack, number)
+	if err != nil {
+		return err
+	}
+	if err := r.apply(ctx, s, rev, true); err != nil {
+		return err
+	}
+	s.revision = number
+
+	limit := int(ptr.Deref(s.stack.Spec.RevisionHistoryLimit, 10))
+	for len(revs) >= limit { // revs excludes the current one
+		old := revs[0]
+		revs = revs[1:]
+		if err := r.Client.Delete(ctx, &old); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete revision %s: %w", old.Name, err)
+		}
+	}
+	return nil
+}
