@@ -22,6 +22,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"time"
 
 	// Client auth plugins (OIDC, exec, ...) for running against any cluster.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
@@ -59,6 +60,7 @@ func main() {
 		maxConcurrent          int
 		qps                    float64
 		burst                  int
+		syncPeriod             time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"Address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
@@ -72,6 +74,8 @@ func main() {
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "How many stacks are reconciled at once.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Sustained requests per second to the apiserver.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of requests to the apiserver above --kube-api-qps.")
+	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Hour,
+		"How often every stack is reconciled again even without events (a full resync of the caches).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -98,7 +102,7 @@ func main() {
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "appstack-operator.appstack.dev",
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controllers.CacheOptions(),
+		Cache:                         controllers.CacheOptions(syncPeriod),
 	})
 	if err != nil {
 		setupLog.Error(err, "unable to create the manager")

@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -19,11 +20,14 @@ import (
 // spec.revisionHistoryLimit are deleted, oldest first.
 func (r *AppStackReconciler) reconcileRevision(ctx context.Context, s *scope) error {
 	list := &appsv1.ControllerRevisionList{}
+	// StatefulSets and DaemonSets keep ControllerRevisions of their own, labelled
+	// like their pods; the stack's own carry the spec-hash label and its controller
+	// reference.
 	if err := r.Client.List(ctx, list, client.InNamespace(s.namespace),
-		client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
+		client.MatchingLabels{render.LabelStack: s.stack.Name}, client.HasLabels{render.LabelSpecHash}); err != nil {
 		return fmt.Errorf("list revisions: %w", err)
 	}
-	revs := list.Items
+	revs := slices.DeleteFunc(list.Items, func(cr appsv1.ControllerRevision) bool { return !metav1.IsControlledBy(&cr, s.stack) })
 	slices.SortFunc(revs, func(a, b appsv1.ControllerRevision) int { return int(a.Revision - b.Revision) })
 	hash, err := render.SpecHash(s.stack)
 	if err != nil {

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"time"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -40,11 +42,11 @@ func ownedLists() []client.ObjectList {
 // CacheOptions scopes the manager's cache to what the operator manages: children
 // carry the managed-by label, and nobody's managedFields are worth keeping in
 // memory. Everything the reconciler reads through its cached client is listed.
-func CacheOptions() cache.Options {
+func CacheOptions(syncPeriod time.Duration) cache.Options {
 	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})}
 	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: managed}
 	for _, obj := range ownedKinds() {
 		byObject[obj] = managed
 	}
-	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: byObject}
+	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: byObject, SyncPeriod: &syncPeriod}
 }

@@ -44,6 +44,7 @@ create() {
     --kube-scheduler-binary "$BIN/kube-scheduler" \
     --kwok-controller-binary "$BIN/kwok" \
     --kubeconfig "$KUBECONFIG_OUT" \
+    --kube-audit-policy "$ROOT/hack/audit-policy.yaml" \
     --disable-qps-limits \
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
     --extra-args "kube-controller-manager=service-cluster-ip-range=10.96.0.0/16" \
@@ -76,6 +77,7 @@ up() {
   storage
   log "cluster $CLUSTER_NAME is up in $((SECONDS - start))s: $(kubectl get nodes --no-headers | wc -l) nodes, server $(server_version)"
   echo "    export KUBECONFIG=$KUBECONFIG_OUT"
+  echo "    audit log of every write: $HOME/.kwok/clusters/$CLUSTER_NAME/logs/audit.log"
   echo "    stop it with: make dev-cluster-down"
 }
 

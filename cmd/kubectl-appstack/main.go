@@ -1,7 +1,9 @@
 // Command kubectl-appstack is the appstack kubectl plugin. Installed on the PATH
 // (`make install-plugin`), it runs as `kubectl appstack ...`.
 //
-//	kubectl appstack render -f stack.yaml   # the exact objects the operator would apply
+//	kubectl appstack render -f stack.yaml          # the exact objects the operator would apply
+//	kubectl appstack history shop                  # the recorded revisions of a stack
+//	kubectl appstack rollback shop --to-revision 2 # restore a revision's spec
 package main
 
 import (
@@ -14,11 +16,11 @@ import (
 func main() {
 	root := &cobra.Command{
 		Use:           "kubectl-appstack",
-		Short:         "Work with AppStacks: render them offline",
+		Short:         "Work with AppStacks: render them offline, list and roll back their revisions",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRenderCommand(os.Stdout))
+	root.AddCommand(newRenderCommand(os.Stdout), newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)

@@ -1,6 +1,6 @@
 // Package ssa applies desired objects with server-side apply and skips the request
-// when the object on the cluster is still the one this process last applied. That
-// is what keeps a converged operator at zero writes.
+// when the object on the cluster already is what would be applied. That is what
+// keeps a converged operator at zero writes, across resyncs and restarts.
 package ssa
 
 import (
@@ -9,34 +9,40 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
-	"slices"
 	"strconv"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/appstack-dev/appstack-operator/internal/manifest"
 )
 
+// AnnotationAppliedHash on an applied object is the hash of the desired content it
+// was last applied with.
+const AnnotationAppliedHash = "apps.appstack.dev/applied-hash"
+
 // Applier applies objects as one field manager, forcing ownership of the fields it
-// sets. It remembers, per object, the hash of what it applied and the object's
-// generation (or resourceVersion, for kinds without one) that the apply produced.
-// When the desired object hashes the same and the live object (read from the
-// informer cache) has not been changed since, the apply is skipped. Anything else —
-// a spec edit, a scale, a deleted-and-recreated object, a removed label — changes the
-// live object and makes the next pass apply again, which restores it.
+// sets. Each applied object carries the hash of its desired content in an
+// annotation. An apply is skipped when the live object (read from the informer
+// cache) carries the same hash and still holds every field the desired object
+// sets: a spec edit, a scale, a set image, a removed label, a deleted object all
+// make the next pass apply, which restores it; a controller writing status, or
+// someone setting a field the operator does not set (replicas under an
+// autoscaler), does not. Because the check needs no memory of earlier applies, a
+// restarted operator sends nothing for objects that are already right.
 type Applier struct {
 	client     client.Client
 	fieldOwner string
 
+	// applied remembers the resourceVersion each apply produced, only to recognise
+	// a cache that has not caught up with our own write yet.
 	mu      sync.Mutex
-	applied map[objectKey]record
+	applied map[objectKey]string
 }
 
 type objectKey struct {
@@ -45,23 +51,14 @@ type objectKey struct {
 	name      string
 }
 
-type record struct {
-	hash string
-	uid  types.UID
-	// generation is set for kinds whose generation tracks spec changes; otherwise
-	// resourceVersion stands in for it.
-	generation      int64
-	resourceVersion string
-}
-
 // NewApplier returns an Applier that reads live objects through c (normally the
 // manager's cached client) and applies as fieldOwner.
 func NewApplier(c client.Client, fieldOwner string) *Applier {
-	return &Applier{client: c, fieldOwner: fieldOwner, applied: map[objectKey]record{}}
+	return &Applier{client: c, fieldOwner: fieldOwner, applied: map[objectKey]string{}}
 }
 
-// Apply server-side-applies obj unless the live object is unchanged since this
-// Applier last applied the same content. obj must carry its apiVersion and kind. It
+// Apply server-side-applies obj unless the live object already holds it. obj must
+// carry its apiVersion and kind; Apply adds the applied-hash annotation to it. It
 // reports whether a request was sent.
 func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 	gvk := obj.GetObjectKind().GroupVersionKind()
@@ -73,94 +70,71 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	annotations := maps.Clone(obj.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationAppliedHash] = hash
+	obj.SetAnnotations(annotations)
 
+	desired, err := manifest.Unstructured(obj)
+	if err != nil {
+		return false, err
+	}
 	live := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 	err = a.client.Get(ctx, client.ObjectKeyFromObject(obj), live)
 	switch {
 	case err == nil:
-		if a.unchanged(key, hash, obj, live) {
+		if a.upToDate(key, hash, desired.Object, live) {
 			return false, nil
 		}
 	case !apierrors.IsNotFound(err):
 		return false, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
 
-	u, err := manifest.Unstructured(obj)
-	if err != nil {
-		return false, err
-	}
-	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
 		client.FieldOwner(a.fieldOwner), client.ForceOwnership); err != nil {
-		a.Forget(obj)
 		return true, fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
 	a.mu.Lock()
-	a.applied[key] = record{hash: hash, uid: u.GetUID(), generation: u.GetGeneration(), resourceVersion: u.GetResourceVersion()}
+	a.applied[key] = desired.GetResourceVersion()
 	a.mu.Unlock()
 	return true, nil
 }
 
-// Forget drops what the Applier remembers of obj, so the next Apply sends it.
+// Forget drops what the Applier remembers of obj.
 func (a *Applier) Forget(obj client.Object) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.applied, objectKey{gvk: obj.GetObjectKind().GroupVersionKind(), namespace: obj.GetNamespace(), name: obj.GetName()})
 }
 
-// unchanged tells whether live is still what the last apply of the same desired
-// content left behind.
-func (a *Applier) unchanged(key objectKey, hash string, desired, live client.Object) bool {
+// upToDate tells whether live already is what applying desired would make it.
+func (a *Applier) upToDate(key objectKey, hash string, desired map[string]any, live client.Object) bool {
 	a.mu.Lock()
-	rec, ok := a.applied[key]
+	produced, ok := a.applied[key]
 	a.mu.Unlock()
-	if !ok || rec.hash != hash || rec.uid != live.GetUID() {
+	if ok && olderResourceVersion(live.GetResourceVersion(), produced) {
+		// The cache has not caught up with our own apply yet; its event will
+		// bring us back.
+		return true
+	}
+	if live.GetAnnotations()[AnnotationAppliedHash] != hash {
 		return false
 	}
-	if rec.generation > 0 {
-		// A live generation below the recorded one is the informer not having caught
-		// up with our own apply yet; its event will bring us back.
-		if live.GetGeneration() > rec.generation {
-			return false
-		}
-	} else if newerResourceVersion(live.GetResourceVersion(), rec.resourceVersion) {
+	l, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
+	if err != nil {
 		return false
 	}
-	// Metadata edits do not bump the generation: check ours survived.
-	return subset(desired.GetLabels(), live.GetLabels()) &&
-		subset(desired.GetAnnotations(), live.GetAnnotations()) &&
-		ownersPresent(desired, live)
+	return contains(l, desired)
 }
 
-// newerResourceVersion reports whether live is newer than recorded. Resource
-// versions are opaque; when either does not parse as an integer, any difference
-// counts as newer.
-func newerResourceVersion(live, recorded string) bool {
+// olderResourceVersion reports whether live predates recorded. Resource versions
+// are opaque; when either does not parse as an integer, none is older.
+func olderResourceVersion(live, recorded string) bool {
 	l, errL := strconv.ParseUint(live, 10, 64)
 	r, errR := strconv.ParseUint(recorded, 10, 64)
-	if errL != nil || errR != nil {
-		return live != recorded
-	}
-	return l > r
-}
-
-func subset(want, have map[string]string) bool {
-	for k, v := range want {
-		if hv, ok := have[k]; !ok || hv != v {
-			return false
-		}
-	}
-	return true
-}
-
-func ownersPresent(desired, live client.Object) bool {
-	for _, want := range desired.GetOwnerReferences() {
-		if !slices.ContainsFunc(live.GetOwnerReferences(), func(have metav1.OwnerReference) bool {
-			return have.UID == want.UID && ptr.Equal(have.Controller, want.Controller)
-		}) {
-			return false
-		}
-	}
-	return true
+	return errL == nil && errR == nil && l < r
 }
 
 // hashOf hashes the JSON form of obj; typed objects marshal deterministically.

@@ -119,7 +119,9 @@ func replicaCounts(obj client.Object) (want, ready int32) {
 	case *batchv1.Job:
 		return ptr.Deref(w.Spec.Completions, 1), w.Status.Succeeded
 	case *batchv1.CronJob:
-		return 0, int32(len(w.Status.Active))
+		// A CronJob has no steady pods; counting its running Jobs would rewrite the
+		// stack's status every time the schedule fires.
+		return 0, 0
 	case *corev1.Pod:
 		for _, c := range w.Status.Conditions {
 			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {

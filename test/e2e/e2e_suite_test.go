@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +27,11 @@ var (
 	opLog      *os.File
 )
 
-const clusterName = "appstack-e2e"
+const (
+	clusterName = "appstack-e2e"
+	// metricsAddr is where the e2e operator serves plain-HTTP metrics (loopback only).
+	metricsAddr = "127.0.0.1:18383"
+)
 
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -65,17 +70,11 @@ var _ = BeforeSuite(func() {
 	By("starting the operator")
 	opLog, err = os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
 	Expect(err).NotTo(HaveOccurred())
-	operator = exec.Command(bin, "--metrics-bind-address=0", "--health-probe-bind-address=0")
-	operator.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	operator.Stdout, operator.Stderr = opLog, opLog
-	Expect(operator.Start()).To(Succeed())
+	startOperator()
 })
 
 var _ = AfterSuite(func() {
-	if operator != nil && operator.Process != nil {
-		_ = operator.Process.Kill()
-		_ = operator.Wait()
-	}
+	stopOperator(syscall.SIGKILL)
 	if opLog != nil {
 		_ = opLog.Close()
 	}
@@ -114,6 +113,28 @@ func script(path string, args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	fmt.Fprintf(GinkgoWriter, "$ %s %s\n%s", path, strings.Join(args, " "), out)
 	return string(out), err
+}
+
+// startOperator runs the operator binary against the e2e cluster. A short sync
+// period makes full resyncs happen during the suite, so the zero-writes check
+// covers them.
+func startOperator() {
+	GinkgoHelper()
+	operator = exec.Command(filepath.Join(root, "bin", "manager-e2e"), "--sync-period=30s",
+		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0")
+	operator.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	operator.Stdout, operator.Stderr = opLog, opLog
+	Expect(operator.Start()).To(Succeed())
+}
+
+// stopOperator stops the operator with sig and waits for it to exit.
+func stopOperator(sig syscall.Signal) {
+	if operator == nil || operator.Process == nil {
+		return
+	}
+	_ = operator.Process.Signal(sig)
+	_ = operator.Wait()
+	operator = nil
 }
 
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

@@ -43,23 +43,24 @@ spec:
 
 	It("brings every sample stack to Ready", func() {
 		start := time.Now()
-		Expect(kubectl("apply", "-k", filepath.Join(root, "config", "samples"))).Error().NotTo(HaveOccurred())
-		waitReady("stacks", "--all")
+		ensureSamples()
 		fmt.Fprintf(GinkgoWriter, "samples Ready after %s\n", since(start))
 	})
 
-	It("shows NAMESPACE, READY, STATUS and AGE in kubectl get stacks, every sample Ready", func() {
+	It("shows NAMESPACE, READY, STATUS, REVISION and AGE in kubectl get stacks, every sample Ready", func() {
 		out, err := kubectl("get", "stacks")
 		Expect(err).NotTo(HaveOccurred())
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "NAMESPACE", "READY", "STATUS", "AGE"}))
-		Expect(lines).To(ContainElement(MatchRegexp(`^gurumee\s+gurumee\s+1/1\s+Ready\s+\S+$`)))
-		Expect(lines).To(ContainElement(MatchRegexp(`^count-web\s+count-web\s+1/1\s+Ready\s+\S+$`)))
+		Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "NAMESPACE", "READY", "STATUS", "REVISION", "AGE"}))
+		Expect(lines).To(ContainElement(MatchRegexp(`^gurumee\s+gurumee\s+1/1\s+Ready\s+1\s+\S+$`)))
+		Expect(lines).To(ContainElement(MatchRegexp(`^count-web\s+count-web\s+1/1\s+Ready\s+1\s+\S+$`)))
 		samples, err := filepath.Glob(filepath.Join(root, "config", "samples", "apps_*.yaml"))
 		Expect(err).NotTo(HaveOccurred())
-		Expect(lines[1:]).To(HaveLen(len(samples)), "one stack per sample")
-		for _, l := range lines[1:] {
-			Expect(strings.Fields(l)[3]).To(Equal("Ready"), l)
+		names, err := kubectl("get", "-k", filepath.Join(root, "config", "samples"), "-o", "jsonpath={.items[*].metadata.name}")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Fields(names)).To(HaveLen(len(samples)), "one stack per sample")
+		for _, name := range strings.Fields(names) {
+			Expect(lines).To(ContainElement(MatchRegexp(`^`+name+`\s+\S+\s+(\d+)/(\d+)\s+Ready\s`)), name)
 		}
 	})
 

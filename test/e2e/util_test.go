@@ -3,9 +3,13 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
 
@@ -22,4 +26,33 @@ func waitReady(target ...string) {
 		_, err := kubectl(args...)
 		return err
 	}, 2*time.Minute, time.Second).Should(Succeed())
+}
+
+// ensureSamples applies config/samples, as a user would, and waits until every
+// stack is Ready. Containers that rely on the samples call it first: Ginkgo runs
+// top-level containers in random order.
+func ensureSamples() {
+	GinkgoHelper()
+	Expect(kubectl("apply", "-k", filepath.Join(root, "config", "samples"))).Error().NotTo(HaveOccurred())
+	names, err := kubectl("get", "-k", filepath.Join(root, "config", "samples"), "-o", "jsonpath={.items[*].metadata.name}")
+	Expect(err).NotTo(HaveOccurred())
+	waitReady(stackRefs(strings.Fields(names)...)...)
+}
+
+// stackRefs turns stack names into kubectl references: stack/NAME.
+func stackRefs(names ...string) []string {
+	refs := make([]string, len(names))
+	for i, n := range names {
+		refs[i] = "stack/" + n
+	}
+	return refs
+}
+
+// numbered is prefix-00 … prefix-(n-1).
+func numbered(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%02d", prefix, i)
+	}
+	return out
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/render"
+)
+
+func newHistoryCommand(out io.Writer) *cobra.Command {
+	var flags clusterFlags
+	cmd := &cobra.Command{
+		Use:     "history STACK",
+		Short:   "List the recorded revisions of a stack's spec",
+		Example: "  kubectl appstack history shop",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := flags.client()
+			if err != nil {
+				return err
+			}
+			stack, revs, err := revisions(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			return printHistory(out, stack, revs)
+		},
+	}
+	flags.add(cmd)
+	return cmd
+}
+
+func newRollbackCommand(out io.Writer) *cobra.Command {
+	var flags clusterFlags
+	var to int64
+	cmd := &cobra.Command{
+		Use:     "rollback STACK --to-revision N",
+		Short:   "Restore a stack's spec from a recorded revision",
+		Long:    "rollback writes the spec recorded in revision N back to the stack; the operator then applies it, and records it as the newest revision.",
+		Example: "  kubectl appstack rollback shop --to-revision 2",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if to <= 0 {
+				return fmt.Errorf("--to-revision: give the revision number to restore (see kubectl appstack history %s)", args[0])
+			}
+			c, err := flags.client()
+			if err != nil {
+				return err
+			}
+			return rollback(cmd.Context(), c, out, args[0], to)
+		},
+	}
+	flags.add(cmd)
+	cmd.Flags().Int64Var(&to, "to-revision", 0, "the revision to restore")
+	return cmd
+}
+
+// revisions returns the stack and its revisions, oldest first.
+func revisions(ctx context.Context, c client.Client, name string) (*appstackv1.AppStack, []appsv1.ControllerRevision, error) {
+	stack := &appstackv1.AppStack{}
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
+		return nil, nil, fmt.Errorf("get stack %s: %w", name, err)
+	}
+	list := &appsv1.ControllerRevisionList{}
+	// The stack's own revisions carry the spec-hash label; StatefulSets and
+	// DaemonSets keep revisions of their own with the stack's labels.
+	if err := c.List(ctx, list, client.InNamespace(render.NamespaceName(stack)),
+		client.MatchingLabels{render.LabelStack: name}, client.HasLabels{render.LabelSpecHash}); err != nil {
+		return nil, nil, fmt.Errorf("list revisions of %s: %w", name, err)
+	}
+	revs := list.Items
+	slices.SortFunc(revs, func(a, b appsv1.ControllerRevision) int { return int(a.Revision - b.Revision) })
+	return stack, revs, nil
+}
+
+func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.ControllerRevision) error {
+	if len(revs) == 0 {
+		_, err := fmt.Fprintf(out, "stack %s has no recorded revisions yet\n", stack.Name)
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "REVISION\tCURRENT\tCREATED\tCOMPONENTS")
+	for _, r := range revs {
+		data, err := decode(r)
+		if err != nil {
+			return err
+		}
+		current := ""
+		if r.Revision == stack.Status.Revision {
+			current = "*"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", r.Revision, current, r.CreationTimestamp.UTC().Format("2006-01-02 15:04:05"), summary(data.Spec))
+	}
+	return w.Flush()
+}
+
+// summary is one line per revision: each component with its images.
+func summary(spec appstackv1.AppStackSpec) string {
+	var parts []string
+	for _, c := range spec.Components {
+		var images []string
+		for _, ctr := range c.Containers {
+			images = append(images, ctr.Image)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%s", c.Name, strings.Join(images, ",")))
+	}
+	return strings.Join(parts, " ")
+}
+
+func decode(r appsv1.ControllerRevision) (*render.RevisionData, error) {
+	data := &render.RevisionData{}
+	if err := json.Unmarshal(r.Data.Raw, data); err != nil {
+		return nil, fmt.Errorf("revision %d (%s) is unreadable: %w", r.Revision, r.Name, err)
+	}
+	return data, nil
+}
+
+func rollback(ctx context.Context, c client.Client, out io.Writer, name string, to int64) error {
+	_, revs, err := revisions(ctx, c, name)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(revs, func(r appsv1.ControllerRevision) bool { return r.Revision == to })
+	if i < 0 {
+		var have []string
+		for _, r := range revs {
+			have = append(have, fmt.Sprint(r.Revision))
+		}
+		return fmt.Errorf("stack %s has no revision %d; it has %s", name, to, strings.Join(have, ", "))
+	}
+	data, err := decode(revs[i])
+	if err != nil {
+		return err
+	}
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		stack := &appstackv1.AppStack{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
+			return err
+		}
+		stack.Spec = data.Spec
+		return c.Update(ctx, stack)
+	})
+	if err != nil {
+		return fmt.Errorf("roll stack %s back to revision %d: %w", name, to, err)
+	}
+	_, err = fmt.Fprintf(out, "stack %s rolled back to revision %d\n", name, to)
+	return err
+}
