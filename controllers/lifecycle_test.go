@@ -90,13 +90,21 @@ var _ = Describe("AppStack lifecycle", func() {
 		Eventually(gone(&appsv1.Deployment{}, api), timeout, interval).Should(BeTrue(), "pruned once every apply succeeds")
 	})
 
-	It("keeps a retained claim through removal of its volume entry and re-adopts it, deletes an unretained one", func() {
-		stack := newStack("data", webComponent("web", 1))
+	It("keeps a retained claim through removal of its component and of its volume entry, re-adopts it, deletes an unretained one", func() {
+		web := webComponent("web", 1)
+		web.Volumes = []appstackv1.ComponentVolume{{Name: "data", PersistentVolume: "keep"}}
+		web.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		stack := newStack("data", web, webComponent("api", 1))
 		stack.Spec.Volumes = []appstackv1.StackVolume{
 			{Name: "keep", Size: resource.MustParse("1Gi")},
 			{Name: "scratch", Size: resource.MustParse("1Gi"), Retain: ptr.To(false)},
 		}
 		createStack(stack)
+		Eventually(func() error {
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: "data", Name: "web"}, &appsv1.Deployment{})
+		}, timeout, interval).Should(Succeed())
+		updateStack("data", func(s *appstackv1.AppStack) { s.Spec.Components = s.Spec.Components[1:] })
+		Eventually(gone(&appsv1.Deployment{}, client.ObjectKey{Namespace: "data", Name: "web"}), timeout, interval).Should(BeTrue())
 		keep := client.ObjectKey{Namespace: "data", Name: "keep"}
 		scratch := client.ObjectKey{Namespace: "data", Name: "scratch"}
 		pvc := &corev1.PersistentVolumeClaim{}

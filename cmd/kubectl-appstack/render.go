@@ -33,7 +33,8 @@ func newRenderCommand(out io.Writer) *cobra.Command {
 CEL rules, unknown fields) plus what only the operator checks (dependency cycles),
 then prints the Namespace, ConfigMaps, PersistentVolumeClaims, workloads, Services,
 Ingresses, autoscalers and disruption budgets the operator applies, as YAML.
-The operator adds one thing at apply time: the owner reference to the stack.
+The operator adds at apply time only the owner reference to the stack and the
+apps.appstack.dev/applied-hash annotation.
 
 An invalid stack prints each error with its field and exits 1.`,
 		Example: `  kubectl appstack render -f config/samples/apps_v1alpha1_appstack_database.yaml
