@@ -97,10 +97,14 @@ var _ = Describe("drift", Ordered, func() {
 
 	It("leaves replicas to the autoscaler when autoscaling is set", func() {
 		// The php-apache sample: HPA minReplicas 2, no replicas in the stack.
-		Eventually(func() string { return get("deployment", "php-apache", "-n", "php-apache", "-o", "jsonpath={.spec.replicas}") },
+		Eventually(func() string {
+			return get("deployment", "php-apache", "-n", "php-apache", "-o", "jsonpath={.spec.replicas}")
+		},
 			90*time.Second, time.Second).Should(Equal("2"), "the HPA scales to its minimum")
 		Expect(kubectl("scale", "deployment", "php-apache", "-n", "php-apache", "--replicas=3")).Error().NotTo(HaveOccurred())
-		Consistently(func() string { return get("deployment", "php-apache", "-n", "php-apache", "-o", "jsonpath={.spec.replicas}") },
+		Consistently(func() string {
+			return get("deployment", "php-apache", "-n", "php-apache", "-o", "jsonpath={.spec.replicas}")
+		},
 			2*time.Second, 200*time.Millisecond).Should(Equal("3"), "the operator does not fight over replicas it does not own")
 		Expect(kubectl("scale", "deployment", "php-apache", "-n", "php-apache", "--replicas=2")).Error().NotTo(HaveOccurred())
 		waitReady("stack/php-apache")
@@ -165,7 +169,9 @@ spec:
 		Expect(get("pvc", "data", "-n", "keeper", "-o", "jsonpath={.status.phase}")).To(Equal("Bound"))
 		uid = get("pvc", "data", "-n", "keeper", "-o", "jsonpath={.metadata.uid}")
 		apply(fmt.Sprintf(keeper, "2Gi"))
-		Eventually(func() string { return get("pvc", "data", "-n", "keeper", "-o", "jsonpath={.spec.resources.requests.storage}") },
+		Eventually(func() string {
+			return get("pvc", "data", "-n", "keeper", "-o", "jsonpath={.spec.resources.requests.storage}")
+		},
 			10*time.Second, 200*time.Millisecond).Should(Equal("2Gi"))
 	})
 
@@ -210,7 +216,10 @@ spec:
 `)
 		waitReady("stack/scratch")
 		Expect(kubectl("delete", "stack", "scratch", "--timeout=60s")).Error().NotTo(HaveOccurred())
-		Eventually(func() string { out, _ := kubectl("get", "namespace", "scratch", "--ignore-not-found", "-o", "name"); return out },
+		Eventually(func() string {
+			out, _ := kubectl("get", "namespace", "scratch", "--ignore-not-found", "-o", "name")
+			return out
+		},
 			60*time.Second, time.Second).Should(BeEmpty())
 	})
 })
@@ -378,7 +387,10 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 		startOperator()
 		Eventually(func() string { return get("stack", "restart-00", "-o", "name", "--ignore-not-found") },
 			60*time.Second, 500*time.Millisecond).Should(BeEmpty())
-		Eventually(func() string { out, _ := kubectl("get", "namespace", "restart-00", "--ignore-not-found", "-o", "name"); return out },
+		Eventually(func() string {
+			out, _ := kubectl("get", "namespace", "restart-00", "--ignore-not-found", "-o", "name")
+			return out
+		},
 			60*time.Second, time.Second).Should(BeEmpty())
 	})
 })
