@@ -164,7 +164,9 @@ const (
 
 func (r *AppStackReconciler) prune(ctx context.Context, s *scope, obj client.Object, why string) error {
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
-	if _, isClaim := obj.(*corev1.PersistentVolumeClaim); isClaim && !metav1.IsControlledBy(obj, s.stack) {
+	// A stack volume's claim that the stack does not own is retained: keep it.
+	// (Claims of a StatefulSet's templates follow its claim retention policy.)
+	if _, stackVolume := obj.GetLabels()[render.LabelVolume]; stackVolume && !metav1.IsControlledBy(obj, s.stack) {
 		if _, done := obj.GetLabels()[render.LabelRetained]; done {
 			return nil
 		}

@@ -132,9 +132,14 @@ func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Adopted namespaces and retained claims carry no owner reference; the stack
 		// label finds their stack.
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel)).
-		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel))
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel)).
+		// Every pod of a stack carries its label; their troubles (a failed pull, a
+		// crash loop, no node) show on the pods, not on the workloads.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel))
 	for _, obj := range ownedKinds() {
-		if _, ok := obj.(*corev1.PersistentVolumeClaim); !ok {
+		switch obj.(type) {
+		case *corev1.PersistentVolumeClaim, *corev1.Pod:
+		default:
 			b = b.Owns(obj)
 		}
 	}

@@ -82,7 +82,7 @@ func (r *AppStackReconciler) deleteComponents(ctx context.Context, s *scope, nam
 			if names != nil && !slices.Contains(names, obj.GetLabels()[render.LabelComponent]) {
 				continue
 			}
-			if _, isClaim := obj.(*corev1.PersistentVolumeClaim); isClaim && !metav1.IsControlledBy(obj, s.stack) {
+			if _, stackVolume := obj.GetLabels()[render.LabelVolume]; stackVolume && !metav1.IsControlledBy(obj, s.stack) {
 				if err := r.prune(ctx, s, obj, whyDeleted); err != nil { // labels it retained
 					return 0, err
 				}

@@ -91,7 +91,33 @@ func (r *AppStackReconciler) componentStatus(ctx context.Context, s *scope, c *a
 	if r.getOwned(ctx, s, key, svc) {
 		obs.Service = svc
 	}
+	if obs.Workload != nil {
+		r.observePodsAndClaims(ctx, s, c, &obs)
+	}
 	return status.Component(s.stack, c, obs)
+}
+
+// observePodsAndClaims reads, for failure attribution, the component's pods and
+// the claims they mount: the stack volumes it names and its StatefulSet claims.
+func (r *AppStackReconciler) observePodsAndClaims(ctx context.Context, s *scope, c *appstackv1.Component, obs *status.Observed) {
+	selector := client.MatchingLabels(render.SelectorLabels(s.stack, c.Name))
+	pods := &corev1.PodList{}
+	if err := r.Client.List(ctx, pods, client.InNamespace(s.namespace), selector); err == nil {
+		obs.Pods = pods.Items
+	}
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := r.Client.List(ctx, claims, client.InNamespace(s.namespace), selector); err == nil {
+		obs.Claims = claims.Items
+	}
+	for _, v := range c.Volumes {
+		if v.PersistentVolume == "" {
+			continue
+		}
+		pvc := &corev1.PersistentVolumeClaim{}
+		if r.getOwned(ctx, s, client.ObjectKey{Namespace: s.namespace, Name: v.PersistentVolume}, pvc) {
+			obs.Claims = append(obs.Claims, *pvc)
+		}
+	}
 }
 
 func (r *AppStackReconciler) getOwned(ctx context.Context, s *scope, key client.ObjectKey, obj client.Object) bool {
@@ -131,6 +157,7 @@ func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *app
 		return nil
 	}
 	r.recordReadyTransition(before, after)
+	r.recordComponentTransitions(before, after)
 	if err := r.Client.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -151,4 +178,27 @@ func (r *AppStackReconciler) recordReadyTransition(before, after *appstackv1.App
 		typ = corev1.EventTypeNormal
 	}
 	r.Recorder.Eventf(after, nil, typ, cur.Reason, "Reconcile", "%s", cur.Message)
+}
+
+// recordComponentTransitions records an event for each component whose phase or
+// reason changed: Normal when it became Ready or is progressing, Warning with the
+// cause otherwise.
+func (r *AppStackReconciler) recordComponentTransitions(before, after *appstackv1.AppStack) {
+	old := map[string]appstackv1.ComponentStatus{}
+	for _, c := range before.Status.Components {
+		old[c.Name] = c
+	}
+	for _, c := range after.Status.Components {
+		if o, ok := old[c.Name]; ok && o.Phase == c.Phase && o.Reason == c.Reason {
+			continue
+		}
+		switch {
+		case c.Phase == appstackv1.PhaseReady:
+			r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, "ComponentReady", "Status", "component %s is Ready", c.Name)
+		case c.Phase == appstackv1.PhaseFailed || (c.Reason != "" && c.Reason != status.ReasonProgressing && c.Reason != status.ReasonWaiting):
+			r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, c.Reason, "Status", "component %s: %s", c.Name, c.Message)
+		case c.Phase == appstackv1.PhaseWaiting:
+			r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, "DependencyWaiting", "Status", "component %s: %s", c.Name, c.Message)
+		}
+	}
 }

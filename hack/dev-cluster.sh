@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The local cluster: a real etcd, kube-apiserver, kube-controller-manager and
 # kube-scheduler built from source (hack/tools.sh), run by kwokctl's binary runtime,
-# with kwok simulating the nodes and the kubelet. Pods are scheduled, replica sets
-# scaled, endpoints filled, PVCs bound by the real controllers.
+# with kwok simulating the nodes and the kubelet (hack/kwok/stages.yaml: kwok's
+# default stages plus simulated kubelet failures for pods annotated
+# appstack.dev/simulate). Pods are scheduled, replica sets scaled, endpoints filled,
+# PVCs bound by the real controllers.
 #
 #   hack/dev-cluster.sh up     create or restart the cluster (harmless when it runs)
 #   hack/dev-cluster.sh down   delete it
@@ -45,6 +47,7 @@ create() {
     --kwok-controller-binary "$BIN/kwok" \
     --kubeconfig "$KUBECONFIG_OUT" \
     --kube-audit-policy "$ROOT/hack/audit-policy.yaml" \
+    --config "$ROOT/hack/kwok/stages.yaml" \
     --disable-qps-limits \
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
     --extra-args "kube-controller-manager=service-cluster-ip-range=10.96.0.0/16" \

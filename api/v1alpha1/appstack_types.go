@@ -627,7 +627,12 @@ type ComponentStatus struct {
 	// readyReplicas the workload has.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas"`
-	// message says why the component is not Ready; empty when it is.
+	// reason is why the component is not Ready, in one word (ImagePullBackOff,
+	// Unschedulable, FailedCreate, Waiting, ...); empty when it is Ready.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// message says why the component is not Ready, naming the object or container
+	// at fault; empty when it is.
 	// +optional
 	Message string `json:"message,omitempty"`
 	// service is how the component is reached in the cluster.

@@ -2,11 +2,13 @@
 // (`make install-plugin`), it runs as `kubectl appstack ...`.
 //
 //	kubectl appstack render -f stack.yaml          # the exact objects the operator would apply
+//	kubectl appstack status shop --wait            # a tree of components, objects and pods; exit 0 when Ready
 //	kubectl appstack history shop                  # the recorded revisions of a stack
 //	kubectl appstack rollback shop --to-revision 2 # restore a revision's spec
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -16,13 +18,16 @@ import (
 func main() {
 	root := &cobra.Command{
 		Use:           "kubectl-appstack",
-		Short:         "Work with AppStacks: render them offline, list and roll back their revisions",
+		Short:         "Work with AppStacks: render them offline, show their status, list and roll back their revisions",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRenderCommand(os.Stdout), newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout))
+	root.AddCommand(newRenderCommand(os.Stdout), newStatusCommand(os.Stdout),
+		newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout))
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		if !errors.Is(err, errNotReady) {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
 		os.Exit(1)
 	}
 }

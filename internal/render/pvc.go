@@ -1,7 +1,6 @@
 package render
 
 import (
-	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,7 +55,7 @@ func volumeClaimTemplates(stack *appstackv1.AppStack, c *appstackv1.Component) [
 	out := make([]corev1.PersistentVolumeClaim, 0, len(c.VolumeClaimTemplates))
 	for _, t := range c.VolumeClaimTemplates {
 		out = append(out, corev1.PersistentVolumeClaim{
-			ObjectMeta: metav1.ObjectMeta{Name: t.Name, Labels: maps.Clone(SelectorLabels(stack, c.Name))},
+			ObjectMeta: metav1.ObjectMeta{Name: t.Name, Labels: ComponentLabels(stack, c.Name)},
 			Spec:       claimSpec(t.Size, t.AccessModes, t.StorageClassName),
 		})
 	}

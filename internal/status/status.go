@@ -29,6 +29,10 @@ type Observed struct {
 	// WaitingFor names the dependencies that are not Ready yet; the workload is not
 	// created until they are.
 	WaitingFor []string
+	// Pods are the component's pods, read for failure attribution.
+	Pods []corev1.Pod
+	// Claims are the PersistentVolumeClaims the component's pods mount.
+	Claims []corev1.PersistentVolumeClaim
 }
 
 // Readiness reports whether a native object is ready by the rules kstatus shares
@@ -75,9 +79,9 @@ func Component(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed
 		switch {
 		case cs.Phase != "":
 		case len(obs.WaitingFor) > 0:
-			cs.Phase, cs.Message = appstackv1.PhaseWaiting, waitingMessage(obs.WaitingFor)
+			cs.Phase, cs.Reason, cs.Message = appstackv1.PhaseWaiting, ReasonWaiting, waitingMessage(obs.WaitingFor)
 		default:
-			cs.Phase, cs.Message = appstackv1.PhaseProgressing, fmt.Sprintf("%s %s not created yet", kind, c.Name)
+			cs.Phase, cs.Reason, cs.Message = appstackv1.PhaseProgressing, ReasonProgressing, fmt.Sprintf("%s %s not created yet", kind, c.Name)
 		}
 		return cs
 	}
@@ -88,13 +92,20 @@ func Component(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed
 	st, msg, err := Readiness(obs.Workload, WorkloadGVK(kind))
 	switch {
 	case err != nil:
-		cs.Phase, cs.Message = appstackv1.PhaseProgressing, err.Error()
+		cs.Phase, cs.Reason, cs.Message = appstackv1.PhaseProgressing, ReasonProgressing, err.Error()
 	case st == kstatus.CurrentStatus:
 		cs.Phase = appstackv1.PhaseReady
-	case st == kstatus.FailedStatus:
-		cs.Phase, cs.Message = appstackv1.PhaseFailed, msg
 	default:
-		cs.Phase, cs.Message = appstackv1.PhaseProgressing, msg
+		cs.Phase, cs.Reason, cs.Message = appstackv1.PhaseProgressing, ReasonProgressing, msg
+		if st == kstatus.FailedStatus {
+			cs.Phase, cs.Reason = appstackv1.PhaseFailed, string(appstackv1.PhaseFailed)
+		}
+		if reason, message, failed, ok := cause(c, obs); ok {
+			cs.Reason, cs.Message = reason, message
+			if failed {
+				cs.Phase = appstackv1.PhaseFailed
+			}
+		}
 	}
 	return cs
 }
@@ -176,7 +187,10 @@ func Summarize(components []appstackv1.ComponentStatus) Summary {
 			continue
 		}
 		if s.Reason == appstackv1.ReasonReady {
-			s.Reason = string(c.Phase)
+			s.Reason = c.Reason
+			if s.Reason == "" {
+				s.Reason = string(c.Phase)
+			}
 			s.Message = fmt.Sprintf("%s: %s", c.Name, c.Message)
 		}
 	}
