@@ -19,7 +19,7 @@ for f in "${generated[@]}"; do
     stale=1
   fi
 done
-unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go') 2>/dev/null || true)
 if [[ -n $unformatted ]]; then
   echo "!! gofmt needed on:"; echo "$unformatted"; stale=1
 fi
