@@ -2,6 +2,7 @@ package status
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -80,6 +81,10 @@ func cause(c *appstackv1.Component, obs Observed) (reason, message string, faile
 	return "", "", false, false
 }
 
+// podName in an admission error is the pod's generated name, new at every retry:
+// it must not reach the status, or the status would change with every attempt.
+var podName = regexp.MustCompile(`pods "[^"]*" is forbidden`)
+
 // failedCreate is a workload controller's report that it cannot create pods: a
 // Pod Security violation, an exceeded quota. Deployments carry it as their
 // ReplicaFailure condition, copied from the ReplicaSet.
@@ -87,7 +92,8 @@ func failedCreate(w any) (string, string, bool) {
 	if d, ok := w.(*appsv1.Deployment); ok {
 		for _, cond := range d.Status.Conditions {
 			if cond.Type == appsv1.DeploymentReplicaFailure && cond.Status == corev1.ConditionTrue {
-				return ReasonFailedCreate, fmt.Sprintf("ReplicaSet of Deployment %s cannot create pods: %s", d.Name, cond.Message), true
+				msg := podName.ReplaceAllString(cond.Message, "pods are forbidden")
+				return ReasonFailedCreate, fmt.Sprintf("ReplicaSet of Deployment %s cannot create pods: %s", d.Name, msg), true
 			}
 		}
 	}

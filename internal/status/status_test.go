@@ -113,7 +113,7 @@ func TestCauseIsAttributed(t *testing.T) {
 	failedCreate := deployment(2, 2, 2, 0, 0, 0)
 	failedCreate.Status.Conditions = append(failedCreate.Status.Conditions, appsv1.DeploymentCondition{
 		Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate",
-		Message: `pods "web-5d8f7c" is forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "data")`})
+		Message: `pods "web-5d8f7c-x2b9q" is forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "data")`})
 	deadline := deployment(2, 2, 2, 2, 0, 0)
 	deadline.Spec.ProgressDeadlineSeconds = ptr.To(int32(30))
 	deadline.Status.Conditions[0] = appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded"}
@@ -128,7 +128,7 @@ func TestCauseIsAttributed(t *testing.T) {
 		wantMessage string
 	}{
 		{"FailedCreate wins over everything", status.Observed{Workload: failedCreate, Pods: []corev1.Pod{unschedulable}},
-			appstackv1.PhaseProgressing, "FailedCreate", `ReplicaSet of Deployment web cannot create pods: pods "web-5d8f7c" is forbidden: violates PodSecurity`},
+			appstackv1.PhaseProgressing, "FailedCreate", `ReplicaSet of Deployment web cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "data")`},
 		{"unschedulable", status.Observed{Workload: notReady, Pods: []corev1.Pod{waiting("ImagePullBackOff", ""), unschedulable}},
 			appstackv1.PhaseProgressing, "Unschedulable", "pods cannot be scheduled: 0/3 nodes are available: 3 Insufficient cpu."},
 		{"unschedulable for want of a claim names the claim", status.Observed{Workload: notReady, Pods: []corev1.Pod{unschedulable}, Claims: []corev1.PersistentVolumeClaim{pending}},
