@@ -166,6 +166,12 @@ var _ = Describe("failure attribution", Ordered, func() {
 		Expect(out).To(ContainSubstring(`"reason": "ImagePullBackOff"`))
 	})
 
+	It("records the transitions as events on the stack", func() {
+		Eventually(func() string {
+			return get("events", "-A", "--field-selector", "involvedObject.name=fail-pull,reason=ImagePullBackOff", "-o", "jsonpath={.items[*].message}")
+		}, 10*time.Second, 500*time.Millisecond).Should(ContainSubstring(`component web: container app cannot pull image "nginx:does-not-exist"`))
+	})
+
 	It("clears the cause and reports Ready once the spec is fixed", func() {
 		apply(failing("fail-pull", `
   components:
@@ -174,6 +180,9 @@ var _ = Describe("failure attribution", Ordered, func() {
 		out, err := kubectl("appstack", "status", "fail-pull", "--wait", "--timeout", "60s")
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(get("stack", "fail-pull", "-o", "jsonpath={.status.components[0].phase} [{.status.components[0].message}]")).To(Equal("Ready []"))
+		Eventually(func() string {
+			return get("events", "-A", "--field-selector", "involvedObject.name=fail-pull,reason=ComponentReady", "-o", "jsonpath={.items[*].message}")
+		}, 10*time.Second, 500*time.Millisecond).Should(ContainSubstring("component web is Ready"))
 	})
 
 	AfterAll(func() {
