@@ -1,7 +1,10 @@
 # appstack-operator. `make help` lists the targets; the two a newcomer needs are
 # `make demo` (run it) and `make test` (prove it).
 
-IMG ?= appstack-operator:dev
+IMG_REPO ?= appstack-operator
+IMG_TAG ?= 0.1.0
+IMG ?= $(IMG_REPO):$(IMG_TAG)
+KIND_CLUSTER ?= kind
 LOCALBIN ?= $(CURDIR)/bin
 export LOCALBIN
 
@@ -51,7 +54,7 @@ tools-cluster:
 
 .PHONY: tools-envtest
 tools-envtest:
-	hack/tools.sh etcd kubernetes
+	hack/tools.sh etcd kubernetes helm
 
 .PHONY: tools-gen
 tools-gen:
@@ -62,6 +65,8 @@ manifests: tools-gen ## Generate the CRD, the ClusterRole and docs/api.md from t
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdbounds config/crd/bases/apps.appstack.dev_appstacks.yaml
 	go run ./hack/apidocs config/crd/bases/apps.appstack.dev_appstacks.yaml docs/api.md
+	cp config/rbac/role.yaml charts/appstack-operator/files/manager-role.yaml
+	cp config/crd/bases/apps.appstack.dev_appstacks.yaml charts/appstack-operator/files/
 
 .PHONY: generate
 generate: tools-gen ## Generate DeepCopy methods.
@@ -91,7 +96,7 @@ test-fuzz: ## A short fuzz run of the renderer: arbitrary specs never panic and 
 	go test ./internal/render -run '^$$' -fuzz FuzzRender -fuzztime $(FUZZTIME)
 
 .PHONY: test-e2e
-test-e2e: tools-cluster manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
+test-e2e: tools-cluster tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
 
 ##@ Local cluster
@@ -129,3 +134,9 @@ install-plugin: build ## Install the kubectl plugin (kubectl appstack ...) into 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
+
+.PHONY: kind-deploy
+kind-deploy: docker-build tools-envtest ## Build the image, load it into kind cluster $(KIND_CLUSTER), install the chart (needs Docker and kind).
+	kind load docker-image $(IMG) --name $(KIND_CLUSTER)
+	$(LOCALBIN)/helm upgrade --install appstack charts/appstack-operator -n appstack-system --create-namespace \
+		--set image.repository=$(IMG_REPO) --set image.tag=$(IMG_TAG) --set image.pullPolicy=IfNotPresent --wait

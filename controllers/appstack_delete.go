@@ -60,6 +60,7 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 	if err := r.Client.Patch(ctx, stack, patch); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
+	forgetStack(stack.Name)
 	logf.FromContext(ctx).Info("stack deleted", "namespace", s.namespace)
 	return ctrl.Result{}, nil
 }

@@ -47,6 +47,7 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 	}
 	sum := status.Summarize(st.Components)
 	st.Ready = fmt.Sprintf("%d/%d", sum.Ready, sum.Total)
+	recordComponents(s.stack.Name, sum.Ready, sum.Total)
 	if s.stack.Spec.Paused {
 		st.ObservedGeneration = s.stack.Generation
 		st.Summary = "paused: spec.paused is true, nothing is applied or pruned"

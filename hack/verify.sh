@@ -4,7 +4,7 @@
 # working tree before and after generating, so it works with uncommitted changes too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-generated=(config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go docs/api.md)
+generated=(config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go docs/api.md charts/appstack-operator/files)
 before=$(mktemp -d)
 trap 'rm -rf "$before"' EXIT
 for f in "${generated[@]}"; do

@@ -402,16 +402,22 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 	})
 })
 
-// reconciles is the operator's count of successful reconciles so far, from its
-// metrics endpoint.
-func reconciles() int {
+// scrape reads the e2e operator's metrics endpoint.
+func scrape() string {
 	GinkgoHelper()
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
 	Expect(err).NotTo(HaveOccurred(), "scrape the operator's metrics")
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	Expect(err).NotTo(HaveOccurred())
-	for _, l := range strings.Split(string(out), "\n") {
+	return string(out)
+}
+
+// reconciles is the operator's count of successful reconciles so far, from its
+// metrics endpoint.
+func reconciles() int {
+	GinkgoHelper()
+	for _, l := range strings.Split(scrape(), "\n") {
 		if strings.HasPrefix(l, `controller_runtime_reconcile_total{controller="appstack",result="success"}`) {
 			var n float64
 			_, err := fmt.Sscan(strings.Fields(l)[1], &n)

@@ -1,0 +1,161 @@
+// Package chart checks the Helm chart as rendered: least-privilege RBAC, a
+// restricted operator pod, CRDs that survive uninstall.
+package chart
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+var root = filepath.Join("..", "..")
+
+// render runs `helm template` with the project's helm (bin/helm).
+func render(t *testing.T, args ...string) map[string][][]byte {
+	t.Helper()
+	helm := filepath.Join(root, "bin", "helm")
+	if _, err := os.Stat(helm); err != nil {
+		t.Fatalf("%s is missing: run `make tools` (hack/tools.sh helm)", helm)
+	}
+	cmd := exec.Command(helm, append([]string{"template", "appstack", filepath.Join(root, "charts", "appstack-operator"),
+		"--namespace", "appstack-system", "--kube-version", "1.36.3"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm template: %v: %s", err, stderr.String())
+	}
+	byKind := map[string][][]byte{}
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(out)))
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var meta struct{ Kind string }
+		if err := yaml.Unmarshal(doc, &meta); err != nil || meta.Kind == "" {
+			continue
+		}
+		byKind[meta.Kind] = append(byKind[meta.Kind], doc)
+	}
+	return byKind
+}
+
+func TestClusterRoleIsExactlyWhatTheOperatorUses(t *testing.T) {
+	docs := render(t)
+	generated := &rbacv1.ClusterRole{}
+	b, err := os.ReadFile(filepath.Join(root, "config", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(b, generated); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, doc := range docs["ClusterRole"] {
+		role := &rbacv1.ClusterRole{}
+		if err := yaml.UnmarshalStrict(doc, role); err != nil {
+			t.Fatal(err)
+		}
+		if role.Name == "appstack-appstack-operator" {
+			found = true
+			if !slices.EqualFunc(role.Rules, generated.Rules, func(a, b rbacv1.PolicyRule) bool {
+				return slices.Equal(a.APIGroups, b.APIGroups) && slices.Equal(a.Resources, b.Resources) && slices.Equal(a.Verbs, b.Verbs)
+			}) {
+				t.Errorf("the chart's ClusterRole differs from the controller's RBAC markers (config/rbac/role.yaml); run `make manifests`")
+			}
+		}
+	}
+	if !found {
+		t.Fatal("the chart renders no operator ClusterRole")
+	}
+}
+
+func TestNoRoleGrantsTooMuch(t *testing.T) {
+	docs := render(t)
+	for _, kind := range []string{"ClusterRole", "Role"} {
+		for _, doc := range docs[kind] {
+			role := &rbacv1.ClusterRole{}
+			if err := yaml.Unmarshal(doc, role); err != nil {
+				t.Fatal(err)
+			}
+			for _, rule := range role.Rules {
+				for _, list := range [][]string{rule.APIGroups, rule.Resources, rule.Verbs, rule.NonResourceURLs} {
+					if slices.Contains(list, "*") {
+						t.Errorf("%s %s: wildcard in %+v", kind, role.Name, rule)
+					}
+				}
+				for _, verb := range []string{"escalate", "bind", "impersonate"} {
+					if slices.Contains(rule.Verbs, verb) {
+						t.Errorf("%s %s: verb %s in %+v", kind, role.Name, verb, rule)
+					}
+				}
+				if slices.Contains(rule.Resources, "secrets") {
+					t.Errorf("%s %s: the operator must not read Secrets: %+v", kind, role.Name, rule)
+				}
+			}
+		}
+	}
+}
+
+func TestOperatorPodIsRestricted(t *testing.T) {
+	docs := render(t)
+	if len(docs["Deployment"]) != 1 {
+		t.Fatalf("want one Deployment, got %d", len(docs["Deployment"]))
+	}
+	d := &appsv1.Deployment{}
+	if err := yaml.UnmarshalStrict(docs["Deployment"][0], d); err != nil {
+		t.Fatal(err)
+	}
+	pod := d.Spec.Template.Spec
+	if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot ||
+		pod.SecurityContext.SeccompProfile == nil || pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" {
+		t.Errorf("pod securityContext is not restricted: %+v", pod.SecurityContext)
+	}
+	c := pod.Containers[0]
+	sc := c.SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil ||
+		*sc.AllowPrivilegeEscalation || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Errorf("container securityContext is not restricted: %+v", sc)
+	}
+	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("requests and limits are required: %+v", c.Resources)
+	}
+	if !slices.Contains(c.Args, "--leader-elect=true") {
+		t.Errorf("leader election must be on by default: %v", c.Args)
+	}
+}
+
+func TestCRDIsKeptOnUninstall(t *testing.T) {
+	docs := render(t)
+	if len(docs["CustomResourceDefinition"]) != 1 {
+		t.Fatalf("want the AppStack CRD, got %d CRDs", len(docs["CustomResourceDefinition"]))
+	}
+	var crd struct {
+		Metadata struct {
+			Annotations map[string]string
+		}
+	}
+	if err := yaml.Unmarshal(docs["CustomResourceDefinition"][0], &crd); err != nil {
+		t.Fatal(err)
+	}
+	if crd.Metadata.Annotations["helm.sh/resource-policy"] != "keep" {
+		t.Errorf("the CRD must carry helm.sh/resource-policy: keep, or uninstalling deletes every stack")
+	}
+	if got := render(t, "--set", "installCRDs=false")["CustomResourceDefinition"]; len(got) != 0 {
+		t.Errorf("installCRDs=false still renders a CRD")
+	}
+}
