@@ -57,6 +57,7 @@ func main() {
 		secureMetrics          bool
 		enableHTTP2            bool
 		leaderElect            bool
+		leaderElectionNS       string
 		maxConcurrent          int
 		qps                    float64
 		burst                  int
@@ -67,6 +68,8 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Elect a leader so that only one of several replicas reconciles.")
+	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader election Lease; defaults to the pod's own namespace (needed when running outside the cluster).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS behind Kubernetes authentication and authorization; false serves plain HTTP.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
@@ -101,6 +104,7 @@ func main() {
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "appstack-operator.appstack.dev",
+		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         controllers.CacheOptions(syncPeriod),
 	})
