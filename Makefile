@@ -99,6 +99,13 @@ test-fuzz: ## A short fuzz run of the renderer: arbitrary specs never panic and 
 test-e2e: tools-cluster tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
 
+##@ Benchmark
+
+BENCH_N ?= 500
+.PHONY: bench
+bench: tools-cluster build ## Operator vs a plain client at BENCH_N stacks on a dedicated local cluster; results in bench-results/.
+	go run ./test/bench -n $(BENCH_N)
+
 ##@ Local cluster
 
 .PHONY: dev-cluster

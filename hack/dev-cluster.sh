@@ -10,7 +10,8 @@
 #   hack/dev-cluster.sh down   delete it
 #
 # Environment: CLUSTER_NAME (appstack-dev), NODES (3), PV_POOL (PersistentVolumes of
-# each size in the pool, 20), KUBECONFIG_OUT (bin/$CLUSTER_NAME.kubeconfig).
+# each size in the pool, 20), PV_SIZES ("1Gi 5Gi 10Gi 50Gi"), AUDIT_POLICY
+# (hack/audit-policy.yaml: every write), KUBECONFIG_OUT (bin/$CLUSTER_NAME.kubeconfig).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +19,8 @@ BIN=${LOCALBIN:-$ROOT/bin}
 CLUSTER_NAME=${CLUSTER_NAME:-appstack-dev}
 NODES=${NODES:-3}
 PV_POOL=${PV_POOL:-20}
+PV_SIZES=${PV_SIZES:-1Gi 5Gi 10Gi 50Gi}
+AUDIT_POLICY=${AUDIT_POLICY:-$ROOT/hack/audit-policy.yaml}
 KUBECONFIG_OUT=${KUBECONFIG_OUT:-$BIN/$CLUSTER_NAME.kubeconfig}
 KWOKCTL=("$BIN/kwokctl" --name "$CLUSTER_NAME")
 export KUBECONFIG=$KUBECONFIG_OUT
@@ -46,7 +49,7 @@ create() {
     --kube-scheduler-binary "$BIN/kube-scheduler" \
     --kwok-controller-binary "$BIN/kwok" \
     --kubeconfig "$KUBECONFIG_OUT" \
-    --kube-audit-policy "$ROOT/hack/audit-policy.yaml" \
+    --kube-audit-policy "$AUDIT_POLICY" \
     --config "$ROOT/hack/kwok/stages.yaml" \
     --disable-qps-limits \
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
@@ -100,7 +103,8 @@ server_version() {
 # pre-made PersistentVolumes, so PVCs bind through the real PV controller (nothing
 # provisions volumes here). Released volumes are made Available again.
 storage() {
-  local sizes=(1Gi 5Gi 10Gi 50Gi) size i name manifest
+  local sizes size i name manifest
+  read -r -a sizes <<<"$PV_SIZES"
   manifest=$(mktemp)
   cat >"$manifest" <<'EOF'
 apiVersion: storage.k8s.io/v1

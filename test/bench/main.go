@@ -1,0 +1,488 @@
+// Command bench measures the operator against a plain client on the local cluster
+// (`make bench`): N stacks, each a namespace, a config, a retained volume, a `web`
+// Deployment (2 replicas) with a Service, a `worker` Deployment (1 replica) and a
+// `db` StatefulSet (1 replica) with its headless Service.
+//
+//  1. baseline: a plain Go client server-side-applies the very objects the operator
+//     would (internal/render) with the same concurrency and client QPS, then waits
+//     for the same readiness;
+//  2. operator: the operator's binary converges N AppStacks created by this program;
+//  3. requests per stack by verb for both, from the apiserver's audit log by user agent;
+//  4. operator RSS (peak, steady), reconcile p50/p99 from its metrics;
+//  5. operator writes over an idle window;
+//  6. drift recovery: delete web Deployments one at a time, time until each is back.
+//
+// It writes a markdown table and a JSON file into bench-results/.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/manifest"
+	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/status"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+)
+
+const (
+	clusterName       = "appstack-bench"
+	uaBaseline        = "appstack-bench-baseline"
+	uaDriver          = "appstack-bench-driver"
+	uaOperator        = "appstack-operator"
+	metricsAddr       = "127.0.0.1:18391"
+	objectsPerStack   = 9 // namespace, configmap, claim, 3 workloads, 2 services, revision
+	workloadsPerStack = 3
+)
+
+type results struct {
+	Machine    map[string]string  `json:"machine"`
+	N          int                `json:"n"`
+	Settings   map[string]string  `json:"settings"`
+	Baseline   phase              `json:"baseline"`
+	Operator   phase              `json:"operator"`
+	Ratio      float64            `json:"operatorOverBaseline"`
+	PeakRSS    float64            `json:"operatorPeakRSSMiB"`
+	SteadyRSS  float64            `json:"operatorSteadyRSSMiB"`
+	Reconcile  map[string]float64 `json:"reconcileSeconds"`
+	IdleWindow string             `json:"idleWindow"`
+	IdleWrites int                `json:"idleWrites"`
+	Drift      map[string]float64 `json:"driftRecoverySeconds"`
+}
+
+type phase struct {
+	Seconds          float64            `json:"seconds"`
+	RequestsPerStack map[string]float64 `json:"requestsPerStack"`
+	WritesPerStack   float64            `json:"writesPerStack"`
+}
+
+func main() {
+	n := flag.Int("n", 500, "stacks")
+	concurrency := flag.Int("concurrency", 4, "parallel reconciles / parallel baseline workers")
+	qps := flag.Float64("qps", 50, "client QPS of the operator and of the baseline")
+	burst := flag.Int("burst", 100, "client burst")
+	idle := flag.Duration("idle", 120*time.Second, "idle window for the writes-at-rest count")
+	drifts := flag.Int("drift", 50, "Deployments to delete for drift recovery")
+	out := flag.String("out", "bench-results", "results folder")
+	flag.Parse()
+	root, _ := filepath.Abs(".")
+	ctx := context.Background()
+	res := &results{N: *n, Machine: machine(root), Settings: map[string]string{
+		"concurrency": fmt.Sprint(*concurrency), "qps": fmt.Sprint(*qps), "burst": fmt.Sprint(*burst)}}
+
+	// Pods per stack: 4; a kwok node holds 110. Volumes: one per stack per phase.
+	env := map[string]string{"CLUSTER_NAME": clusterName, "NODES": fmt.Sprint(*n*4/100 + 2), "PV_POOL": fmt.Sprint(2**n + 20),
+		"PV_SIZES": "1Gi", "AUDIT_POLICY": filepath.Join(root, "hack", "audit-policy-all.yaml")}
+	step("cluster %s with %s nodes and a pool of %s volumes", clusterName, env["NODES"], env["PV_POOL"])
+	must(run(root, env, "hack/dev-cluster.sh", "down"))
+	must(run(root, env, "hack/dev-cluster.sh", "up"))
+	kubeconfig := filepath.Join(root, "bin", clusterName+".kubeconfig")
+	must(run(root, map[string]string{"KUBECONFIG": kubeconfig}, "kubectl", "apply", "--server-side", "-f", "config/crd/bases"))
+	time.Sleep(3 * time.Second)
+	audit := filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log")
+
+	// 1. baseline
+	bc := newClient(kubeconfig, uaBaseline, *qps, *burst)
+	stacks := makeStacks("bench-b", *n)
+	step("baseline: a plain client applies %d stacks' objects, %d at a time", *n, *concurrency)
+	start := time.Now()
+	parallel(*concurrency, stacks, func(s *appstackv1.AppStack) {
+		d, err := render.Render(s)
+		must(err)
+		for _, obj := range d.Objects() {
+			u, err := manifest.Unstructured(obj)
+			must(err)
+			for {
+				err := bc.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("bench-baseline"), client.ForceOwnership)
+				if err == nil {
+					break
+				}
+				time.Sleep(200 * time.Millisecond) // e.g. the namespace is not visible yet
+			}
+		}
+	})
+	waitWorkloads(ctx, bc, "bench-b", *n)
+	res.Baseline.Seconds = time.Since(start).Seconds()
+	res.Baseline.RequestsPerStack, res.Baseline.WritesPerStack = perStack(audit, uaBaseline, start, time.Now(), *n)
+	step("baseline converged in %.1fs", res.Baseline.Seconds)
+
+	// 2. operator
+	step("operator: %d AppStacks", *n)
+	op := exec.Command(filepath.Join(root, "bin", "manager"), fmt.Sprintf("--max-concurrent-reconciles=%d", *concurrency),
+		fmt.Sprintf("--kube-api-qps=%g", *qps), fmt.Sprintf("--kube-api-burst=%d", *burst),
+		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0")
+	logf, err := os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
+	must(err)
+	op.Stdout, op.Stderr = logf, logf
+	op.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	must(op.Start())
+	defer func() { _ = op.Process.Kill() }()
+	time.Sleep(2 * time.Second)
+	rss := newRSSSampler(op.Process.Pid)
+	dc := newClient(kubeconfig, uaDriver, 200, 400)
+	ostacks := makeStacks("bench-o", *n)
+	start = time.Now()
+	parallel(8, ostacks, func(s *appstackv1.AppStack) { must(dc.Create(ctx, s)) })
+	waitStacks(ctx, dc, "bench-o", *n)
+	end := time.Now()
+	res.Operator.Seconds = end.Sub(start).Seconds()
+	res.Operator.RequestsPerStack, res.Operator.WritesPerStack = perStack(audit, uaOperator, start, end, *n)
+	res.Ratio = res.Operator.Seconds / res.Baseline.Seconds
+	step("operator converged in %.1fs (%.2f× baseline)", res.Operator.Seconds, res.Ratio)
+
+	// 3. idle
+	time.Sleep(10 * time.Second)
+	idleStart := time.Now()
+	step("idle for %s", *idle)
+	time.Sleep(*idle)
+	_, writes := perStack(audit, uaOperator, idleStart, time.Now(), 1)
+	res.IdleWindow, res.IdleWrites = idle.String(), int(writes)
+	res.PeakRSS, res.SteadyRSS = rss.stop()
+	res.Reconcile = reconcileQuantiles()
+
+	// 4. drift
+	step("drift: deleting %d web Deployments one at a time", *drifts)
+	var recov []float64
+	for _, i := range rand.New(rand.NewSource(1)).Perm(*n)[:min(*drifts, *n)] {
+		key := client.ObjectKey{Namespace: fmt.Sprintf("bench-o-%03d", i), Name: "web"}
+		d := &appsv1.Deployment{}
+		must(dc.Get(ctx, key, d))
+		old := d.UID
+		t0 := time.Now()
+		must(dc.Delete(ctx, d))
+		for {
+			now := &appsv1.Deployment{}
+			if err := dc.Get(ctx, key, now); err == nil && now.UID != old {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		recov = append(recov, time.Since(t0).Seconds())
+	}
+	res.Drift = map[string]float64{"p50": quantile(recov, 0.5), "p99": quantile(recov, 0.99)}
+	report(res, *out)
+}
+
+func makeStacks(prefix string, n int) []*appstackv1.AppStack {
+	var out []*appstackv1.AppStack
+	for i := 0; i < n; i++ {
+		out = append(out, &appstackv1.AppStack{
+			TypeMeta:   metav1.TypeMeta{APIVersion: appstackv1.GroupVersion.String(), Kind: "AppStack"},
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%03d", prefix, i)},
+			Spec: appstackv1.AppStackSpec{
+				Configs: []appstackv1.Config{{Name: "app-config", Data: map[string]string{"mode": "bench"}}},
+				Volumes: []appstackv1.StackVolume{{Name: "db-data", Size: resource.MustParse("1Gi"),
+					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, Retain: ptr.To(true)}},
+				Components: []appstackv1.Component{
+					{Name: "web", Kind: appstackv1.KindDeployment, Replicas: ptr.To(int32(2)),
+						Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27",
+							Ports:        []corev1.ContainerPort{{Name: "http", ContainerPort: 80, Protocol: corev1.ProtocolTCP}},
+							VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/app"}}}},
+						Volumes: []appstackv1.ComponentVolume{{Name: "cfg", Config: "app-config"}}},
+					{Name: "worker", Kind: appstackv1.KindDeployment, Replicas: ptr.To(int32(1)),
+						Containers: []corev1.Container{{Name: "worker", Image: "busybox:1.36"}}},
+					{Name: "db", Kind: appstackv1.KindStatefulSet, Replicas: ptr.To(int32(1)),
+						Containers: []corev1.Container{{Name: "pg", Image: "postgres:16",
+							Ports:        []corev1.ContainerPort{{Name: "pg", ContainerPort: 5432, Protocol: corev1.ProtocolTCP}},
+							VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/postgresql/data"}}}},
+						Volumes: []appstackv1.ComponentVolume{{Name: "data", PersistentVolume: "db-data"}}},
+				},
+			},
+		})
+	}
+	return out
+}
+
+func newClient(kubeconfig, ua string, qps float64, burst int) client.Client {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	must(err)
+	cfg.UserAgent, cfg.QPS, cfg.Burst = ua, float32(qps), burst
+	scheme := clientgoscheme.Scheme
+	utilruntime.Must(appstackv1.AddToScheme(scheme))
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	must(err)
+	return c
+}
+
+func parallel(workers int, stacks []*appstackv1.AppStack, f func(*appstackv1.AppStack)) {
+	ch := make(chan *appstackv1.AppStack)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range ch {
+				f(s)
+			}
+		}()
+	}
+	for _, s := range stacks {
+		ch <- s
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// waitWorkloads waits until every Deployment and StatefulSet of the baseline's
+// namespaces is ready by the same kstatus rules the operator uses.
+func waitWorkloads(ctx context.Context, c client.Client, prefix string, n int) {
+	for {
+		ready := 0
+		deps := &appsv1.DeploymentList{}
+		must(c.List(ctx, deps, client.MatchingLabels{render.LabelManagedBy: render.ManagedBy}))
+		for i := range deps.Items {
+			if strings.HasPrefix(deps.Items[i].Namespace, prefix) && current(&deps.Items[i], appsv1.SchemeGroupVersion.WithKind("Deployment")) {
+				ready++
+			}
+		}
+		sts := &appsv1.StatefulSetList{}
+		must(c.List(ctx, sts, client.MatchingLabels{render.LabelManagedBy: render.ManagedBy}))
+		for i := range sts.Items {
+			if strings.HasPrefix(sts.Items[i].Namespace, prefix) && current(&sts.Items[i], appsv1.SchemeGroupVersion.WithKind("StatefulSet")) {
+				ready++
+			}
+		}
+		if ready == n*workloadsPerStack {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func current(obj client.Object, gvk schema.GroupVersionKind) bool {
+	st, _, err := status.Readiness(obj, gvk)
+	return err == nil && st == kstatus.CurrentStatus
+}
+
+func waitStacks(ctx context.Context, c client.Client, prefix string, n int) {
+	for {
+		list := &appstackv1.AppStackList{}
+		must(c.List(ctx, list))
+		ready := 0
+		for _, s := range list.Items {
+			cond := meta.FindStatusCondition(s.Status.Conditions, appstackv1.ConditionReady)
+			if strings.HasPrefix(s.Name, prefix) && cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == s.Generation {
+				ready++
+			}
+		}
+		if ready == n {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// perStack counts the requests a user agent made between from and to, from the
+// audit log (hack/audit-policy-all.yaml records every request), per verb and per
+// stack, and the writes per stack. Long-running watches are counted once, when they end.
+func perStack(auditLog, userAgent string, from, to time.Time, n int) (map[string]float64, float64) {
+	f, err := os.Open(auditLog)
+	must(err)
+	defer f.Close()
+	counts := map[string]float64{}
+	writes := 0.0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var ev struct {
+			Verb, UserAgent, Stage string
+			StageTimestamp         time.Time
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || !strings.HasPrefix(ev.UserAgent, userAgent) ||
+			ev.StageTimestamp.Before(from) || ev.StageTimestamp.After(to) {
+			continue
+		}
+		counts[ev.Verb]++
+		switch ev.Verb {
+		case "create", "update", "patch", "delete", "deletecollection":
+			writes++
+		}
+	}
+	must(sc.Err())
+	for k := range counts {
+		counts[k] /= float64(n)
+	}
+	return counts, writes / float64(n)
+}
+
+// rssSampler reads a process's resident set size every second.
+type rssSampler struct {
+	mu           sync.Mutex
+	peak, latest float64
+	done         chan struct{}
+}
+
+func newRSSSampler(pid int) *rssSampler {
+	s := &rssSampler{done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(time.Second):
+			}
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil {
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+					kb, _ := strconv.ParseFloat(f[1], 64)
+					s.mu.Lock()
+					s.latest = kb / 1024
+					s.peak = math.Max(s.peak, s.latest)
+					s.mu.Unlock()
+				}
+			}
+		}
+	}()
+	return s
+}
+
+func (s *rssSampler) stop() (peak, latest float64) {
+	close(s.done)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak, s.latest
+}
+
+// reconcileQuantiles estimates p50 and p99 of the operator's reconcile time from
+// controller-runtime's histogram (upper bound of the bucket the quantile falls in).
+func reconcileQuantiles() map[string]float64 {
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	must(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	must(err)
+	type bucket struct{ le, count float64 }
+	var buckets []bucket
+	for _, l := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(l, `controller_runtime_reconcile_time_seconds_bucket{controller="appstack",le="`) {
+			continue
+		}
+		le := strings.TrimSuffix(strings.SplitN(strings.SplitN(l, `le="`, 2)[1], `"`, 2)[0], "")
+		f := strings.Fields(l)
+		count, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		v := math.Inf(1)
+		if le != "+Inf" {
+			v, _ = strconv.ParseFloat(le, 64)
+		}
+		buckets = append(buckets, bucket{v, count})
+	}
+	sort.Slice(buckets, func(i, j int) bool { return buckets[i].le < buckets[j].le })
+	q := func(p float64) float64 {
+		if len(buckets) == 0 {
+			return math.NaN()
+		}
+		total := buckets[len(buckets)-1].count
+		for _, b := range buckets {
+			if b.count >= p*total {
+				return b.le
+			}
+		}
+		return math.Inf(1)
+	}
+	return map[string]float64{"p50": q(0.5), "p99": q(0.99)}
+}
+
+func quantile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[int(math.Ceil(p*float64(len(s))))-1]
+}
+
+func machine(root string) map[string]string {
+	m := map[string]string{"cores": fmt.Sprint(runtime.NumCPU()), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := exec.Command(filepath.Join(root, "bin", "kube-apiserver"), "--version").Output(); err == nil {
+		m["kubernetes"] = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m["memory"] = strings.Fields(strings.SplitN(string(b), "\n", 2)[0])[1] + " kB"
+	}
+	return m
+}
+
+func report(r *results, dir string) {
+	must(os.MkdirAll(dir, 0o755))
+	stamp := time.Now().UTC().Format("20060102-150405")
+	b, err := json.MarshalIndent(r, "", "  ")
+	must(err)
+	must(os.WriteFile(filepath.Join(dir, "bench-"+stamp+".json"), b, 0o644))
+	var md strings.Builder
+	fmt.Fprintf(&md, "N=%d stacks, %s cores, %s, concurrency %s, client QPS %s/burst %s\n\n", r.N, r.Machine["cores"], r.Machine["kubernetes"],
+		r.Settings["concurrency"], r.Settings["qps"], r.Settings["burst"])
+	fmt.Fprintf(&md, "| measure | operator | baseline | target |\n| --- | --- | --- | --- |\n")
+	fmt.Fprintf(&md, "| time to all Ready | %.1f s | %.1f s | ratio %.2f (≤ 1.3) |\n", r.Operator.Seconds, r.Baseline.Seconds, r.Ratio)
+	fmt.Fprintf(&md, "| write requests per stack | %.1f | %.1f | ≤ %d + 2 |\n", r.Operator.WritesPerStack, r.Baseline.WritesPerStack, objectsPerStack)
+	fmt.Fprintf(&md, "| writes per stack by verb | %s | %s | |\n", verbs(r.Operator.RequestsPerStack), verbs(r.Baseline.RequestsPerStack))
+	fmt.Fprintf(&md, "| peak / steady RSS | %.0f / %.0f MiB | | ≤ 150 MiB |\n", r.PeakRSS, r.SteadyRSS)
+	fmt.Fprintf(&md, "| reconcile p50 / p99 | ≤ %gs / ≤ %gs | | |\n", r.Reconcile["p50"], r.Reconcile["p99"])
+	fmt.Fprintf(&md, "| writes at rest (%s) | %d | | 0 |\n", r.IdleWindow, r.IdleWrites)
+	fmt.Fprintf(&md, "| drift recovery p50 / p99 | %.2f s / %.2f s | | p50 ≤ 1 s |\n", r.Drift["p50"], r.Drift["p99"])
+	must(os.WriteFile(filepath.Join(dir, "bench-"+stamp+".md"), []byte(md.String()), 0o644))
+	fmt.Print("\n" + md.String())
+}
+
+func verbs(m map[string]float64) string {
+	var parts []string
+	for _, k := range []string{"create", "patch", "update", "delete"} {
+		if v, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.1f", k, v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func run(dir string, env map[string]string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+func step(format string, args ...any) {
+	fmt.Printf("==> [%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
