@@ -99,8 +99,9 @@ func main() {
 	res := &results{N: *n, Machine: machine(root), Settings: map[string]string{
 		"concurrency": fmt.Sprint(*concurrency), "qps": fmt.Sprint(*qps), "burst": fmt.Sprint(*burst)}}
 
-	// Pods per stack: 4; a kwok node holds 110. Volumes: one per stack per phase.
-	env := map[string]string{"CLUSTER_NAME": clusterName, "NODES": fmt.Sprint(*n*4/100 + 2), "PV_POOL": fmt.Sprint(2**n + 20),
+	// Pods per stack: 4, in each phase (the baseline's stay); a kwok node holds 110.
+	// Volumes: one per stack per phase.
+	env := map[string]string{"CLUSTER_NAME": clusterName, "NODES": fmt.Sprint(*n*8/100 + 4), "PV_POOL": fmt.Sprint(2**n + 20),
 		"PV_SIZES": "1Gi", "AUDIT_POLICY": filepath.Join(root, "hack", "audit-policy-all.yaml")}
 	step("cluster %s with %s nodes and a pool of %s volumes", clusterName, env["NODES"], env["PV_POOL"])
 	must(run(root, env, "hack/dev-cluster.sh", "down"))
