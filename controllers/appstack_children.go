@@ -133,24 +133,18 @@ func (r *AppStackReconciler) pruneChildren(ctx context.Context, s *scope) error 
 	for _, obj := range s.desired.Objects() {
 		want[childKey(obj)] = true
 	}
+	children, err := r.children(ctx, s)
+	if err != nil {
+		return fmt.Errorf("list children to prune: %w", err)
+	}
 	var errs []error
-	for _, list := range ownedLists() {
-		if err := r.Client.List(ctx, list, client.InNamespace(s.namespace),
-			client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
-			return fmt.Errorf("list children to prune: %w", err)
+	for _, obj := range children {
+		// Revisions are history, kept by reconcileRevision, not desired state.
+		if want[childKey(obj)] || obj.GetObjectKind().GroupVersionKind().Kind == "ControllerRevision" {
+			continue
 		}
-		items, err := r.listItems(list)
-		if err != nil {
-			return err
-		}
-		for _, obj := range items {
-			// Revisions are history, kept by reconcileRevision, not desired state.
-			if want[childKey(obj)] || obj.GetObjectKind().GroupVersionKind().Kind == "ControllerRevision" {
-				continue
-			}
-			if err := r.prune(ctx, s, obj, whyPruned); err != nil {
-				errs = append(errs, err)
-			}
+		if err := r.prune(ctx, s, obj, whyPruned); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return kerrors.NewAggregate(errs)
@@ -200,22 +194,35 @@ func stackVolume(stack *appstackv1.AppStack, name string) *appstackv1.StackVolum
 	return nil
 }
 
-// listItems returns the items of a list with their apiVersion and kind set (typed
-// lists from the cache leave them empty).
-func (r *AppStackReconciler) listItems(list client.ObjectList) ([]client.Object, error) {
-	objs, err := meta.ExtractList(list)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]client.Object, 0, len(objs))
-	for _, o := range objs {
-		obj := o.(client.Object)
-		gvk, err := apiutil.GVKForObject(obj, r.Client.Scheme())
+// children lists the objects of every owned kind in the stack's namespace that
+// carry the stack's label, with their apiVersion and kind set (typed lists from the
+// cache leave them empty).
+func (r *AppStackReconciler) children(ctx context.Context, s *scope) ([]client.Object, error) {
+	scheme := r.Client.Scheme()
+	var out []client.Object
+	for _, kind := range ownedKinds() {
+		gvk, err := apiutil.GVKForObject(kind, scheme)
 		if err != nil {
 			return nil, err
 		}
-		obj.GetObjectKind().SetGroupVersionKind(gvk)
-		out = append(out, obj)
+		o, err := scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err != nil {
+			return nil, err
+		}
+		list := o.(client.ObjectList)
+		if err := r.Client.List(ctx, list, client.InNamespace(s.namespace),
+			client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
+			return nil, err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range items {
+			obj := item.(client.Object)
+			obj.GetObjectKind().SetGroupVersionKind(gvk)
+			out = append(out, obj)
+		}
 	}
 	return out, nil
 }

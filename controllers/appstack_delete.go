@@ -69,36 +69,31 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 // when names is nil) and reports how many still exist. Claims follow their retain
 // policy: a retained claim is labelled and left alone.
 func (r *AppStackReconciler) deleteComponents(ctx context.Context, s *scope, names []string) (int, error) {
+	children, err := r.children(ctx, s)
+	if err != nil {
+		return 0, fmt.Errorf("list children to delete: %w", err)
+	}
 	remaining := 0
-	for _, list := range ownedLists() {
-		opts := []client.ListOption{client.InNamespace(s.namespace), client.MatchingLabels{render.LabelStack: s.stack.Name}}
-		if err := r.Client.List(ctx, list, opts...); err != nil {
-			return 0, fmt.Errorf("list children to delete: %w", err)
+	for _, obj := range children {
+		if names != nil && !slices.Contains(names, obj.GetLabels()[render.LabelComponent]) {
+			continue
 		}
-		items, err := r.listItems(list)
-		if err != nil {
-			return 0, err
-		}
-		for _, obj := range items {
-			if names != nil && !slices.Contains(names, obj.GetLabels()[render.LabelComponent]) {
-				continue
-			}
-			if _, stackVolume := obj.GetLabels()[render.LabelVolume]; stackVolume && !metav1.IsControlledBy(obj, s.stack) {
-				if err := r.prune(ctx, s, obj, whyDeleted); err != nil { // labels it retained
+		if !metav1.IsControlledBy(obj, s.stack) {
+			// A retained volume's claim is labelled and kept (prune does that); a pod
+			// of a ReplicaSet or a Job of a CronJob goes with its owner.
+			if _, stackVolume := obj.GetLabels()[render.LabelVolume]; stackVolume {
+				if err := r.prune(ctx, s, obj, whyDeleted); err != nil {
 					return 0, err
 				}
-				continue
 			}
-			if !metav1.IsControlledBy(obj, s.stack) {
-				continue // a pod of a ReplicaSet, a Job of a CronJob: its owner takes it
-			}
-			remaining++
-			if obj.GetDeletionTimestamp() != nil {
-				continue
-			}
-			if err := r.prune(ctx, s, obj, whyDeleted); err != nil {
-				return 0, err
-			}
+			continue
+		}
+		remaining++
+		if obj.GetDeletionTimestamp() != nil {
+			continue
+		}
+		if err := r.prune(ctx, s, obj, whyDeleted); err != nil {
+			return 0, err
 		}
 	}
 	return remaining, nil

@@ -28,17 +28,6 @@ func ownedKinds() []client.Object {
 	}
 }
 
-// ownedLists are the list types of ownedKinds, in the same order.
-func ownedLists() []client.ObjectList {
-	return []client.ObjectList{
-		&appsv1.DeploymentList{}, &appsv1.StatefulSetList{}, &appsv1.DaemonSetList{},
-		&batchv1.JobList{}, &batchv1.CronJobList{}, &corev1.PodList{},
-		&corev1.ServiceList{}, &corev1.ConfigMapList{}, &corev1.PersistentVolumeClaimList{},
-		&networkingv1.IngressList{}, &autoscalingv2.HorizontalPodAutoscalerList{}, &policyv1.PodDisruptionBudgetList{},
-		&appsv1.ControllerRevisionList{},
-	}
-}
-
 // CacheOptions scopes the manager's cache to what the operator manages: children
 // carry the managed-by label, and nobody's managedFields are worth keeping in
 // memory. Everything the reconciler reads through its cached client is listed.
