@@ -92,10 +92,14 @@ func (r *AppStackReconciler) componentStatus(ctx context.Context, s *scope, c *a
 	if r.getOwned(ctx, s, key, svc) {
 		obs.Service = svc
 	}
-	if obs.Workload != nil {
+	cs := status.Component(s.stack, c, obs)
+	if obs.Workload != nil && (cs.Phase == appstackv1.PhaseProgressing || cs.Phase == appstackv1.PhaseFailed) {
+		// Pods and claims only explain a component that is not Ready; a converged
+		// stack's passes do not read them.
 		r.observePodsAndClaims(ctx, s, c, &obs)
+		cs = status.Component(s.stack, c, obs)
 	}
-	return status.Component(s.stack, c, obs)
+	return cs
 }
 
 // observePodsAndClaims reads, for failure attribution, the component's pods and
