@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -37,6 +38,8 @@ type AppStackReconciler struct {
 	MaxConcurrentReconciles int
 
 	applier *ssa.Applier
+	// written holds, per stack UID, the status this process last wrote (writtenStatus).
+	written sync.Map
 }
 
 // scope is what one reconcile pass knows about its stack.
@@ -88,6 +91,7 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		}
 	}
 
+	r.catchUpStatus(stack)
 	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
 	before := stack.DeepCopy()
 	defer func() {

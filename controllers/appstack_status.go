@@ -15,6 +15,7 @@ import (
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/ssa"
 	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
@@ -169,7 +170,30 @@ func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *app
 		}
 		return fmt.Errorf("write status: %w", err)
 	}
+	r.written.Store(after.UID, writtenStatus{resourceVersion: after.ResourceVersion, status: *after.Status.DeepCopy()})
 	return nil
+}
+
+// writtenStatus is the status this process last wrote for a stack, and the
+// resourceVersion that write produced.
+type writtenStatus struct {
+	resourceVersion string
+	status          appstackv1.AppStackStatus
+}
+
+// catchUpStatus replaces the status of a stack read from a cache that has not yet
+// seen this process's last status write with that status. Without it, a pass
+// triggered by a child's event before the cache caught up would find the old
+// status, write the same new one again and repeat its transition events.
+func (r *AppStackReconciler) catchUpStatus(stack *appstackv1.AppStack) {
+	v, ok := r.written.Load(stack.UID)
+	if !ok {
+		return
+	}
+	w := v.(writtenStatus)
+	if ssa.OlderResourceVersion(stack.ResourceVersion, w.resourceVersion) {
+		stack.Status = *w.status.DeepCopy()
+	}
 }
 
 func (r *AppStackReconciler) recordReadyTransition(before, after *appstackv1.AppStack) {

@@ -114,7 +114,7 @@ func (a *Applier) upToDate(key objectKey, hash string, desired map[string]any, l
 	a.mu.Lock()
 	produced, ok := a.applied[key]
 	a.mu.Unlock()
-	if ok && olderResourceVersion(live.GetResourceVersion(), produced) {
+	if ok && OlderResourceVersion(live.GetResourceVersion(), produced) {
 		// The cache has not caught up with our own apply yet; its event will
 		// bring us back.
 		return true
@@ -129,9 +129,10 @@ func (a *Applier) upToDate(key objectKey, hash string, desired map[string]any, l
 	return contains(l, desired)
 }
 
-// olderResourceVersion reports whether live predates recorded. Resource versions
-// are opaque; when either does not parse as an integer, none is older.
-func olderResourceVersion(live, recorded string) bool {
+// OlderResourceVersion reports whether live predates recorded: a cache that has not
+// caught up with a write. Resource versions are opaque; when either does not parse
+// as an integer, none is older.
+func OlderResourceVersion(live, recorded string) bool {
 	l, errL := strconv.ParseUint(live, 10, 64)
 	r, errR := strconv.ParseUint(recorded, 10, 64)
 	return errL == nil && errR == nil && l < r
