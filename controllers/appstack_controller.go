@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -38,8 +39,8 @@ type AppStackReconciler struct {
 	MaxConcurrentReconciles int
 
 	applier *ssa.Applier
-	// written holds, per stack UID, the status this process last wrote (writtenStatus).
-	written sync.Map
+	// mem holds, per stack UID, a *stackMemory.
+	mem sync.Map
 }
 
 // scope is what one reconcile pass knows about its stack.
@@ -56,6 +57,9 @@ type scope struct {
 	// blocked, when set, is why this pass must not touch the cluster; it becomes
 	// the Ready condition.
 	blocked *blocker
+	// recheck, when set, is when the status must be computed again though nothing
+	// on the cluster changes: a Pending claim leaves its grace (status.ClaimGrace).
+	recheck time.Duration
 }
 
 type blocker struct {
@@ -72,10 +76,11 @@ type blocker struct {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile drives one stack towards its spec: render, apply, prune, then status.
-func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	stack := &appstackv1.AppStack{}
 	if err := r.Client.Get(ctx, req.NamespacedName, stack); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -98,6 +103,9 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		r.setStatus(ctx, s, retErr)
 		if err := r.patchStatus(ctx, before, stack); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+		if s.recheck > 0 && res.IsZero() && retErr == nil {
+			res.RequeueAfter = s.recheck + time.Second
 		}
 	}()
 

@@ -61,7 +61,7 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
 	forgetStack(stack.Name)
-	r.written.Delete(stack.UID)
+	r.mem.Delete(stack.UID)
 	logf.FromContext(ctx).Info("stack deleted", "namespace", s.namespace)
 	return ctrl.Result{}, nil
 }

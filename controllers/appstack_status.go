@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -82,7 +85,7 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 // computes its status. Objects that do not carry this stack's label are not the
 // stack's and count as absent.
 func (r *AppStackReconciler) componentStatus(ctx context.Context, s *scope, c *appstackv1.Component) appstackv1.ComponentStatus {
-	obs := status.Observed{WaitingFor: s.waiting[c.Name]}
+	obs := status.Observed{WaitingFor: s.waiting[c.Name], Now: time.Now(), StorageClassExists: r.storageClassExists(ctx)}
 	key := client.ObjectKey{Namespace: s.namespace, Name: c.Name}
 	if o, err := r.Client.Scheme().New(status.WorkloadGVK(render.KindOf(c))); err == nil {
 		if w := o.(client.Object); r.getOwned(ctx, s, key, w) {
@@ -99,8 +102,20 @@ func (r *AppStackReconciler) componentStatus(ctx context.Context, s *scope, c *a
 		// stack's passes do not read them.
 		r.observePodsAndClaims(ctx, s, c, &obs)
 		cs = status.Component(s.stack, c, obs)
+		if d := status.ClaimRecheck(obs); d > 0 && (s.recheck == 0 || d < s.recheck) {
+			s.recheck = d
+		}
 	}
 	return cs
+}
+
+// storageClassExists reads storage classes through the cache (a cluster has a
+// handful); when the answer is unknown, the class is given the benefit of the doubt.
+func (r *AppStackReconciler) storageClassExists(ctx context.Context) func(string) bool {
+	return func(name string) bool {
+		err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &storagev1.StorageClass{})
+		return !apierrors.IsNotFound(err)
+	}
 }
 
 // observePodsAndClaims reads, for failure attribution, the component's pods and
@@ -156,78 +171,103 @@ func apiMessage(err error) string {
 	return err.Error()
 }
 
-// patchStatus writes the status when, and only when, it changed, and records an
-// event when the Ready condition changed.
+// patchStatus writes the status when, and only when, it changed, and records the
+// events of the transitions it makes.
 func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *appstackv1.AppStack) error {
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
 		return nil
 	}
-	r.recordReadyTransition(before, after)
-	r.recordComponentTransitions(before, after)
 	if err := r.Client.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		return fmt.Errorf("write status: %w", err)
 	}
-	r.written.Store(after.UID, writtenStatus{resourceVersion: after.ResourceVersion, status: *after.Status.DeepCopy()})
+	m := r.memory(after.UID)
+	m.resourceVersion, m.status = after.ResourceVersion, after.Status.DeepCopy()
+	r.recordTransitions(m, after)
 	return nil
 }
 
-// writtenStatus is the status this process last wrote for a stack, and the
-// resourceVersion that write produced.
-type writtenStatus struct {
+// stackMemory is what this process remembers of a stack between passes: the
+// status it last wrote, with the resourceVersion that write produced, and the
+// troubles it has reported and not yet seen recover. Passes of one stack never
+// run concurrently, so an entry needs no lock of its own.
+type stackMemory struct {
 	resourceVersion string
-	status          appstackv1.AppStackStatus
+	status          *appstackv1.AppStackStatus
+	// troubles maps a component name ("" for the stack itself) to the reason of
+	// the last Warning recorded for it.
+	troubles map[string]string
+}
+
+func (r *AppStackReconciler) memory(uid types.UID) *stackMemory {
+	v, _ := r.mem.LoadOrStore(uid, &stackMemory{troubles: map[string]string{}})
+	return v.(*stackMemory)
 }
 
 // catchUpStatus replaces the status of a stack read from a cache that has not yet
 // seen this process's last status write with that status. Without it, a pass
 // triggered by a child's event before the cache caught up would find the old
-// status, write the same new one again and repeat its transition events.
+// status and write the same new one again.
 func (r *AppStackReconciler) catchUpStatus(stack *appstackv1.AppStack) {
-	v, ok := r.written.Load(stack.UID)
+	v, ok := r.mem.Load(stack.UID)
 	if !ok {
 		return
 	}
-	w := v.(writtenStatus)
-	if ssa.OlderResourceVersion(stack.ResourceVersion, w.resourceVersion) {
-		stack.Status = *w.status.DeepCopy()
+	m := v.(*stackMemory)
+	if m.status != nil && ssa.OlderResourceVersion(stack.ResourceVersion, m.resourceVersion) {
+		stack.Status = *m.status.DeepCopy()
 	}
 }
 
-func (r *AppStackReconciler) recordReadyTransition(before, after *appstackv1.AppStack) {
-	old := meta.FindStatusCondition(before.Status.Conditions, appstackv1.ConditionReady)
-	cur := meta.FindStatusCondition(after.Status.Conditions, appstackv1.ConditionReady)
-	if cur == nil || (old != nil && old.Status == cur.Status && old.Reason == cur.Reason) {
+// stackTroubles are the Ready reasons that are the stack's own, not a component's.
+var stackTroubles = map[string]string{
+	appstackv1.ReasonInvalidSpec:       corev1.EventTypeWarning,
+	appstackv1.ReasonNamespaceConflict: corev1.EventTypeWarning,
+	appstackv1.ReasonApplyFailed:       corev1.EventTypeWarning,
+	appstackv1.ReasonUnsafeChange:      corev1.EventTypeWarning,
+	appstackv1.ReasonSuspended:         corev1.EventTypeNormal,
+}
+
+// recordTransitions records events on real transitions only (DESIGN §5): the stack
+// or one of its components running into trouble (a Warning whose reason is the
+// cause; once per cause, however often the status flaps between it and
+// progress), and its recovery from that trouble (Normal). Progress — children
+// created, pods starting, a first convergence — shows in the status and makes no
+// events: at hundreds of stacks they would be most of the operator's writes.
+func (r *AppStackReconciler) recordTransitions(m *stackMemory, stack *appstackv1.AppStack) {
+	for _, c := range stack.Status.Components {
+		prev, troubled := m.troubles[c.Name]
+		switch {
+		case c.Phase == appstackv1.PhaseReady && troubled:
+			r.Recorder.Eventf(stack, nil, corev1.EventTypeNormal, "ComponentReady", "Status",
+				"component %s is Ready again (it was %s)", c.Name, prev)
+			delete(m.troubles, c.Name)
+		case isTrouble(c) && c.Reason != prev:
+			r.Recorder.Eventf(stack, nil, corev1.EventTypeWarning, c.Reason, "Status", "component %s: %s", c.Name, c.Message)
+			m.troubles[c.Name] = c.Reason
+		}
+	}
+	cond := meta.FindStatusCondition(stack.Status.Conditions, appstackv1.ConditionReady)
+	if cond == nil {
 		return
 	}
-	typ := corev1.EventTypeWarning
-	if cur.Status == metav1.ConditionTrue || cur.Reason == appstackv1.ReasonProgressing {
-		typ = corev1.EventTypeNormal
+	prev, troubled := m.troubles[""]
+	if typ, ok := stackTroubles[cond.Reason]; ok && cond.Reason != prev {
+		r.Recorder.Eventf(stack, nil, typ, cond.Reason, "Reconcile", "%s", cond.Message)
+		m.troubles[""] = cond.Reason
 	}
-	r.Recorder.Eventf(after, nil, typ, cur.Reason, "Reconcile", "%s", cur.Message)
+	if cond.Status == metav1.ConditionTrue && troubled {
+		r.Recorder.Eventf(stack, nil, corev1.EventTypeNormal, appstackv1.ReasonReady, "Reconcile",
+			"stack is Ready again (it was %s): %s", prev, cond.Message)
+		delete(m.troubles, "")
+	}
 }
 
-// recordComponentTransitions records an event for each component whose phase or
-// reason changed: Normal when it became Ready or is progressing, Warning with the
-// cause otherwise.
-func (r *AppStackReconciler) recordComponentTransitions(before, after *appstackv1.AppStack) {
-	old := map[string]appstackv1.ComponentStatus{}
-	for _, c := range before.Status.Components {
-		old[c.Name] = c
-	}
-	for _, c := range after.Status.Components {
-		if o, ok := old[c.Name]; ok && o.Phase == c.Phase && o.Reason == c.Reason {
-			continue
-		}
-		switch {
-		case c.Phase == appstackv1.PhaseReady:
-			r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, "ComponentReady", "Status", "component %s is Ready", c.Name)
-		case c.Phase == appstackv1.PhaseFailed || (c.Reason != "" && c.Reason != status.ReasonProgressing && c.Reason != status.ReasonWaiting):
-			r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, c.Reason, "Status", "component %s: %s", c.Name, c.Message)
-		case c.Phase == appstackv1.PhaseWaiting:
-			r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, "DependencyWaiting", "Status", "component %s: %s", c.Name, c.Message)
-		}
-	}
+// isTrouble tells a component that needs a person's attention from one that is
+// merely on its way: a failure, or any cause found on the cluster.
+func isTrouble(c appstackv1.ComponentStatus) bool {
+	return c.Phase == appstackv1.PhaseFailed ||
+		(c.Reason != "" && c.Reason != status.ReasonProgressing && c.Reason != status.ReasonWaiting)
 }

@@ -25,7 +25,7 @@ const (
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 	ReasonJobFailed                = "JobFailed"
 	ReasonWaiting                  = "Waiting"
-	ReasonProgressing              = "Progressing"
+	ReasonProgressing              = appstackv1.ReasonProgressing
 )
 
 // containerProblems are the container waiting reasons that name a cause, and the
@@ -54,13 +54,13 @@ func cause(c *appstackv1.Component, obs Observed) (reason, message string, faile
 	}
 	pods := slices.Clone(obs.Pods)
 	slices.SortFunc(pods, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
-	if r, m, ok := unschedulable(pods, obs.Claims); ok {
+	if r, m, ok := unschedulable(pods, obs); ok {
 		return r, m, false, true
 	}
 	if r, m, ok := containerProblem(pods); ok {
 		return r, m, false, true
 	}
-	if r, m, ok := claimPending(obs.Claims); ok {
+	if r, m, ok := claimPending(obs); ok {
 		return r, m, false, true
 	}
 	switch w := obs.Workload.(type) {
@@ -100,15 +100,16 @@ func failedCreate(w any) (string, string, bool) {
 	return "", "", false
 }
 
-func unschedulable(pods []corev1.Pod, claims []corev1.PersistentVolumeClaim) (string, string, bool) {
+func unschedulable(pods []corev1.Pod, obs Observed) (string, string, bool) {
 	for _, p := range pods {
 		for _, cond := range p.Status.Conditions {
 			if cond.Type != corev1.PodScheduled || cond.Status != corev1.ConditionFalse || cond.Reason != corev1.PodReasonUnschedulable {
 				continue
 			}
-			// A pod waiting for its claim is better explained by the claim.
-			if r, m, ok := claimPending(claims); ok {
-				return r, m, true
+			// A pod waiting for its claim is explained by the claim: trouble when the
+			// claim is, progress while the claim is within its grace.
+			if slices.ContainsFunc(obs.Claims, func(c corev1.PersistentVolumeClaim) bool { return c.Status.Phase != corev1.ClaimBound }) {
+				return claimPending(obs)
 			}
 			return ReasonUnschedulable, "pods cannot be scheduled: " + cond.Message, true
 		}
@@ -150,8 +151,10 @@ func containerProblem(pods []corev1.Pod) (string, string, bool) {
 	return "", "", false
 }
 
-func claimPending(claims []corev1.PersistentVolumeClaim) (string, string, bool) {
-	for _, pvc := range claims {
+// claimPending finds a claim that is not bound and will not be without help: its
+// storage class does not exist, or it has been Pending longer than ClaimGrace.
+func claimPending(obs Observed) (string, string, bool) {
+	for _, pvc := range obs.Claims {
 		if pvc.Status.Phase == corev1.ClaimBound {
 			continue
 		}
@@ -159,9 +162,19 @@ func claimPending(claims []corev1.PersistentVolumeClaim) (string, string, bool) 
 		if phase == "" {
 			phase = corev1.ClaimPending
 		}
+		class := ptr.Deref(pvc.Spec.StorageClassName, "")
+		if class != "" && obs.StorageClassExists != nil && !obs.StorageClassExists(class) {
+			return ReasonClaimPending, fmt.Sprintf("PersistentVolumeClaim %s is %s: storage class %q does not exist", pvc.Name, phase, class), true
+		}
 		msg := fmt.Sprintf("PersistentVolumeClaim %s is %s", pvc.Name, phase)
-		if c := pvc.Spec.StorageClassName; c != nil && *c != "" {
-			msg += fmt.Sprintf(" (storage class %q)", *c)
+		if phase == corev1.ClaimPending && !obs.Now.IsZero() { // without a clock, no grace
+			if obs.Now.Sub(pvc.CreationTimestamp.Time) < ClaimGrace {
+				continue
+			}
+			msg = fmt.Sprintf("PersistentVolumeClaim %s has been Pending for over %s", pvc.Name, ClaimGrace)
+		}
+		if class != "" {
+			msg += fmt.Sprintf(" (storage class %q)", class)
 		}
 		return ReasonClaimPending, msg, true
 	}

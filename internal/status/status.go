@@ -5,6 +5,7 @@ package status
 
 import (
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -33,6 +34,36 @@ type Observed struct {
 	Pods []corev1.Pod
 	// Claims are the PersistentVolumeClaims the component's pods mount.
 	Claims []corev1.PersistentVolumeClaim
+	// Now is when the observation was made: a claim Pending for less than
+	// ClaimGrace is on its way, not in trouble.
+	Now time.Time
+	// StorageClassExists tells whether a storage class exists; nil when unknown.
+	StorageClassExists func(name string) bool
+}
+
+// ClaimGrace is how long a claim may stay Pending before it counts as trouble:
+// binding and dynamic provisioning take seconds, and a WaitForFirstConsumer claim
+// is Pending until its pod has been scheduled. A claim whose storage class does
+// not exist is trouble at once.
+const ClaimGrace = time.Minute
+
+// ClaimRecheck is how long after now a claim in obs leaves its grace while still
+// Pending, or 0 when none will: the status must be computed again then.
+func ClaimRecheck(obs Observed) time.Duration {
+	var next time.Duration
+	if obs.Now.IsZero() {
+		return 0
+	}
+	for i := range obs.Claims {
+		pvc := &obs.Claims[i]
+		if pvc.Status.Phase == corev1.ClaimBound {
+			continue
+		}
+		if left := pvc.CreationTimestamp.Add(ClaimGrace).Sub(obs.Now); left > 0 && (next == 0 || left < next) {
+			next = left
+		}
+	}
+	return next
 }
 
 // Readiness reports whether a native object is ready by the rules kstatus shares

@@ -1,7 +1,9 @@
 package status_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -119,6 +121,13 @@ func TestCauseIsAttributed(t *testing.T) {
 	deadline.Status.Conditions[0] = appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded"}
 	pending := corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "db-data"},
 		Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("nope")}, Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}}
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	young := *pending.DeepCopy()
+	young.Spec.StorageClassName = ptr.To("standard")
+	young.CreationTimestamp = metav1.NewTime(now.Add(-10 * time.Second))
+	exists := func(names ...string) func(string) bool {
+		return func(n string) bool { return slices.Contains(names, n) }
+	}
 
 	tests := []struct {
 		name        string
@@ -141,6 +150,15 @@ func TestCauseIsAttributed(t *testing.T) {
 			appstackv1.PhaseProgressing, "CreateContainerConfigError", `container app cannot be created: secret "db-creds" not found`},
 		{"claim not bound", status.Observed{Workload: notReady, Claims: []corev1.PersistentVolumeClaim{pending}},
 			appstackv1.PhaseProgressing, "ClaimPending", "PersistentVolumeClaim db-data is Pending"},
+		{"a young claim is on its way, even if its pod waits for it", status.Observed{Workload: notReady, Pods: []corev1.Pod{unschedulable}, Claims: []corev1.PersistentVolumeClaim{young},
+			Now: now, StorageClassExists: exists("standard")},
+			appstackv1.PhaseProgressing, "Progressing", "Available: 0/2"},
+		{"a young claim of a class that does not exist is trouble at once", status.Observed{Workload: notReady, Claims: []corev1.PersistentVolumeClaim{pending},
+			Now: now, StorageClassExists: exists("standard")},
+			appstackv1.PhaseProgressing, "ClaimPending", `PersistentVolumeClaim db-data is Pending: storage class "nope" does not exist`},
+		{"a claim past its grace is trouble", status.Observed{Workload: notReady, Pods: []corev1.Pod{unschedulable}, Claims: []corev1.PersistentVolumeClaim{young},
+			Now: now.Add(status.ClaimGrace), StorageClassExists: exists("standard")},
+			appstackv1.PhaseProgressing, "ClaimPending", `PersistentVolumeClaim db-data has been Pending for over 1m0s (storage class "standard")`},
 		{"progress deadline", status.Observed{Workload: deadline},
 			appstackv1.PhaseFailed, "ProgressDeadlineExceeded", "Deployment web made no progress for 30s"},
 		{"dependency", status.Observed{WaitingFor: []string{"db", "cache"}},
@@ -166,4 +184,9 @@ func TestCauseIsAttributed(t *testing.T) {
 	g.Expect(cs.Phase).To(Equal(appstackv1.PhaseFailed))
 	g.Expect(cs.Reason).To(Equal("JobFailed"))
 	g.Expect(cs.Message).To(Equal("Job migrate failed: Job has reached the specified backoff limit (BackoffLimitExceeded)"))
+
+	g.Expect(status.ClaimRecheck(status.Observed{Claims: []corev1.PersistentVolumeClaim{young}, Now: now})).To(Equal(50*time.Second),
+		"the status is computed again when the claim leaves its grace")
+	g.Expect(status.ClaimRecheck(status.Observed{Claims: []corev1.PersistentVolumeClaim{young}, Now: now.Add(time.Minute)})).To(BeZero())
+	g.Expect(status.ClaimRecheck(status.Observed{Claims: []corev1.PersistentVolumeClaim{young}})).To(BeZero(), "no clock, no grace")
 }

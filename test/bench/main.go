@@ -60,6 +60,7 @@ const (
 	uaDriver          = "appstack-bench-driver"
 	uaOperator        = "appstack-operator"
 	metricsAddr       = "127.0.0.1:18391"
+	pprofAddr         = "127.0.0.1:18392"
 	objectsPerStack   = 9 // namespace, configmap, claim, 3 workloads, 2 services, revision
 	workloadsPerStack = 3
 )
@@ -79,10 +80,16 @@ type results struct {
 	Drift      map[string]float64 `json:"driftRecoverySeconds"`
 }
 
+func (p *phase) record(t tally) {
+	p.RequestsPerStack, p.WritesPerStack, p.WritesByResource = t.byVerb, t.writes, t.writesByResource
+}
+
 type phase struct {
 	Seconds          float64            `json:"seconds"`
 	RequestsPerStack map[string]float64 `json:"requestsPerStack"`
 	WritesPerStack   float64            `json:"writesPerStack"`
+	// WritesByResource is per stack, by resource[/subresource] and verb.
+	WritesByResource map[string]float64 `json:"writesPerStackByResource"`
 }
 
 func main() {
@@ -96,6 +103,8 @@ func main() {
 	flag.Parse()
 	root, _ := filepath.Abs(".")
 	ctx := context.Background()
+	must(os.MkdirAll(*out, 0o755))
+	prefix := filepath.Join(*out, "bench-"+time.Now().UTC().Format("20060102-150405"))
 	res := &results{N: *n, Machine: machine(root), Settings: map[string]string{
 		"concurrency": fmt.Sprint(*concurrency), "qps": fmt.Sprint(*qps), "burst": fmt.Sprint(*burst)}}
 
@@ -133,14 +142,15 @@ func main() {
 	})
 	waitWorkloads(ctx, bc, "bench-b", *n)
 	res.Baseline.Seconds = time.Since(start).Seconds()
-	res.Baseline.RequestsPerStack, res.Baseline.WritesPerStack = perStack(audit, uaBaseline, start, time.Now(), *n)
+	res.Baseline.record(perStack(audit, uaBaseline, start, time.Now(), *n))
 	step("baseline converged in %.1fs", res.Baseline.Seconds)
 
 	// 2. operator
 	step("operator: %d AppStacks", *n)
 	op := exec.Command(filepath.Join(root, "bin", "manager"), fmt.Sprintf("--max-concurrent-reconciles=%d", *concurrency),
 		fmt.Sprintf("--kube-api-qps=%g", *qps), fmt.Sprintf("--kube-api-burst=%d", *burst),
-		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0")
+		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0",
+		"--pprof-bind-address="+pprofAddr)
 	logf, err := os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
 	must(err)
 	op.Stdout, op.Stderr = logf, logf
@@ -152,23 +162,28 @@ func main() {
 	dc := newClient(kubeconfig, uaDriver, 200, 400)
 	ostacks := makeStacks("bench-o", *n)
 	start = time.Now()
+	// A CPU profile over the time the operator may take (the target ratio), from the
+	// first create.
+	cpuDone := profile("profile?seconds="+fmt.Sprint(int(math.Ceil(res.Baseline.Seconds*1.3))), prefix+"-cpu.pprof")
 	parallel(8, ostacks, func(s *appstackv1.AppStack) { must(dc.Create(ctx, s)) })
 	waitStacks(ctx, dc, "bench-o", *n)
 	end := time.Now()
 	res.Operator.Seconds = end.Sub(start).Seconds()
-	res.Operator.RequestsPerStack, res.Operator.WritesPerStack = perStack(audit, uaOperator, start, end, *n)
+	res.Operator.record(perStack(audit, uaOperator, start, end, *n))
 	res.Ratio = res.Operator.Seconds / res.Baseline.Seconds
 	step("operator converged in %.1fs (%.2f× baseline)", res.Operator.Seconds, res.Ratio)
+	<-profile("heap?gc=1", prefix+"-heap.pprof")
 
 	// 3. idle
 	time.Sleep(10 * time.Second)
 	idleStart := time.Now()
 	step("idle for %s", *idle)
 	time.Sleep(*idle)
-	_, writes := perStack(audit, uaOperator, idleStart, time.Now(), 1)
-	res.IdleWindow, res.IdleWrites = idle.String(), int(writes)
+	idleTally := perStack(audit, uaOperator, idleStart, time.Now(), 1)
+	res.IdleWindow, res.IdleWrites = idle.String(), int(idleTally.writes)
 	res.PeakRSS, res.SteadyRSS = rss.stop()
 	res.Reconcile = reconcileQuantiles()
+	<-cpuDone
 
 	// 4. drift
 	step("drift: deleting %d web Deployments one at a time", *drifts)
@@ -190,7 +205,28 @@ func main() {
 		recov = append(recov, time.Since(t0).Seconds())
 	}
 	res.Drift = map[string]float64{"p50": quantile(recov, 0.5), "p99": quantile(recov, 0.99)}
-	report(res, *out)
+	report(res, prefix)
+}
+
+// profile fetches one of the operator's /debug/pprof/ profiles into file, in the
+// background; the channel closes when it is written.
+func profile(query, file string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/" + query)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(file)
+		must(err)
+		defer f.Close()
+		_, err = io.Copy(f, resp.Body)
+		must(err)
+	}()
+	return done
 }
 
 func makeStacks(prefix string, n int) []*appstackv1.AppStack {
@@ -302,37 +338,53 @@ func waitStacks(ctx context.Context, c client.Client, prefix string, n int) {
 	}
 }
 
+// tally is what one user agent asked of the apiserver in a window, per stack.
+type tally struct {
+	// byVerb counts every request by verb; writesByResource counts the writes by
+	// resource[/subresource] and verb.
+	byVerb, writesByResource map[string]float64
+	writes                   float64
+}
+
 // perStack counts the requests a user agent made between from and to, from the
 // audit log (hack/audit-policy-all.yaml records every request), per verb and per
 // stack, and the writes per stack. Long-running watches are counted once, when they end.
-func perStack(auditLog, userAgent string, from, to time.Time, n int) (map[string]float64, float64) {
+func perStack(auditLog, userAgent string, from, to time.Time, n int) tally {
 	f, err := os.Open(auditLog)
 	must(err)
 	defer f.Close()
-	counts := map[string]float64{}
-	writes := 0.0
+	t := tally{byVerb: map[string]float64{}, writesByResource: map[string]float64{}}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
 		var ev struct {
 			Verb, UserAgent, Stage string
 			StageTimestamp         time.Time
+			ObjectRef              struct{ Resource, Subresource string }
 		}
 		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || !strings.HasPrefix(ev.UserAgent, userAgent) ||
 			ev.StageTimestamp.Before(from) || ev.StageTimestamp.After(to) {
 			continue
 		}
-		counts[ev.Verb]++
+		t.byVerb[ev.Verb]++
 		switch ev.Verb {
 		case "create", "update", "patch", "delete", "deletecollection":
-			writes++
+			t.writes++
+			res := ev.ObjectRef.Resource
+			if ev.ObjectRef.Subresource != "" {
+				res += "/" + ev.ObjectRef.Subresource
+			}
+			t.writesByResource[res+" "+ev.Verb]++
 		}
 	}
 	must(sc.Err())
-	for k := range counts {
-		counts[k] /= float64(n)
+	for _, m := range []map[string]float64{t.byVerb, t.writesByResource} {
+		for k := range m {
+			m[k] /= float64(n)
+		}
 	}
-	return counts, writes / float64(n)
+	t.writes /= float64(n)
+	return t
 }
 
 // rssSampler reads a process's resident set size every second.
@@ -435,12 +487,10 @@ func machine(root string) map[string]string {
 	return m
 }
 
-func report(r *results, dir string) {
-	must(os.MkdirAll(dir, 0o755))
-	stamp := time.Now().UTC().Format("20060102-150405")
+func report(r *results, prefix string) {
 	b, err := json.MarshalIndent(r, "", "  ")
 	must(err)
-	must(os.WriteFile(filepath.Join(dir, "bench-"+stamp+".json"), b, 0o644))
+	must(os.WriteFile(prefix+".json", b, 0o644))
 	var md strings.Builder
 	fmt.Fprintf(&md, "N=%d stacks, %s cores, %s, concurrency %s, client QPS %s/burst %s\n\n", r.N, r.Machine["cores"], r.Machine["kubernetes"],
 		r.Settings["concurrency"], r.Settings["qps"], r.Settings["burst"])
@@ -452,8 +502,33 @@ func report(r *results, dir string) {
 	fmt.Fprintf(&md, "| reconcile p50 / p99 | ≤ %gs / ≤ %gs | | |\n", r.Reconcile["p50"], r.Reconcile["p99"])
 	fmt.Fprintf(&md, "| writes at rest (%s) | %d | | 0 |\n", r.IdleWindow, r.IdleWrites)
 	fmt.Fprintf(&md, "| drift recovery p50 / p99 | %.2f s / %.2f s | | p50 ≤ 1 s |\n", r.Drift["p50"], r.Drift["p99"])
-	must(os.WriteFile(filepath.Join(dir, "bench-"+stamp+".md"), []byte(md.String()), 0o644))
+	fmt.Fprintf(&md, "\nOperator writes per stack during creation, by resource: %s\n", byResource(r.Operator.WritesByResource))
+	for _, p := range []struct{ name, file, args string }{
+		{"CPU during convergence", "-cpu.pprof", "-top -nodecount=15"},
+		{"heap in use once converged", "-heap.pprof", "-top -nodecount=15 -sample_index=inuse_space"},
+		{"heap allocated since start", "-heap.pprof", "-top -nodecount=15 -sample_index=alloc_space"},
+	} {
+		out, err := exec.Command("go", append([]string{"tool", "pprof"}, append(strings.Fields(p.args), prefix+p.file)...)...).Output()
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&md, "\n%s (`go tool pprof %s %s`):\n\n```\n%s```\n", p.name, p.args, filepath.Base(prefix+p.file), out)
+	}
+	must(os.WriteFile(prefix+".md", []byte(md.String()), 0o644))
 	fmt.Print("\n" + md.String())
+}
+
+func byResource(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func verbs(m map[string]float64) string {

@@ -69,7 +69,7 @@ var _ = Describe("failure attribution", Ordered, func() {
   - name: web
     replicas: 3
     containers: [{name: app, image: nginx}]`},
-		{name: "fail-pvc", reason: "ClaimPending", message: `PersistentVolumeClaim data is Pending (storage class "does-not-exist")`, spec: `
+		{name: "fail-pvc", reason: "ClaimPending", message: `PersistentVolumeClaim data is Pending: storage class "does-not-exist" does not exist`, spec: `
   volumes: [{name: data, size: 1Gi, storageClassName: does-not-exist}]
   components:
   - name: db
