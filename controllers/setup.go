@@ -9,10 +9,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
@@ -31,11 +34,40 @@ func ownedKinds() []client.Object {
 // CacheOptions scopes the manager's cache to what the operator manages: children
 // carry the managed-by label, and nobody's managedFields are worth keeping in
 // memory. Everything the reconciler reads through its cached client is listed.
+// Two kinds are narrowed further, as they are most of the objects: the pods of
+// workloads keep only what failure attribution reads (trimPod), and of the
+// ControllerRevisions only the stack's own are cached — StatefulSets and
+// DaemonSets keep theirs, labelled like their pods and as large as their template.
 func CacheOptions(syncPeriod time.Duration) cache.Options {
-	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})}
-	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: managed}
+	managed := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})
+	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: {Label: managed}}
 	for _, obj := range ownedKinds() {
-		byObject[obj] = managed
+		byObject[obj] = cache.ByObject{Label: managed}
 	}
+	specHash, err := labels.NewRequirement(render.LabelSpecHash, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant label key
+	}
+	byObject[&appsv1.ControllerRevision{}] = cache.ByObject{Label: managed.Add(*specHash)}
+	byObject[&corev1.Pod{}] = cache.ByObject{Label: managed, Transform: trimPod}
 	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: byObject, SyncPeriod: &syncPeriod}
+}
+
+// trimPod keeps of a workload's pod what failure attribution reads: its identity,
+// labels, owners, and status. A bare Pod component's pod is the stack's own child,
+// compared field by field before each apply, and is kept whole (but for
+// managedFields).
+func trimPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	p.ManagedFields = nil
+	if owner := metav1.GetControllerOf(p); owner != nil && owner.Kind == "AppStack" && owner.APIVersion == appstackv1.GroupVersion.String() {
+		return p, nil
+	}
+	p.Annotations = nil
+	p.Spec = corev1.PodSpec{NodeName: p.Spec.NodeName}
+	p.Status.PodIPs, p.Status.HostIPs = nil, nil
+	return p, nil
 }

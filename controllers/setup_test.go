@@ -1,0 +1,62 @@
+package controllers
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/status"
+)
+
+func TestTrimPod(t *testing.T) {
+	pod := func(ownerAPIVersion, ownerKind string) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "shop", Labels: map[string]string{"app": "web"},
+				Annotations:     map[string]string{"big": "value"},
+				ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet"}},
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: ownerAPIVersion, Kind: ownerKind, Name: "owner", Controller: ptr.To(true)}}},
+			Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app", Image: "nginx:nope",
+				Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}},
+			Status: corev1.PodStatus{Phase: corev1.PodPending, PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}},
+				ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Image: "nginx:nope",
+					State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}},
+		}
+	}
+
+	full := pod("apps/v1", "ReplicaSet")
+	got, err := trimPod(full.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trimmed := got.(*corev1.Pod)
+	if trimmed.Annotations != nil || trimmed.ManagedFields != nil || len(trimmed.Spec.Containers) != 0 || trimmed.Status.PodIPs != nil {
+		t.Errorf("a workload's pod keeps more than attribution reads: %+v", trimmed)
+	}
+	if trimmed.Name != "web-1" || trimmed.Labels["app"] != "web" || len(trimmed.OwnerReferences) != 1 || trimmed.Spec.NodeName != "node-1" {
+		t.Errorf("a workload's pod lost its identity: %+v", trimmed.ObjectMeta)
+	}
+	// Attribution finds the same cause on the trimmed pod as on the full one.
+	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
+	c := &appstackv1.Component{Name: "web", Kind: appstackv1.KindDeployment}
+	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Generation: 1},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(1))}, Status: appsv1.DeploymentStatus{ObservedGeneration: 1}}
+	fromFull := status.Component(stack, c, status.Observed{Workload: web, Pods: []corev1.Pod{*full}})
+	fromTrimmed := status.Component(stack, c, status.Observed{Workload: web, Pods: []corev1.Pod{*trimmed}})
+	if fromFull.Reason != "ImagePullBackOff" || !equality.Semantic.DeepEqual(fromFull, fromTrimmed) {
+		t.Errorf("attribution differs on a trimmed pod: %+v vs %+v", fromTrimmed, fromFull)
+	}
+
+	bare := pod(appstackv1.GroupVersion.String(), "AppStack")
+	got, _ = trimPod(bare.DeepCopy())
+	if p := got.(*corev1.Pod); len(p.Spec.Containers) != 1 || p.Annotations["big"] != "value" || p.ManagedFields != nil {
+		t.Errorf("a bare Pod component's pod must be kept whole but for managedFields: %+v", p)
+	}
+	if got, _ := trimPod("not a pod"); got != "not a pod" {
+		t.Errorf("other objects pass through")
+	}
+}
