@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,35 +20,32 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
-// reconcileShared applies the stack's configs and volumes. A volume's claim is owned
-// by the stack only when it is not retained, so that the garbage collector can never
-// take a retained claim's data with the stack (DESIGN §3.5).
+// reconcileShared applies the stack's configs and volumes, all at once. A volume's
+// claim is owned by the stack only when it is not retained, so that the garbage
+// collector can never take a retained claim's data with the stack (DESIGN §3.5).
 func (r *AppStackReconciler) reconcileShared(ctx context.Context, s *scope) error {
-	var errs []error
-	for _, obj := range s.desired.Shared {
-		owned := true
-		if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
-			v := stackVolume(s.stack, pvc.Name)
-			owned = v != nil && !render.Retains(v)
-			if err := r.readopt(ctx, pvc); err != nil {
-				errs = append(errs, err)
-				continue
-			}
+	return each(s.desired.Shared, func(obj client.Object) error {
+		pvc, ok := obj.(*corev1.PersistentVolumeClaim)
+		if !ok {
+			return r.apply(ctx, s, obj, true)
 		}
-		errs = append(errs, r.apply(ctx, s, obj, owned))
-	}
-	return kerrors.NewAggregate(errs)
+		v := stackVolume(s.stack, pvc.Name)
+		if err := r.readopt(ctx, pvc); err != nil {
+			return err
+		}
+		return r.apply(ctx, s, obj, v != nil && !render.Retains(v))
+	})
 }
 
-// reconcileComponents applies each component's Services, Ingress, autoscaler and
-// disruption budget, and its workload once every dependency is Ready (DESIGN §3.6).
+// reconcileComponents applies, all at once, each component's Services, Ingress,
+// autoscaler and disruption budget, and its workload once every dependency is
+// Ready (DESIGN §3.6). Configs and claims were applied before, so no pod starts
+// without them.
 func (r *AppStackReconciler) reconcileComponents(ctx context.Context, s *scope) error {
 	s.waiting = map[string][]string{}
-	var errs []error
+	var objs []client.Object
 	for _, co := range s.desired.Components {
-		for _, obj := range co.Supporting {
-			errs = append(errs, r.apply(ctx, s, obj, true))
-		}
+		objs = append(objs, co.Supporting...)
 		c := render.Component(s.stack, co.Name)
 		var notReady []string
 		for _, dep := range c.DependsOn {
@@ -59,8 +57,22 @@ func (r *AppStackReconciler) reconcileComponents(ctx context.Context, s *scope) 
 			s.waiting[co.Name] = notReady
 			continue
 		}
-		errs = append(errs, r.apply(ctx, s, co.Workload, true))
+		objs = append(objs, co.Workload)
 	}
+	return each(objs, func(obj client.Object) error { return r.apply(ctx, s, obj, true) })
+}
+
+// each runs f for every object concurrently — the objects of one phase do not
+// depend on each other, and a pass that creates a stack then takes a few round
+// trips instead of one per object; the client's QPS limit still paces the
+// requests — and returns the errors in the objects' order.
+func each(objs []client.Object, f func(client.Object) error) error {
+	errs := make([]error, len(objs))
+	var wg sync.WaitGroup
+	for i, obj := range objs {
+		wg.Go(func() { errs[i] = f(obj) })
+	}
+	wg.Wait()
 	return kerrors.NewAggregate(errs)
 }
 

@@ -50,7 +50,20 @@ func CacheOptions(syncPeriod time.Duration) cache.Options {
 	}
 	byObject[&appsv1.ControllerRevision{}] = cache.ByObject{Label: managed.Add(*specHash)}
 	byObject[&corev1.Pod{}] = cache.ByObject{Label: managed, Transform: trimPod}
+	byObject[&appstackv1.AppStack{}] = cache.ByObject{Transform: trimStack}
 	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: byObject, SyncPeriod: &syncPeriod}
+}
+
+// trimStack drops what kubectl's client-side apply keeps on a stack: a second
+// copy of its whole spec, which the reconciler never reads.
+func trimStack(obj any) (any, error) {
+	st, ok := obj.(*appstackv1.AppStack)
+	if !ok {
+		return obj, nil
+	}
+	st.ManagedFields = nil
+	delete(st.Annotations, corev1.LastAppliedConfigAnnotation)
+	return st, nil
 }
 
 // trimPod keeps of a workload's pod what failure attribution reads: its identity,

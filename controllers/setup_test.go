@@ -60,3 +60,16 @@ func TestTrimPod(t *testing.T) {
 		t.Errorf("other objects pass through")
 	}
 }
+
+func TestTrimStack(t *testing.T) {
+	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop",
+		Annotations:   map[string]string{corev1.LastAppliedConfigAnnotation: `{"spec":{}}`, "team": "web"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
+	got, err := trimStack(stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := got.(*appstackv1.AppStack); st.ManagedFields != nil || len(st.Annotations) != 1 || st.Annotations["team"] != "web" {
+		t.Errorf("trimmed stack: %+v", st.ObjectMeta)
+	}
+}
