@@ -101,6 +101,13 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 	before := stack.DeepCopy()
 	defer func() {
 		r.setStatus(ctx, s, retErr)
+		if retErr == nil && s.blocked == nil && r.cacheLags(ctx, s) {
+			// This pass wrote children the cache does not show yet, so the status
+			// just computed is stale: a Deployment just created reads as absent, one
+			// just changed as still rolled out. The watch event of that write
+			// brings the next pass, which sees it and writes the status.
+			return
+		}
 		if err := r.patchStatus(ctx, before, stack); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
@@ -133,6 +140,20 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		}
 	}
 	return ctrl.Result{}, nil
+}
+
+// cacheLags reports whether the cache has yet to show a write this process made to
+// one of the stack's children.
+func (r *AppStackReconciler) cacheLags(ctx context.Context, s *scope) bool {
+	if s.desired == nil {
+		return false
+	}
+	for _, obj := range s.desired.Objects() {
+		if r.applier.Lags(ctx, obj) {
+			return true
+		}
+	}
+	return false
 }
 
 // SetupWithManager watches stacks and every kind of child, so that a child deleted

@@ -156,6 +156,51 @@ var _ = Describe("AppStack controller", func() {
 		}, timeout, interval).Should(Succeed())
 	})
 
+	It("never reports a changed spec Ready before its Deployment has rolled it out", func() {
+		createStack(newStack("stale", webComponent("web", 1)))
+		key := client.ObjectKey{Namespace: "stale", Name: "web"}
+		Eventually(func(g Gomega) { rollOut(g, key) }, timeout, interval).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(readyCondition(g, "stale").Status).To(Equal(metav1.ConditionTrue))
+		}, timeout, interval).Should(Succeed())
+
+		// Watch every version of the stack from here on: a Ready written for the
+		// new generation from a cache that still held the old, rolled-out
+		// Deployment would show for a moment only.
+		wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		stack := getStack("stale")
+		w, err := wc.Watch(ctx, &appstackv1.AppStackList{}, client.MatchingFields{"metadata.name": "stale"},
+			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: stack.ResourceVersion}})
+		Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+
+		stack.Spec.Components[0].Containers[0].Image = "nginx:1.28"
+		Expect(k8sClient.Update(ctx, stack)).To(Succeed())
+		gen := stack.Generation
+
+		var seen []string
+		deadline := time.After(3 * time.Second)
+	watch:
+		for {
+			select {
+			case ev := <-w.ResultChan():
+				st, ok := ev.Object.(*appstackv1.AppStack)
+				if !ok {
+					continue
+				}
+				if c := meta.FindStatusCondition(st.Status.Conditions, appstackv1.ConditionReady); c != nil {
+					seen = append(seen, fmt.Sprintf("gen %d: %s/%s", c.ObservedGeneration, c.Status, c.Reason))
+					Expect(c.ObservedGeneration == gen && c.Status == metav1.ConditionTrue).To(BeFalse(),
+						"Ready for generation %d while its Deployment has not rolled it out; statuses seen: %v", gen, seen)
+				}
+			case <-deadline:
+				break watch
+			}
+		}
+		Expect(seen).To(ContainElement(fmt.Sprintf("gen %d: False/Progressing", gen)), "the new generation is observed as progressing")
+	})
+
 	It("restores a deleted Deployment and reverts a hand-edited replica count", func() {
 		createStack(newStack("drift", webComponent("web", 2)))
 		key := client.ObjectKey{Namespace: "drift", Name: "web"}

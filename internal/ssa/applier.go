@@ -102,6 +102,30 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 	return true, nil
 }
 
+// Lags reports whether the cache has not yet seen the last write this Applier made
+// to obj (obj needs its apiVersion and kind): what is read from the cache about
+// it would be older than what was applied. An object the Applier never wrote, or
+// that the cache no longer holds, does not lag.
+func (a *Applier) Lags(ctx context.Context, obj client.Object) bool {
+	key := objectKey{gvk: obj.GetObjectKind().GroupVersionKind(), namespace: obj.GetNamespace(), name: obj.GetName()}
+	a.mu.Lock()
+	produced, ok := a.applied[key]
+	a.mu.Unlock()
+	if !ok {
+		return false
+	}
+	// A typed object: the cache serves it from the informer it already runs.
+	o, err := a.client.Scheme().New(key.gvk)
+	if err != nil {
+		return false
+	}
+	live := o.(client.Object)
+	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+		return false
+	}
+	return OlderResourceVersion(live.GetResourceVersion(), produced)
+}
+
 // Forget drops what the Applier remembers of obj.
 func (a *Applier) Forget(obj client.Object) {
 	a.mu.Lock()

@@ -1,0 +1,71 @@
+package ssa
+
+import (
+	"context"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// cacheStub plays the cached client: Get returns the object at cachedRV (or
+// NotFound when empty), and every Apply produces appliedRV.
+type cacheStub struct {
+	client.Client
+	cachedRV, appliedRV string
+	applies             int
+}
+
+func (c *cacheStub) Scheme() *runtime.Scheme { return clientgoscheme.Scheme }
+
+func (c *cacheStub) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	if c.cachedRV == "" {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: "deployments"}, key.Name)
+	}
+	obj.SetName(key.Name)
+	obj.SetNamespace(key.Namespace)
+	obj.SetResourceVersion(c.cachedRV)
+	return nil
+}
+
+func (c *cacheStub) Apply(_ context.Context, obj runtime.ApplyConfiguration, _ ...client.ApplyOption) error {
+	c.applies++
+	obj.(interface{ SetResourceVersion(string) }).SetResourceVersion(c.appliedRV)
+	return nil
+}
+
+func TestLags(t *testing.T) {
+	ctx := context.Background()
+	web := func() *appsv1.Deployment {
+		return &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}}
+	}
+	c := &cacheStub{appliedRV: "7"}
+	a := NewApplier(c, "test")
+	if a.Lags(ctx, web()) {
+		t.Error("an object never applied does not lag")
+	}
+	if sent, err := a.Apply(ctx, web()); err != nil || !sent || c.applies != 1 {
+		t.Fatalf("apply of a missing object: sent=%v err=%v applies=%d", sent, err, c.applies)
+	}
+	if a.Lags(ctx, web()) {
+		t.Error("an object the cache does not hold (yet, or any more) does not lag: its event is what counts")
+	}
+	c.cachedRV = "6"
+	if !a.Lags(ctx, web()) {
+		t.Error("the cache holds resourceVersion 6, the apply produced 7: it lags")
+	}
+	c.cachedRV = "7"
+	if a.Lags(ctx, web()) {
+		t.Error("the cache caught up with the apply")
+	}
+	c.cachedRV = "9"
+	if a.Lags(ctx, web()) {
+		t.Error("the cache is past the apply (someone else wrote since)")
+	}
+}
