@@ -22,6 +22,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"runtime/debug"
 	"time"
 
 	// Client auth plugins (OIDC, exec, ...) for running against any cluster.
@@ -94,6 +95,15 @@ func main() {
 	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics, TLSOpts: tlsOpts}
 	if secureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	// The heap of a controller is mostly its informer cache, live for good. Go's
+	// default collects when the heap has doubled over what is live; collecting at
+	// half again keeps the resident size about a quarter lower for a little CPU,
+	// which a controller that waits on the apiserver has to spare. GOGC (and
+	// GOMEMLIMIT, which the chart sets from the container's memory limit) win.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
 	}
 
 	cfg := ctrl.GetConfigOrDie()

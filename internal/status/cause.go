@@ -107,8 +107,10 @@ func unschedulable(pods []corev1.Pod, obs Observed) (string, string, bool) {
 				continue
 			}
 			// A pod waiting for its claim is explained by the claim: trouble when the
-			// claim is, progress while the claim is within its grace.
-			if slices.ContainsFunc(obs.Claims, func(c corev1.PersistentVolumeClaim) bool { return c.Status.Phase != corev1.ClaimBound }) {
+			// claim is, progress while it is within its grace — or already bound, and
+			// the scheduler has yet to try the pod again.
+			if strings.Contains(strings.ToLower(cond.Message), "persistentvolumeclaim") ||
+				slices.ContainsFunc(obs.Claims, func(c corev1.PersistentVolumeClaim) bool { return c.Status.Phase != corev1.ClaimBound }) {
 				return claimPending(obs)
 			}
 			return ReasonUnschedulable, "pods cannot be scheduled: " + cond.Message, true

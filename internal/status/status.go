@@ -42,10 +42,11 @@ type Observed struct {
 }
 
 // ClaimGrace is how long a claim may stay Pending before it counts as trouble:
-// binding and dynamic provisioning take seconds, and a WaitForFirstConsumer claim
-// is Pending until its pod has been scheduled. A claim whose storage class does
-// not exist is trouble at once.
-const ClaimGrace = time.Minute
+// binding takes seconds to minutes (some cloud disks take over a minute to
+// provision, and a busy persistent-volume controller binds a few claims a
+// second), and a WaitForFirstConsumer claim is Pending until its pod has been
+// scheduled. A claim whose storage class does not exist is trouble at once.
+const ClaimGrace = 3 * time.Minute
 
 // ClaimRecheck is how long after now a claim in obs leaves its grace while still
 // Pending, or 0 when none will: the status must be computed again then.

@@ -125,6 +125,10 @@ func TestCauseIsAttributed(t *testing.T) {
 	young := *pending.DeepCopy()
 	young.Spec.StorageClassName = ptr.To("standard")
 	young.CreationTimestamp = metav1.NewTime(now.Add(-10 * time.Second))
+	bound := *young.DeepCopy()
+	bound.Status.Phase = corev1.ClaimBound
+	claimWait := *unschedulable.DeepCopy()
+	claimWait.Status.Conditions[0].Message = "0/44 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found"
 	exists := func(names ...string) func(string) bool {
 		return func(n string) bool { return slices.Contains(names, n) }
 	}
@@ -156,9 +160,12 @@ func TestCauseIsAttributed(t *testing.T) {
 		{"a young claim of a class that does not exist is trouble at once", status.Observed{Workload: notReady, Claims: []corev1.PersistentVolumeClaim{pending},
 			Now: now, StorageClassExists: exists("standard")},
 			appstackv1.PhaseProgressing, "ClaimPending", `PersistentVolumeClaim db-data is Pending: storage class "nope" does not exist`},
+		{"a pod the scheduler has not retried since its claim was bound is on its way", status.Observed{Workload: notReady, Pods: []corev1.Pod{claimWait}, Claims: []corev1.PersistentVolumeClaim{bound},
+			Now: now, StorageClassExists: exists("standard")},
+			appstackv1.PhaseProgressing, "Progressing", "Available: 0/2"},
 		{"a claim past its grace is trouble", status.Observed{Workload: notReady, Pods: []corev1.Pod{unschedulable}, Claims: []corev1.PersistentVolumeClaim{young},
 			Now: now.Add(status.ClaimGrace), StorageClassExists: exists("standard")},
-			appstackv1.PhaseProgressing, "ClaimPending", `PersistentVolumeClaim db-data has been Pending for over 1m0s (storage class "standard")`},
+			appstackv1.PhaseProgressing, "ClaimPending", `PersistentVolumeClaim db-data has been Pending for over 3m0s (storage class "standard")`},
 		{"progress deadline", status.Observed{Workload: deadline},
 			appstackv1.PhaseFailed, "ProgressDeadlineExceeded", "Deployment web made no progress for 30s"},
 		{"dependency", status.Observed{WaitingFor: []string{"db", "cache"}},
@@ -185,8 +192,8 @@ func TestCauseIsAttributed(t *testing.T) {
 	g.Expect(cs.Reason).To(Equal("JobFailed"))
 	g.Expect(cs.Message).To(Equal("Job migrate failed: Job has reached the specified backoff limit (BackoffLimitExceeded)"))
 
-	g.Expect(status.ClaimRecheck(status.Observed{Claims: []corev1.PersistentVolumeClaim{young}, Now: now})).To(Equal(50*time.Second),
+	g.Expect(status.ClaimRecheck(status.Observed{Claims: []corev1.PersistentVolumeClaim{young}, Now: now})).To(Equal(status.ClaimGrace-10*time.Second),
 		"the status is computed again when the claim leaves its grace")
-	g.Expect(status.ClaimRecheck(status.Observed{Claims: []corev1.PersistentVolumeClaim{young}, Now: now.Add(time.Minute)})).To(BeZero())
+	g.Expect(status.ClaimRecheck(status.Observed{Claims: []corev1.PersistentVolumeClaim{young}, Now: now.Add(status.ClaimGrace)})).To(BeZero())
 	g.Expect(status.ClaimRecheck(status.Observed{Claims: []corev1.PersistentVolumeClaim{young}})).To(BeZero(), "no clock, no grace")
 }
