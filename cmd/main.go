@@ -64,6 +64,7 @@ func main() {
 		qps                    float64
 		burst                  int
 		syncPeriod             time.Duration
+		batchPeriod            time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"Address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
@@ -83,6 +84,9 @@ func main() {
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of requests to the apiserver above --kube-api-qps.")
 	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Hour,
 		"How often every stack is reconciled again even without events (a full resync of the caches).")
+	flag.DurationVar(&batchPeriod, "batch-period", time.Second,
+		"How long the creations and updates of a stack's children (mostly their status during a rollout) are collected "+
+			"into one reconcile and one status write; deletions are acted on at once. 0 reconciles at every event.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -132,6 +136,7 @@ func main() {
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                mgr.GetEventRecorder(render.ManagedBy),
 		MaxConcurrentReconciles: maxConcurrent,
+		BatchPeriod:             batchPeriod,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "unable to set up the AppStack controller")
 		os.Exit(1)
@@ -145,7 +150,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("starting manager", "maxConcurrentReconciles", maxConcurrent, "qps", qps, "burst", burst)
+	setupLog.Info("starting manager", "maxConcurrentReconciles", maxConcurrent, "qps", qps, "burst", burst, "batchPeriod", batchPeriod)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "manager stopped with an error")
 		os.Exit(1)

@@ -37,6 +37,9 @@ type AppStackReconciler struct {
 	Recorder  events.EventRecorder
 	// MaxConcurrentReconciles bounds how many stacks are reconciled at once.
 	MaxConcurrentReconciles int
+	// BatchPeriod is how long the creations and updates of a stack's children are
+	// collected into one pass (see batched); 0 reconciles at each.
+	BatchPeriod time.Duration
 
 	applier *ssa.Applier
 	// mem holds, per stack UID, a *stackMemory.
@@ -160,20 +163,22 @@ func (r *AppStackReconciler) cacheLags(ctx context.Context, s *scope) bool {
 // or edited by hand is restored at event speed.
 func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.applier = ssa.NewApplier(r.Client, render.ManagedBy)
+	byLabel := batched(handler.EnqueueRequestsFromMapFunc(stackFromLabel), r.BatchPeriod)
+	byOwner := batched(handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &appstackv1.AppStack{}, handler.OnlyControllerOwner()), r.BatchPeriod)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&appstackv1.AppStack{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Adopted namespaces and retained claims carry no owner reference; the stack
 		// label finds their stack.
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel)).
-		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel)).
+		Watches(&corev1.Namespace{}, byLabel).
+		Watches(&corev1.PersistentVolumeClaim{}, byLabel).
 		// Every pod of a stack carries its label; their troubles (a failed pull, a
 		// crash loop, no node) show on the pods, not on the workloads.
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(stackFromLabel))
+		Watches(&corev1.Pod{}, byLabel)
 	for _, obj := range ownedKinds() {
 		switch obj.(type) {
 		case *corev1.PersistentVolumeClaim, *corev1.Pod:
 		default:
-			b = b.Owns(obj)
+			b = b.Watches(obj, byOwner)
 		}
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).

@@ -76,6 +76,8 @@ var _ = BeforeSuite(func() {
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                mgr.GetEventRecorder(render.ManagedBy),
 		MaxConcurrentReconciles: 2,
+		// Short, so that the suite goes through the batching path without waiting long.
+		BatchPeriod: 200 * time.Millisecond,
 	}).SetupWithManager(mgr)).To(Succeed())
 
 	go func() {

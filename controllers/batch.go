@@ -1,0 +1,45 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// batched wraps the handler of a child kind so that the stacks it maps creations
+// and updates to are reconciled period later: a rollout's burst of status updates
+// (pods ready, then their ReplicaSet, then the Deployment, a moment apart) becomes
+// one pass and one status write instead of one per step. Deletions are enqueued
+// at once, so that a deleted child is restored at event speed. A stack already
+// waiting is not delayed further.
+func batched(h handler.EventHandler, period time.Duration) handler.EventHandler {
+	if period <= 0 {
+		return h
+	}
+	later := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+		return delayedQueue{TypedRateLimitingInterface: q, after: period}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			h.Create(ctx, e, later(q))
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			h.Update(ctx, e, later(q))
+		},
+		DeleteFunc:  h.Delete,
+		GenericFunc: h.Generic,
+	}
+}
+
+// delayedQueue turns Add into AddAfter. The delaying queue keeps the earliest time
+// an item is due, so a burst of events enqueues a stack once.
+type delayedQueue struct {
+	workqueue.TypedRateLimitingInterface[reconcile.Request]
+	after time.Duration
+}
+
+func (q delayedQueue) Add(r reconcile.Request) { q.AddAfter(r, q.after) }
