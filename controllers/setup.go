@@ -81,6 +81,25 @@ func trimPod(obj any) (any, error) {
 	}
 	p.Annotations = nil
 	p.Spec = corev1.PodSpec{NodeName: p.Spec.NodeName}
-	p.Status.PodIPs, p.Status.HostIPs = nil, nil
+	p.Status = corev1.PodStatus{
+		Phase:                 p.Status.Phase,
+		Conditions:            p.Status.Conditions,
+		InitContainerStatuses: trimContainerStatuses(p.Status.InitContainerStatuses),
+		ContainerStatuses:     trimContainerStatuses(p.Status.ContainerStatuses),
+	}
 	return p, nil
+}
+
+// trimContainerStatuses keeps what names a container's trouble: its name, image,
+// readiness, state and last termination.
+func trimContainerStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus {
+	if in == nil {
+		return nil
+	}
+	out := make([]corev1.ContainerStatus, len(in))
+	for i, cs := range in {
+		out[i] = corev1.ContainerStatus{Name: cs.Name, Image: cs.Image, Ready: cs.Ready, RestartCount: cs.RestartCount,
+			State: cs.State, LastTerminationState: cs.LastTerminationState}
+	}
+	return out
 }

@@ -23,7 +23,7 @@ func TestTrimPod(t *testing.T) {
 			Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app", Image: "nginx:nope",
 				Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}},
 			Status: corev1.PodStatus{Phase: corev1.PodPending, PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}},
-				ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Image: "nginx:nope",
+				ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Image: "nginx:nope", ImageID: "sha256:x", ContainerID: "containerd://y",
 					State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}},
 		}
 	}
@@ -34,7 +34,8 @@ func TestTrimPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	trimmed := got.(*corev1.Pod)
-	if trimmed.Annotations != nil || trimmed.ManagedFields != nil || len(trimmed.Spec.Containers) != 0 || trimmed.Status.PodIPs != nil {
+	if trimmed.Annotations != nil || trimmed.ManagedFields != nil || len(trimmed.Spec.Containers) != 0 || trimmed.Status.PodIPs != nil ||
+		trimmed.Status.ContainerStatuses[0].ImageID != "" || trimmed.Status.ContainerStatuses[0].ContainerID != "" {
 		t.Errorf("a workload's pod keeps more than attribution reads: %+v", trimmed)
 	}
 	if trimmed.Name != "web-1" || trimmed.Labels["app"] != "web" || len(trimmed.OwnerReferences) != 1 || trimmed.Spec.NodeName != "node-1" {

@@ -1,5 +1,6 @@
 // Command bench measures the operator against a plain client on the local cluster
-// (`make bench`): N stacks, each a namespace, a config, a retained volume, a `web`
+// (`make bench`), each phase on a fresh instance of the same cluster definition: N
+// stacks, each a namespace, a config, a retained volume, a `web`
 // Deployment (2 replicas) with a Service, a `worker` Deployment (1 replica) and a
 // `db` StatefulSet (1 replica) with its headless Service.
 //
@@ -75,6 +76,10 @@ type results struct {
 	PeakRSS    float64            `json:"operatorPeakRSSMiB"`
 	SteadyRSS  float64            `json:"operatorSteadyRSSMiB"`
 	Reconcile  map[string]float64 `json:"reconcileSeconds"`
+	// Queue is, up to convergence, how many passes ran and how long a stack waited
+	// in the work queue and a pass took, on average (controller-runtime's
+	// workqueue metrics).
+	Queue map[string]float64 `json:"workQueue"`
 	IdleWindow string             `json:"idleWindow"`
 	IdleWrites int                `json:"idleWrites"`
 	Drift      map[string]float64 `json:"driftRecoverySeconds"`
@@ -108,19 +113,23 @@ func main() {
 	res := &results{N: *n, Machine: machine(root), Settings: map[string]string{
 		"concurrency": fmt.Sprint(*concurrency), "qps": fmt.Sprint(*qps), "burst": fmt.Sprint(*burst)}}
 
-	// Pods per stack: 4, in each phase (the baseline's stay); a kwok node holds 110.
-	// Volumes: one per stack per phase.
-	env := map[string]string{"CLUSTER_NAME": clusterName, "NODES": fmt.Sprint(*n*8/100 + 4), "PV_POOL": fmt.Sprint(2**n + 20),
+	// Each phase gets a fresh cluster of the same definition, so that neither runs
+	// beside the other's N stacks (their pods, and their claims in the
+	// persistent-volume controller's way). Pods per stack: 4; a kwok node holds 110.
+	env := map[string]string{"CLUSTER_NAME": clusterName, "NODES": fmt.Sprint(*n*8/100 + 4), "PV_POOL": fmt.Sprint(*n + 20),
 		"PV_SIZES": "1Gi", "AUDIT_POLICY": filepath.Join(root, "hack", "audit-policy-all.yaml")}
-	step("cluster %s with %s nodes and a pool of %s volumes", clusterName, env["NODES"], env["PV_POOL"])
-	must(run(root, env, "hack/dev-cluster.sh", "down"))
-	must(run(root, env, "hack/dev-cluster.sh", "up"))
 	kubeconfig := filepath.Join(root, "bin", clusterName+".kubeconfig")
-	must(run(root, map[string]string{"KUBECONFIG": kubeconfig}, "kubectl", "apply", "--server-side", "-f", "config/crd/bases"))
-	time.Sleep(3 * time.Second)
 	audit := filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log")
+	freshCluster := func() {
+		step("fresh cluster %s with %s nodes and a pool of %s volumes", clusterName, env["NODES"], env["PV_POOL"])
+		must(run(root, env, "hack/dev-cluster.sh", "down"))
+		must(run(root, env, "hack/dev-cluster.sh", "up"))
+		must(run(root, map[string]string{"KUBECONFIG": kubeconfig}, "kubectl", "apply", "--server-side", "-f", "config/crd/bases"))
+		time.Sleep(3 * time.Second)
+	}
 
 	// 1. baseline
+	freshCluster()
 	bc := newClient(kubeconfig, uaBaseline, *qps, *burst)
 	stacks := makeStacks("bench-b", *n)
 	step("baseline: a plain client applies %d stacks' objects, %d at a time", *n, *concurrency)
@@ -146,6 +155,7 @@ func main() {
 	step("baseline converged in %.1fs", res.Baseline.Seconds)
 
 	// 2. operator
+	freshCluster()
 	step("operator: %d AppStacks", *n)
 	op := exec.Command(filepath.Join(root, "bin", "manager"), fmt.Sprintf("--max-concurrent-reconciles=%d", *concurrency),
 		fmt.Sprintf("--kube-api-qps=%g", *qps), fmt.Sprintf("--kube-api-burst=%d", *burst),
@@ -173,6 +183,7 @@ func main() {
 	res.Ratio = res.Operator.Seconds / res.Baseline.Seconds
 	step("operator converged in %.1fs (%.2f× baseline)", res.Operator.Seconds, res.Ratio)
 	<-profile("heap?gc=1", prefix+"-heap.pprof")
+	res.Queue = queueFigures()
 
 	// 3. idle
 	time.Sleep(10 * time.Second)
@@ -428,6 +439,32 @@ func (s *rssSampler) stop() (peak, latest float64) {
 	return s.peak, s.latest
 }
 
+// queueFigures reads the work queue's histograms of the appstack controller.
+func queueFigures() map[string]float64 {
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	must(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	must(err)
+	val := func(metric string) float64 {
+		for _, l := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(l, metric+`{`) && strings.Contains(l, `name="appstack"`) {
+				f := strings.Fields(l)
+				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+				return v
+			}
+		}
+		return math.NaN()
+	}
+	passes := val("workqueue_work_duration_seconds_count")
+	return map[string]float64{
+		"passes":          passes,
+		"meanWaitSeconds": val("workqueue_queue_duration_seconds_sum") / val("workqueue_queue_duration_seconds_count"),
+		"meanPassSeconds": val("workqueue_work_duration_seconds_sum") / passes,
+		"busySeconds":     val("workqueue_work_duration_seconds_sum"),
+	}
+}
+
 // reconcileQuantiles estimates p50 and p99 of the operator's reconcile time from
 // controller-runtime's histogram (upper bound of the bucket the quantile falls in).
 func reconcileQuantiles() map[string]float64 {
@@ -500,6 +537,9 @@ func report(r *results, prefix string) {
 	fmt.Fprintf(&md, "| writes per stack by verb | %s | %s | |\n", verbs(r.Operator.RequestsPerStack), verbs(r.Baseline.RequestsPerStack))
 	fmt.Fprintf(&md, "| peak / steady RSS | %.0f / %.0f MiB | | ≤ 150 MiB |\n", r.PeakRSS, r.SteadyRSS)
 	fmt.Fprintf(&md, "| reconcile p50 / p99 | ≤ %gs / ≤ %gs | | |\n", r.Reconcile["p50"], r.Reconcile["p99"])
+	fmt.Fprintf(&md, "| passes; mean wait in queue / mean pass | %.0f; %.2f s / %.3f s (workers busy %.0f of %.0f worker-seconds) | | |\n",
+		r.Queue["passes"], r.Queue["meanWaitSeconds"], r.Queue["meanPassSeconds"], r.Queue["busySeconds"],
+		r.Operator.Seconds*float64(atoi(r.Settings["concurrency"])))
 	fmt.Fprintf(&md, "| writes at rest (%s) | %d | | 0 |\n", r.IdleWindow, r.IdleWrites)
 	fmt.Fprintf(&md, "| drift recovery p50 / p99 | %.2f s / %.2f s | | p50 ≤ 1 s |\n", r.Drift["p50"], r.Drift["p99"])
 	fmt.Fprintf(&md, "\nOperator writes per stack during creation, by resource: %s\n", byResource(r.Operator.WritesByResource))
@@ -516,6 +556,11 @@ func report(r *results, prefix string) {
 	}
 	must(os.WriteFile(prefix+".md", []byte(md.String()), 0o644))
 	fmt.Print("\n" + md.String())
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 func byResource(m map[string]float64) string {
