@@ -67,19 +67,19 @@ const (
 )
 
 type results struct {
-	Machine    map[string]string  `json:"machine"`
-	N          int                `json:"n"`
-	Settings   map[string]string  `json:"settings"`
-	Baseline   phase              `json:"baseline"`
-	Operator   phase              `json:"operator"`
-	Ratio      float64            `json:"operatorOverBaseline"`
-	PeakRSS    float64            `json:"operatorPeakRSSMiB"`
-	SteadyRSS  float64            `json:"operatorSteadyRSSMiB"`
-	Reconcile  map[string]float64 `json:"reconcileSeconds"`
+	Machine   map[string]string  `json:"machine"`
+	N         int                `json:"n"`
+	Settings  map[string]string  `json:"settings"`
+	Baseline  phase              `json:"baseline"`
+	Operator  phase              `json:"operator"`
+	Ratio     float64            `json:"operatorOverBaseline"`
+	PeakRSS   float64            `json:"operatorPeakRSSMiB"`
+	SteadyRSS float64            `json:"operatorSteadyRSSMiB"`
+	Reconcile map[string]float64 `json:"reconcileSeconds"`
 	// Queue is, up to convergence, how many passes ran and how long a stack waited
 	// in the work queue and a pass took, on average (controller-runtime's
 	// workqueue metrics).
-	Queue map[string]float64 `json:"workQueue"`
+	Queue      map[string]float64 `json:"workQueue"`
 	IdleWindow string             `json:"idleWindow"`
 	IdleWrites int                `json:"idleWrites"`
 	Drift      map[string]float64 `json:"driftRecoverySeconds"`
