@@ -40,7 +40,7 @@ demo: tools-cluster build ## Build what is missing, start the local cluster and 
 	hack/demo.sh
 
 .PHONY: test
-test: verify test-unit test-fuzz test-e2e ## Everything: generated files up to date, unit + envtest suites, a short fuzz run, e2e on a local cluster.
+test: verify test-unit test-fuzz test-e2e bench-smoke ## Everything: generated files up to date, unit + envtest suites, a short fuzz run, e2e on a local cluster.
 
 ##@ Development
 
@@ -105,6 +105,11 @@ BENCH_N ?= 500
 .PHONY: bench
 bench: tools-cluster build ## Operator vs a plain client at BENCH_N stacks on a dedicated local cluster; results in bench-results/.
 	go run ./test/bench -n $(BENCH_N)
+
+.PHONY: bench-smoke
+bench-smoke: tools-cluster build ## The bench harness at 5 stacks (part of make test): it runs end to end, no writes at rest, drift p50 ≤ 1 s.
+	go run ./test/bench -n 5 -idle 15s -drift 5 -timeout 5m -check -out bench-results/smoke
+	CLUSTER_NAME=appstack-bench hack/dev-cluster.sh down
 
 ##@ Local cluster
 

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,11 +21,17 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
-// reconcileShared applies the stack's configs and volumes, all at once. A volume's
+// reconcileShared applies, all at once, the stack's configs and volumes and each
+// component's Services, Ingress, autoscaler and disruption budget: everything a
+// workload's pods use or sit behind, so that none starts without it. A volume's
 // claim is owned by the stack only when it is not retained, so that the garbage
 // collector can never take a retained claim's data with the stack (DESIGN §3.5).
 func (r *AppStackReconciler) reconcileShared(ctx context.Context, s *scope) error {
-	return each(s.desired.Shared, func(obj client.Object) error {
+	objs := slices.Clone(s.desired.Shared)
+	for _, co := range s.desired.Components {
+		objs = append(objs, co.Supporting...)
+	}
+	return each(objs, func(obj client.Object) error {
 		pvc, ok := obj.(*corev1.PersistentVolumeClaim)
 		if !ok {
 			return r.apply(ctx, s, obj, true)
@@ -37,15 +44,14 @@ func (r *AppStackReconciler) reconcileShared(ctx context.Context, s *scope) erro
 	})
 }
 
-// reconcileComponents applies, all at once, each component's Services, Ingress,
-// autoscaler and disruption budget, and its workload once every dependency is
-// Ready (DESIGN §3.6). Configs and claims were applied before, so no pod starts
-// without them.
-func (r *AppStackReconciler) reconcileComponents(ctx context.Context, s *scope) error {
+// reconcileWorkloads applies, all at once, each component's workload whose
+// dependencies are all Ready (DESIGN §3.6), and the ControllerRevision that
+// records the spec; that revision becomes status.revision only once the whole
+// pass has succeeded (trimRevisions).
+func (r *AppStackReconciler) reconcileWorkloads(ctx context.Context, s *scope) error {
 	s.waiting = map[string][]string{}
 	var objs []client.Object
 	for _, co := range s.desired.Components {
-		objs = append(objs, co.Supporting...)
 		c := render.Component(s.stack, co.Name)
 		var notReady []string
 		for _, dep := range c.DependsOn {
@@ -59,7 +65,10 @@ func (r *AppStackReconciler) reconcileComponents(ctx context.Context, s *scope) 
 		}
 		objs = append(objs, co.Workload)
 	}
-	return each(objs, func(obj client.Object) error { return r.apply(ctx, s, obj, true) })
+	if err := r.planRevision(ctx, s); err != nil {
+		return err
+	}
+	return each(append(objs, s.rev), func(obj client.Object) error { return r.apply(ctx, s, obj, true) })
 }
 
 // each runs f for every object concurrently — the objects of one phase do not
@@ -155,7 +164,7 @@ func (r *AppStackReconciler) pruneChildren(ctx context.Context, s *scope) error 
 		if want[childKey(obj)] || obj.GetObjectKind().GroupVersionKind().Kind == "ControllerRevision" {
 			continue
 		}
-		if err := r.prune(ctx, s, obj, whyPruned); err != nil {
+		if err := r.pruneOne(ctx, s, obj, whyPruned); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -168,7 +177,7 @@ const (
 	whyDeleted = "the stack is being deleted"
 )
 
-func (r *AppStackReconciler) prune(ctx context.Context, s *scope, obj client.Object, why string) error {
+func (r *AppStackReconciler) pruneOne(ctx context.Context, s *scope, obj client.Object, why string) error {
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
 	// A stack volume's claim that the stack does not own is retained: keep it.
 	// (Claims of a StatefulSet's templates follow its claim retention policy.)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -60,9 +61,21 @@ type scope struct {
 	// blocked, when set, is why this pass must not touch the cluster; it becomes
 	// the Ready condition.
 	blocked *blocker
+	// namespaceRead, when set, is the namespace as read while the finalizer was
+	// being added.
+	namespaceRead *namespaceRead
+	// rev is the ControllerRevision recording the spec, applied with the
+	// workloads; oldRevs are the stack's other revisions, oldest first.
+	rev     *appsv1.ControllerRevision
+	oldRevs []appsv1.ControllerRevision
 	// recheck, when set, is when the status must be computed again though nothing
 	// on the cluster changes: a Pending claim leaves its grace (status.ClaimGrace).
 	recheck time.Duration
+}
+
+type namespaceRead struct {
+	live *corev1.Namespace
+	err  error
 }
 
 type blocker struct {
@@ -91,19 +104,31 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 	if !stack.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, stack)
 	}
+	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
 	if !controllerutil.ContainsFinalizer(stack, appstackv1.Finalizer) {
+		// A new stack: read its namespace while the finalizer is written, or the
+		// first pass's requests would all go one after another.
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			ns, err := r.getNamespace(ctx, s.namespace)
+			s.namespaceRead = &namespaceRead{live: ns, err: err}
+		})
 		patch := client.MergeFrom(stack.DeepCopy())
 		controllerutil.AddFinalizer(stack, appstackv1.Finalizer)
-		if err := r.Client.Patch(ctx, stack, patch); err != nil {
+		err := r.Client.Patch(ctx, stack, patch)
+		wg.Wait()
+		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
 
 	r.catchUpStatus(stack)
-	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
 	before := stack.DeepCopy()
 	defer func() {
 		r.setStatus(ctx, s, retErr)
+		if s.recheck > 0 && res.IsZero() && retErr == nil {
+			res.RequeueAfter = s.recheck + time.Second
+		}
 		if retErr == nil && s.blocked == nil && r.cacheLags(ctx, s) {
 			// This pass wrote children the cache does not show yet, so the status
 			// just computed is stale: a Deployment just created reads as absent, one
@@ -113,9 +138,6 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		}
 		if err := r.patchStatus(ctx, before, stack); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
-		}
-		if s.recheck > 0 && res.IsZero() && retErr == nil {
-			res.RequeueAfter = s.recheck + time.Second
 		}
 	}()
 
@@ -134,9 +156,9 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		r.checkUnsafeChanges,
 		r.reconcileNamespace,
 		r.reconcileShared,
-		r.reconcileComponents,
+		r.reconcileWorkloads,
 		r.pruneChildren,
-		r.reconcileRevision,
+		r.trimRevisions,
 	} {
 		if err := phase(ctx, s); err != nil || s.blocked != nil {
 			return ctrl.Result{}, err

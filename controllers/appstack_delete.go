@@ -83,7 +83,7 @@ func (r *AppStackReconciler) deleteComponents(ctx context.Context, s *scope, nam
 			// A retained volume's claim is labelled and kept (prune does that); a pod
 			// of a ReplicaSet or a Job of a CronJob goes with its owner.
 			if _, stackVolume := obj.GetLabels()[render.LabelVolume]; stackVolume {
-				if err := r.prune(ctx, s, obj, whyDeleted); err != nil {
+				if err := r.pruneOne(ctx, s, obj, whyDeleted); err != nil {
 					return 0, err
 				}
 			}
@@ -93,7 +93,7 @@ func (r *AppStackReconciler) deleteComponents(ctx context.Context, s *scope, nam
 		if obj.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if err := r.prune(ctx, s, obj, whyDeleted); err != nil {
+		if err := r.pruneOne(ctx, s, obj, whyDeleted); err != nil {
 			return 0, err
 		}
 	}

@@ -19,7 +19,12 @@ import (
 // stack). An existing namespace no stack claims is adopted: labelled, never owned,
 // never deleted. A namespace another stack claims blocks the pass (DESIGN §3.2).
 func (r *AppStackReconciler) reconcileNamespace(ctx context.Context, s *scope) error {
-	live, err := r.getNamespace(ctx, s.namespace)
+	live, err := (*corev1.Namespace)(nil), error(nil)
+	if s.namespaceRead != nil {
+		live, err = s.namespaceRead.live, s.namespaceRead.err
+	} else {
+		live, err = r.getNamespace(ctx, s.namespace)
+	}
 	if err != nil {
 		return err
 	}

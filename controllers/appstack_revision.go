@@ -14,11 +14,11 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
-// reconcileRevision records the spec just applied as a ControllerRevision (DESIGN
-// §3.8): a new spec gets the next number; a spec seen before (a rollback) gets its
-// old revision renumbered as the newest, as Deployments do. Revisions beyond
-// spec.revisionHistoryLimit are deleted, oldest first.
-func (r *AppStackReconciler) reconcileRevision(ctx context.Context, s *scope) error {
+// planRevision works out the ControllerRevision that records the spec (DESIGN
+// §3.8), applied with the workloads: a new spec gets the next number; a spec seen
+// before (a rollback) gets its old revision renumbered as the newest, as
+// Deployments do.
+func (r *AppStackReconciler) planRevision(ctx context.Context, s *scope) error {
 	list := &appsv1.ControllerRevisionList{}
 	// StatefulSets and DaemonSets keep ControllerRevisions of their own, labelled
 	// like their pods; the stack's own carry the spec-hash label and its controller
@@ -48,13 +48,17 @@ func (r *AppStackReconciler) reconcileRevision(ctx context.Context, s *scope) er
 	if err != nil {
 		return err
 	}
-	if err := r.apply(ctx, s, rev, true); err != nil {
-		return err
-	}
-	s.revision = number
+	s.rev, s.oldRevs = rev, revs
+	return nil
+}
 
+// trimRevisions, once the whole spec is applied, makes its revision the stack's
+// current one and deletes the revisions beyond spec.revisionHistoryLimit, oldest
+// first.
+func (r *AppStackReconciler) trimRevisions(ctx context.Context, s *scope) error {
+	s.revision = s.rev.Revision
 	limit := int(ptr.Deref(s.stack.Spec.RevisionHistoryLimit, 10))
-	for len(revs) >= limit { // revs excludes the current one
+	for revs := s.oldRevs; len(revs) >= limit; { // revs excludes the current one
 		old := revs[0]
 		revs = revs[1:]
 		if err := r.Client.Delete(ctx, &old); err != nil && !apierrors.IsNotFound(err) {

@@ -105,7 +105,10 @@ func main() {
 	idle := flag.Duration("idle", 120*time.Second, "idle window for the writes-at-rest count")
 	drifts := flag.Int("drift", 50, "Deployments to delete for drift recovery")
 	out := flag.String("out", "bench-results", "results folder")
+	timeout := flag.Duration("timeout", 20*time.Minute, "how long either phase may take to converge before the run fails")
+	check := flag.Bool("check", false, "exit 1 unless the targets that do not depend on scale hold: no writes at rest, drift recovery p50 ≤ 1 s (the smoke run in make test)")
 	flag.Parse()
+	waitTimeout = *timeout
 	root, _ := filepath.Abs(".")
 	ctx := context.Background()
 	must(os.MkdirAll(*out, 0o755))
@@ -166,6 +169,7 @@ func main() {
 	op.Stdout, op.Stderr = logf, logf
 	op.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	must(op.Start())
+	operator = op
 	defer func() { _ = op.Process.Kill() }()
 	time.Sleep(2 * time.Second)
 	rss := newRSSSampler(op.Process.Pid)
@@ -206,10 +210,13 @@ func main() {
 		old := d.UID
 		t0 := time.Now()
 		must(dc.Delete(ctx, d))
-		for {
+		for deadline := t0.Add(time.Minute); ; {
 			now := &appsv1.Deployment{}
 			if err := dc.Get(ctx, key, now); err == nil && now.UID != old {
 				break
+			}
+			if time.Now().After(deadline) {
+				must(fmt.Errorf("deleted Deployment %s not restored after a minute", key))
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -217,6 +224,33 @@ func main() {
 	}
 	res.Drift = map[string]float64{"p50": quantile(recov, 0.5), "p99": quantile(recov, 0.99)}
 	report(res, prefix)
+	if *check {
+		var failed []string
+		if res.IdleWrites != 0 {
+			failed = append(failed, fmt.Sprintf("%d writes at rest, want 0", res.IdleWrites))
+		}
+		if res.Drift["p50"] > 1 {
+			failed = append(failed, fmt.Sprintf("drift recovery p50 %.2f s, want ≤ 1 s", res.Drift["p50"]))
+		}
+		if len(failed) > 0 {
+			fmt.Fprintln(os.Stderr, "bench: "+strings.Join(failed, "; "))
+			_ = operator.Process.Kill()
+			os.Exit(1)
+		}
+	}
+}
+
+// waitTimeout bounds each wait for convergence.
+var waitTimeout time.Duration
+
+func waitUntil(what string, done func() bool) {
+	deadline := time.Now().Add(waitTimeout)
+	for !done() {
+		if time.Now().After(deadline) {
+			must(fmt.Errorf("%s: not done after %s", what, waitTimeout))
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // profile fetches one of the operator's /debug/pprof/ profiles into file, in the
@@ -303,7 +337,7 @@ func parallel(workers int, stacks []*appstackv1.AppStack, f func(*appstackv1.App
 // waitWorkloads waits until every Deployment and StatefulSet of the baseline's
 // namespaces is ready by the same kstatus rules the operator uses.
 func waitWorkloads(ctx context.Context, c client.Client, prefix string, n int) {
-	for {
+	waitUntil("baseline workloads ready", func() bool {
 		ready := 0
 		deps := &appsv1.DeploymentList{}
 		must(c.List(ctx, deps, client.MatchingLabels{render.LabelManagedBy: render.ManagedBy}))
@@ -319,11 +353,8 @@ func waitWorkloads(ctx context.Context, c client.Client, prefix string, n int) {
 				ready++
 			}
 		}
-		if ready == n*workloadsPerStack {
-			return
-		}
-		time.Sleep(time.Second)
-	}
+		return ready == n*workloadsPerStack
+	})
 }
 
 func current(obj client.Object, gvk schema.GroupVersionKind) bool {
@@ -332,7 +363,7 @@ func current(obj client.Object, gvk schema.GroupVersionKind) bool {
 }
 
 func waitStacks(ctx context.Context, c client.Client, prefix string, n int) {
-	for {
+	waitUntil("stacks Ready", func() bool {
 		list := &appstackv1.AppStackList{}
 		must(c.List(ctx, list))
 		ready := 0
@@ -342,11 +373,8 @@ func waitStacks(ctx context.Context, c client.Client, prefix string, n int) {
 				ready++
 			}
 		}
-		if ready == n {
-			return
-		}
-		time.Sleep(time.Second)
-	}
+		return ready == n
+	})
 }
 
 // tally is what one user agent asked of the apiserver in a window, per stack.
@@ -601,8 +629,14 @@ func step(format string, args ...any) {
 	fmt.Printf("==> [%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
+// operator is the operator's process once started; a failing run stops it.
+var operator *exec.Cmd
+
 func must(err error) {
 	if err != nil {
+		if operator != nil {
+			_ = operator.Process.Kill()
+		}
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
