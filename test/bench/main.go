@@ -467,15 +467,21 @@ func (s *rssSampler) stop() (peak, latest float64) {
 	return s.peak, s.latest
 }
 
-// queueFigures reads the work queue's histograms of the appstack controller.
-func queueFigures() map[string]float64 {
+// operatorMetrics is the operator's /metrics page.
+func operatorMetrics() string {
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
 	must(err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	must(err)
+	return string(body)
+}
+
+// queueFigures reads the work queue's histograms of the appstack controller.
+func queueFigures() map[string]float64 {
+	body := operatorMetrics()
 	val := func(metric string) float64 {
-		for _, l := range strings.Split(string(body), "\n") {
+		for _, l := range strings.Split(body, "\n") {
 			if strings.HasPrefix(l, metric+`{`) && strings.Contains(l, `name="appstack"`) {
 				f := strings.Fields(l)
 				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
@@ -496,14 +502,10 @@ func queueFigures() map[string]float64 {
 // reconcileQuantiles estimates p50 and p99 of the operator's reconcile time from
 // controller-runtime's histogram (upper bound of the bucket the quantile falls in).
 func reconcileQuantiles() map[string]float64 {
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	must(err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	must(err)
+	body := operatorMetrics()
 	type bucket struct{ le, count float64 }
 	var buckets []bucket
-	for _, l := range strings.Split(string(body), "\n") {
+	for _, l := range strings.Split(body, "\n") {
 		if !strings.HasPrefix(l, `controller_runtime_reconcile_time_seconds_bucket{controller="appstack",le="`) {
 			continue
 		}
