@@ -548,6 +548,9 @@ func machine(root string) map[string]string {
 	if b, err := exec.Command(filepath.Join(root, "bin", "kube-apiserver"), "--version").Output(); err == nil {
 		m["kubernetes"] = strings.TrimSpace(string(b))
 	}
+	if b, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output(); err == nil {
+		m["commit"] = strings.TrimSpace(string(b))
+	}
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		m["memory"] = strings.Fields(strings.SplitN(string(b), "\n", 2)[0])[1] + " kB"
 	}
@@ -559,8 +562,8 @@ func report(r *results, prefix string) {
 	must(err)
 	must(os.WriteFile(prefix+".json", b, 0o644))
 	var md strings.Builder
-	fmt.Fprintf(&md, "N=%d stacks, %s cores, %s, concurrency %s, client QPS %s/burst %s\n\n", r.N, r.Machine["cores"], r.Machine["kubernetes"],
-		r.Settings["concurrency"], r.Settings["qps"], r.Settings["burst"])
+	fmt.Fprintf(&md, "N=%d stacks, %s cores, %s, %s, commit %s, concurrency %s, client QPS %s/burst %s\n\n", r.N, r.Machine["cores"],
+		r.Machine["kubernetes"], r.Machine["go"], r.Machine["commit"], r.Settings["concurrency"], r.Settings["qps"], r.Settings["burst"])
 	fmt.Fprintf(&md, "| measure | operator | baseline | target |\n| --- | --- | --- | --- |\n")
 	fmt.Fprintf(&md, "| time to all Ready | %.1f s | %.1f s | ratio %.2f (≤ 1.3) |\n", r.Operator.Seconds, r.Baseline.Seconds, r.Ratio)
 	fmt.Fprintf(&md, "| write requests per stack | %.1f | %.1f | ≤ %d + 2 |\n", r.Operator.WritesPerStack, r.Baseline.WritesPerStack, objectsPerStack)
