@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -36,10 +38,21 @@ func batched(h handler.EventHandler, period time.Duration) handler.EventHandler 
 }
 
 // delayedQueue turns Add into AddAfter. The delaying queue keeps the earliest time
-// an item is due, so a burst of events enqueues a stack once.
+// an item is due, so a burst of events enqueues a stack once. In controller-runtime's
+// priority queue the item also goes at low priority: a stack whose spec is new or
+// changed, or whose child was deleted, is worked on before one whose children
+// merely moved on — hundreds of stacks applied at once are all created first, and
+// their later passes each see more of their rollout (fewer status writes). An item
+// keeps the highest priority it was added with.
 type delayedQueue struct {
 	workqueue.TypedRateLimitingInterface[reconcile.Request]
 	after time.Duration
 }
 
-func (q delayedQueue) Add(r reconcile.Request) { q.AddAfter(r, q.after) }
+func (q delayedQueue) Add(r reconcile.Request) {
+	if pq, ok := q.TypedRateLimitingInterface.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+		pq.AddWithOpts(priorityqueue.AddOpts{After: q.after, Priority: ptr.To(handler.LowPriority)}, r)
+		return
+	}
+	q.AddAfter(r, q.after)
+}

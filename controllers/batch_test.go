@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -53,4 +54,27 @@ func TestBatched(t *testing.T) {
 		t.Errorf("the burst enqueued the stack %d more times", q.Len())
 	}
 
+}
+
+// TestBatchedIsLowPriority: in controller-runtime's priority queue, a stack whose
+// children moved waits behind one whose spec changed, unless it was added with a
+// higher priority too.
+func TestBatchedIsLowPriority(t *testing.T) {
+	ctx := context.Background()
+	q := priorityqueue.New[reconcile.Request]("test")
+	defer q.ShutDown()
+	h := batched(handler.EnqueueRequestsFromMapFunc(stackFromLabel), time.Millisecond)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "moved", Labels: map[string]string{render.LabelStack: "moved"}}}
+	h.Update(ctx, event.UpdateEvent{ObjectOld: pod, ObjectNew: pod}, q)
+	q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: "changed"}}) // as For(AppStack) does
+	time.Sleep(20 * time.Millisecond)
+
+	first, prio, _ := q.GetWithPriority()
+	if first.Name != "changed" || prio != 0 {
+		t.Fatalf("got %v at priority %d first, want the changed stack at 0", first, prio)
+	}
+	second, prio, _ := q.GetWithPriority()
+	if second.Name != "moved" || prio != handler.LowPriority {
+		t.Fatalf("got %v at priority %d, want the moved stack at low priority", second, prio)
+	}
 }
