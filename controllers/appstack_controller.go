@@ -123,6 +123,7 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 	}
 
 	r.catchUpStatus(stack)
+	r.remember(stack)
 	before := stack.DeepCopy()
 	defer func() {
 		r.setStatus(ctx, s, retErr)

@@ -206,6 +206,28 @@ func (r *AppStackReconciler) memory(uid types.UID) *stackMemory {
 	return v.(*stackMemory)
 }
 
+// remember starts this process's memory of a stack from its status as read: the
+// troubles it reports were reported before (by this process before a restart, or
+// by another replica), so they are not warned about again, and their recovery is
+// recorded.
+func (r *AppStackReconciler) remember(stack *appstackv1.AppStack) {
+	if _, ok := r.mem.Load(stack.UID); ok {
+		return
+	}
+	m := &stackMemory{troubles: map[string]string{}}
+	for _, c := range stack.Status.Components {
+		if isTrouble(c) {
+			m.troubles[c.Name] = c.Reason
+		}
+	}
+	if cond := meta.FindStatusCondition(stack.Status.Conditions, appstackv1.ConditionReady); cond != nil {
+		if _, ok := stackTroubles[cond.Reason]; ok {
+			m.troubles[""] = cond.Reason
+		}
+	}
+	r.mem.LoadOrStore(stack.UID, m)
+}
+
 // catchUpStatus replaces the status of a stack read from a cache that has not yet
 // seen this process's last status write with that status. Without it, a pass
 // triggered by a child's event before the cache caught up would find the old

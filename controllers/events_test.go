@@ -62,3 +62,25 @@ func TestRecordTransitions(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberAfterRestart: a process that starts on a stack already reporting a
+// trouble does not warn about it again, and records its recovery.
+func TestRememberAfterRestart(t *testing.T) {
+	rec := events.NewFakeRecorder(10)
+	r := &AppStackReconciler{Recorder: rec}
+	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "u2", Generation: 1}}
+	stack.Status.Components = []appstackv1.ComponentStatus{{Name: "web", Phase: appstackv1.PhaseProgressing, Reason: "ImagePullBackOff", Message: "cannot pull"}}
+	setReadyCondition(stack, metav1.ConditionFalse, "ImagePullBackOff", "web: cannot pull")
+	r.remember(stack)
+
+	r.recordTransitions(r.memory(stack.UID), stack)
+	if len(rec.Events) != 0 {
+		t.Errorf("warned again after a restart: %s", <-rec.Events)
+	}
+	stack.Status.Components = []appstackv1.ComponentStatus{{Name: "web", Phase: appstackv1.PhaseReady}}
+	setReadyCondition(stack, metav1.ConditionTrue, "Ready", "all ready")
+	r.recordTransitions(r.memory(stack.UID), stack)
+	if got := <-rec.Events; got != "Normal ComponentReady component web is Ready again (it was ImagePullBackOff)" {
+		t.Errorf("recovery event: %q", got)
+	}
+}
