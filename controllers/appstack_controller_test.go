@@ -83,6 +83,18 @@ func rollOut(g Gomega, key client.ObjectKey) {
 	g.Expect(k8sClient.Status().Update(ctx, d)).To(Succeed())
 }
 
+// createReadyStack creates a stack of one web Deployment (1 replica), rolls it out
+// and waits until the stack is Ready; it returns the Deployment's key.
+func createReadyStack(name string) client.ObjectKey {
+	createStack(newStack(name, webComponent("web", 1)))
+	key := client.ObjectKey{Namespace: name, Name: "web"}
+	Eventually(func(g Gomega) { rollOut(g, key) }, timeout, interval).Should(Succeed())
+	Eventually(func(g Gomega) {
+		g.Expect(readyCondition(g, name).Status).To(Equal(metav1.ConditionTrue))
+	}, timeout, interval).Should(Succeed())
+	return key
+}
+
 var _ = Describe("AppStack controller", func() {
 	It("creates an owned namespace, a Deployment with sidecars and a ClusterIP Service", func() {
 		stack := newStack("shop", webComponent("web", 3))
@@ -157,12 +169,7 @@ var _ = Describe("AppStack controller", func() {
 	})
 
 	It("never reports a changed spec Ready before its Deployment has rolled it out", func() {
-		createStack(newStack("stale", webComponent("web", 1)))
-		key := client.ObjectKey{Namespace: "stale", Name: "web"}
-		Eventually(func(g Gomega) { rollOut(g, key) }, timeout, interval).Should(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(readyCondition(g, "stale").Status).To(Equal(metav1.ConditionTrue))
-		}, timeout, interval).Should(Succeed())
+		createReadyStack("stale")
 
 		// Watch every version of the stack from here on: a Ready written for the
 		// new generation from a cache that still held the old, rolled-out
@@ -223,12 +230,7 @@ var _ = Describe("AppStack controller", func() {
 	})
 
 	It("does not re-send unchanged objects once converged", func() {
-		createStack(newStack("quiet", webComponent("web", 1)))
-		key := client.ObjectKey{Namespace: "quiet", Name: "web"}
-		Eventually(func(g Gomega) { rollOut(g, key) }, timeout, interval).Should(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(readyCondition(g, "quiet").Status).To(Equal(metav1.ConditionTrue))
-		}, timeout, interval).Should(Succeed())
+		key := createReadyStack("quiet")
 
 		d := &appsv1.Deployment{}
 		Expect(k8sClient.Get(ctx, key, d)).To(Succeed())

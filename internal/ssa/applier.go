@@ -51,6 +51,10 @@ type objectKey struct {
 	name      string
 }
 
+func keyOf(obj client.Object) objectKey {
+	return objectKey{gvk: obj.GetObjectKind().GroupVersionKind(), namespace: obj.GetNamespace(), name: obj.GetName()}
+}
+
 // NewApplier returns an Applier that reads live objects through c (normally the
 // manager's cached client) and applies as fieldOwner.
 func NewApplier(c client.Client, fieldOwner string) *Applier {
@@ -65,7 +69,7 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 	if gvk.Kind == "" {
 		return false, fmt.Errorf("apply %T %s: object has no apiVersion/kind", obj, obj.GetName())
 	}
-	key := objectKey{gvk: gvk, namespace: obj.GetNamespace(), name: obj.GetName()}
+	key := keyOf(obj)
 	hash, err := hashOf(obj)
 	if err != nil {
 		return false, err
@@ -107,11 +111,8 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 // it would be older than what was applied. An object the Applier never wrote, or
 // that the cache no longer holds, does not lag.
 func (a *Applier) Lags(ctx context.Context, obj client.Object) bool {
-	key := objectKey{gvk: obj.GetObjectKind().GroupVersionKind(), namespace: obj.GetNamespace(), name: obj.GetName()}
-	a.mu.Lock()
-	produced, ok := a.applied[key]
-	a.mu.Unlock()
-	if !ok {
+	key := keyOf(obj)
+	if _, ok := a.produced(key); !ok {
 		return false
 	}
 	// A typed object: the cache serves it from the informer it already runs.
@@ -123,22 +124,34 @@ func (a *Applier) Lags(ctx context.Context, obj client.Object) bool {
 	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 		return false
 	}
-	return OlderResourceVersion(live.GetResourceVersion(), produced)
+	return a.behind(key, live)
+}
+
+// produced is the resourceVersion this Applier's last write to key produced.
+func (a *Applier) produced(key objectKey) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rv, ok := a.applied[key]
+	return rv, ok
+}
+
+// behind tells whether live, read from the cache, predates this Applier's last
+// write to key.
+func (a *Applier) behind(key objectKey, live client.Object) bool {
+	rv, ok := a.produced(key)
+	return ok && OlderResourceVersion(live.GetResourceVersion(), rv)
 }
 
 // Forget drops what the Applier remembers of obj.
 func (a *Applier) Forget(obj client.Object) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.applied, objectKey{gvk: obj.GetObjectKind().GroupVersionKind(), namespace: obj.GetNamespace(), name: obj.GetName()})
+	delete(a.applied, keyOf(obj))
 }
 
 // upToDate tells whether live already is what applying desired would make it.
 func (a *Applier) upToDate(key objectKey, hash string, desired map[string]any, live client.Object) bool {
-	a.mu.Lock()
-	produced, ok := a.applied[key]
-	a.mu.Unlock()
-	if ok && OlderResourceVersion(live.GetResourceVersion(), produced) {
+	if a.behind(key, live) {
 		// The cache has not caught up with our own apply yet; its event will
 		// bring us back.
 		return true
