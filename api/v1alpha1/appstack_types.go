@@ -22,6 +22,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -111,6 +112,15 @@ type NamespaceSpec struct {
 	// +kubebuilder:default=baseline
 	// +optional
 	PodSecurity PodSecurityLevel `json:"podSecurity,omitempty"`
+
+	// adopt lets the stack take over a namespace that already exists instead of
+	// creating its own. The namespace's owner must agree too, by annotating it
+	// apps.appstack.dev/adopt=<stack name>. An adopted namespace is never deleted
+	// or owned; objects already in it are never touched; releasing it restores
+	// the labels and annotations the operator changed. Admission policy reserves
+	// this to platform admins.
+	// +optional
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // Config is a set of files or values shared by the stack's components: a ConfigMap.
@@ -699,6 +709,37 @@ type AppStackStatus struct {
 	// +listMapKey=name
 	// +optional
 	Volumes []VolumeStatus `json:"volumes,omitempty"`
+	// inventory lists every object the operator created for this stack, by
+	// identity. Only these objects are ever changed, pruned or deleted; an object
+	// that merely carries the stack's labels is left alone.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=2048
+	// +optional
+	Inventory []InventoryEntry `json:"inventory,omitempty"`
+}
+
+// InventoryEntry identifies one object the operator created for a stack.
+type InventoryEntry struct {
+	// apiVersion of the object, e.g. apps/v1.
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	APIVersion string `json:"apiVersion"`
+	// kind of the object, e.g. Deployment.
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Kind string `json:"kind"`
+	// namespace of the object; empty for the stack's Namespace itself.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// name of the object.
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+	// uid the apiserver gave the object when the operator created it; an object
+	// of the same name with another uid is not the stack's.
+	// +required
+	UID types.UID `json:"uid"`
 }
 
 // Condition types and reasons of an AppStack.
@@ -709,9 +750,14 @@ const (
 	ReasonReady             = "Ready"
 	ReasonProgressing       = "Progressing"
 	ReasonNamespaceConflict = "NamespaceConflict"
-	ReasonApplyFailed       = "ApplyFailed"
-	ReasonInvalidSpec       = "InvalidSpec"
-	ReasonSuspended         = "Suspended"
+	// ReasonConflict: an object the stack would create already exists and is not
+	// the stack's; the operator leaves it untouched.
+	ReasonConflict = "Conflict"
+	// ReasonDeleting: the stack is being deleted and waits for its children to go.
+	ReasonDeleting    = "Deleting"
+	ReasonApplyFailed = "ApplyFailed"
+	ReasonInvalidSpec = "InvalidSpec"
+	ReasonSuspended   = "Suspended"
 	// ReasonUnsafeChange refuses a change that would lose data or needs a
 	// replacement the operator will not make on its own.
 	ReasonUnsafeChange = "UnsafeChange"
@@ -719,6 +765,10 @@ const (
 	// Finalizer lets the operator delete a stack's children in reverse dependency
 	// order and keep retained volumes before the stack goes.
 	Finalizer = "apps.appstack.dev/finalizer"
+
+	// AnnotationAdopt on a namespace that already exists names the one stack that
+	// may adopt it (with spec.namespace.adopt: true).
+	AnnotationAdopt = "apps.appstack.dev/adopt"
 )
 
 // +kubebuilder:object:root=true
@@ -730,7 +780,8 @@ const (
 // +kubebuilder:printcolumn:name="Revision",type=integer,JSONPath=`.status.revision`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name: a stack name is at most 63 characters, because it is the default namespace name"
-// +kubebuilder:validation:XValidation:rule="!((has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) in ['kube-system', 'kube-public', 'kube-node-lease', 'appstack-system'])",message="spec.namespace.name: kube-system, kube-public, kube-node-lease and appstack-system are protected (a stack named like one of them needs spec.namespace.name); choose a namespace of your own"
+// +kubebuilder:validation:XValidation:rule="!((has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) in ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'appstack-system'])",message="spec.namespace.name: default, kube-system, kube-public, kube-node-lease and appstack-system are protected (a stack named like one of them needs spec.namespace.name); choose a namespace of your own"
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) == (has(oldSelf.spec.__namespace__) && has(oldSelf.spec.__namespace__.name) ? oldSelf.spec.__namespace__.name : oldSelf.metadata.name)",message="spec.namespace.name: cannot change; a stack lives in one namespace for life. To move it, delete the stack (its retained volumes stay in the old namespace) and create it again with the new name"
 
 // AppStack is a whole application stack — namespace, workloads, services and
 // volumes — reconciled into native Kubernetes objects.
