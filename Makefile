@@ -67,6 +67,7 @@ manifests: tools-gen ## Generate the CRD, the ClusterRole and docs/api.md from t
 	go run ./hack/apidocs config/crd/bases/apps.appstack.dev_appstacks.yaml docs/api.md
 	cp config/rbac/role.yaml charts/appstack-operator/files/manager-role.yaml
 	cp config/crd/bases/apps.appstack.dev_appstacks.yaml charts/appstack-operator/files/
+	cp config/admission/policy.yaml charts/appstack-operator/files/admission-policy.yaml
 
 .PHONY: generate
 generate: tools-gen ## Generate DeepCopy methods.

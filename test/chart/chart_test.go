@@ -1,17 +1,22 @@
 // Package chart checks the Helm chart as rendered: least-privilege RBAC, a
-// restricted operator pod, CRDs that survive uninstall.
+// restricted operator pod, CRDs that survive uninstall, and the admission policy
+// that reserves privileged stacks to admin groups, the same as config/admission.
 package chart
 
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -163,5 +168,113 @@ func TestCRDIsKeptOnUninstall(t *testing.T) {
 	}
 	if got := render(t, "--set", "installCRDs=false")["CustomResourceDefinition"]; len(got) != 0 {
 		t.Errorf("installCRDs=false still renders a CRD")
+	}
+}
+
+// admission returns the chart's admission policy and binding rendered with args.
+func admission(t *testing.T, args ...string) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
+	t.Helper()
+	docs := render(t, args...)
+	if len(docs["ValidatingAdmissionPolicy"]) != 1 || len(docs["ValidatingAdmissionPolicyBinding"]) != 1 {
+		t.Fatalf("want one ValidatingAdmissionPolicy and one binding, got %d and %d",
+			len(docs["ValidatingAdmissionPolicy"]), len(docs["ValidatingAdmissionPolicyBinding"]))
+	}
+	policy := &admissionv1.ValidatingAdmissionPolicy{}
+	if err := yaml.UnmarshalStrict(docs["ValidatingAdmissionPolicy"][0], policy); err != nil {
+		t.Fatal(err)
+	}
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{}
+	if err := yaml.UnmarshalStrict(docs["ValidatingAdmissionPolicyBinding"][0], binding); err != nil {
+		t.Fatal(err)
+	}
+	return policy, binding
+}
+
+// adminGroups reads the list literal of the policy's adminGroups variable.
+func adminGroups(t *testing.T, p *admissionv1.ValidatingAdmissionPolicy) []string {
+	t.Helper()
+	for _, v := range p.Spec.Variables {
+		if v.Name == "adminGroups" {
+			var groups []string
+			// The chart writes it as a JSON list of strings, which is also a CEL list literal.
+			if err := json.Unmarshal([]byte(v.Expression), &groups); err != nil {
+				t.Fatalf("adminGroups is not a list of strings: %q: %v", v.Expression, err)
+			}
+			return groups
+		}
+	}
+	t.Fatalf("policy %s has no adminGroups variable", p.Name)
+	return nil
+}
+
+func TestAdmissionPolicyReservesPrivilegedStacksToAdminGroups(t *testing.T) {
+	policy, binding := admission(t)
+	if binding.Spec.PolicyName != policy.Name {
+		t.Errorf("the binding names policy %q, the policy is %q", binding.Spec.PolicyName, policy.Name)
+	}
+	if !slices.Equal(binding.Spec.ValidationActions, []admissionv1.ValidationAction{admissionv1.Deny}) {
+		t.Errorf("the binding must deny: %v", binding.Spec.ValidationActions)
+	}
+	if policy.Spec.FailurePolicy == nil || *policy.Spec.FailurePolicy != admissionv1.Fail {
+		t.Errorf("the policy must fail closed: %v", policy.Spec.FailurePolicy)
+	}
+	if got, want := adminGroups(t, policy), []string{"system:masters", "appstack:platform-admins"}; !slices.Equal(got, want) {
+		t.Errorf("default admin groups: got %v, want %v", got, want)
+	}
+	rules := policy.Spec.MatchConstraints.ResourceRules
+	if len(rules) != 1 || !slices.Equal(rules[0].APIGroups, []string{"apps.appstack.dev"}) || !slices.Equal(rules[0].Resources, []string{"appstacks"}) ||
+		!slices.Equal(rules[0].Operations, []admissionv1.OperationType{admissionv1.Create, admissionv1.Update}) {
+		t.Errorf("the policy must match CREATE and UPDATE of appstacks: %+v", rules)
+	}
+	// Every field the policy reserves has a validation whose message names it.
+	var messages string
+	for _, v := range policy.Spec.Validations {
+		messages += v.MessageExpression + "\n" + v.Message + "\n"
+	}
+	for _, field := range []string{"spec.namespace.podSecurity", "spec.namespace.adopt", "].hostPath",
+		"].securityContext.privileged", "].securityContext.capabilities.add", "].tolerations["} {
+		if !strings.Contains(messages, field) {
+			t.Errorf("no validation message names %s", field)
+		}
+	}
+
+	policy, _ = admission(t, "--set", `admissionPolicy.adminGroups={ops,sre:on-call}`)
+	if got, want := adminGroups(t, policy), []string{"ops", "sre:on-call"}; !slices.Equal(got, want) {
+		t.Errorf("admissionPolicy.adminGroups: got %v, want %v", got, want)
+	}
+
+	docs := render(t, "--set", "admissionPolicy.enabled=false")
+	if n := len(docs["ValidatingAdmissionPolicy"]) + len(docs["ValidatingAdmissionPolicyBinding"]); n != 0 {
+		t.Errorf("admissionPolicy.enabled=false still renders %d admission objects", n)
+	}
+}
+
+// The chart and the kustomize install (config/admission) carry the same policy: the
+// same CEL, message for message, and the same default groups.
+func TestAdmissionPolicyMatchesKustomize(t *testing.T) {
+	chartPolicy, chartBinding := admission(t)
+	dir := filepath.Join(root, "config", "admission")
+	kPolicy := &admissionv1.ValidatingAdmissionPolicy{}
+	kBinding := &admissionv1.ValidatingAdmissionPolicyBinding{}
+	for file, obj := range map[string]any{"policy.yaml": kPolicy, "binding.yaml": kBinding} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.UnmarshalStrict(b, obj); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+	}
+	if kBinding.Spec.PolicyName != kPolicy.Name {
+		t.Errorf("config/admission: the binding names policy %q, the policy is %q", kBinding.Spec.PolicyName, kPolicy.Name)
+	}
+	if !reflect.DeepEqual(chartPolicy.Spec, kPolicy.Spec) {
+		c, _ := yaml.Marshal(chartPolicy.Spec)
+		k, _ := yaml.Marshal(kPolicy.Spec)
+		t.Errorf("the chart's admission policy differs from config/admission/policy.yaml; run `make manifests`\nchart:\n%s\nconfig/admission:\n%s", c, k)
+	}
+	chartBinding.Spec.PolicyName, kBinding.Spec.PolicyName = "", ""
+	if !reflect.DeepEqual(chartBinding.Spec, kBinding.Spec) {
+		t.Errorf("the chart's binding differs from config/admission/binding.yaml:\nchart: %+v\nconfig/admission: %+v", chartBinding.Spec, kBinding.Spec)
 	}
 }
