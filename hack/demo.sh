@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: the local cluster, the CRD, the operator (in the background, as a
-# process on this machine) and every sample stack, waited on until Ready.
+# `make demo`: the local cluster, the CRD, the admission policy and the appstack
+# ClusterRoles, the operator (in the background, as a process on this machine) and
+# every sample stack, waited on until Ready.
 #
 #   hack/demo.sh        bring it all up (again: it restarts the operator on the newest build)
 #   hack/demo.sh stop   stop the operator (the cluster stays; `make dev-cluster-down` removes both)
@@ -59,6 +60,17 @@ for i in $(seq 30); do
   sleep 1
 done
 
+log "installing the admission policy (config/admission) and the appstack-{viewer,editor,admin}-role ClusterRoles"
+# Only members of the admin groups (system:masters, which the demo's kubeconfig has,
+# and appstack:platform-admins) may apply privileged stacks; README.md, "Who may do what".
+kubectl apply --server-side --force-conflicts -k "$ROOT/config/admission" >/dev/null
+kubectl apply --server-side --force-conflicts -f "$ROOT/config/rbac/appstack_viewer_role.yaml" \
+  -f "$ROOT/config/rbac/appstack_editor_role.yaml" -f "$ROOT/config/rbac/appstack_admin_role.yaml" >/dev/null
+# Group appstack:editors may edit stacks, so `kubectl --as=alice --as-group=appstack:editors`
+# shows what a stack author who is not an admin may do.
+kubectl create clusterrolebinding appstack-demo-editors --clusterrole=appstack-editor-role \
+  --group=appstack:editors --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f - >/dev/null
+
 start_operator
 
 log "applying config/samples"
@@ -90,6 +102,8 @@ cat <<EOF
     kubectl get stacks                      # READY / STATUS of every stack
     kubectl get stack gurumee -o yaml       # status: components, conditions, observedGeneration
     kubectl delete deployment simple-app -n gurumee   # the operator puts it back
+    # a stack author who is no admin (README.md, "Who may do what") is refused a privileged stack:
+    kubectl --as=alice --as-group=appstack:editors apply --dry-run=server -f - <<<'{"apiVersion": "apps.appstack.dev/v1alpha1", "kind": "AppStack", "metadata": {"name": "mine"}, "spec": {"namespace": {"podSecurity": "privileged"}, "components": [{"name": "web", "containers": [{"name": "app", "image": "nginx"}]}]}}'
     tail -f $LOGFILE                        # the operator's log
     make dev-cluster-down                   # stop the operator and delete the cluster
 EOF
