@@ -30,9 +30,10 @@ func newRenderCommand(out io.Writer) *cobra.Command {
 		Use:   "render -f STACK.yaml",
 		Short: "Print the native objects the operator would apply for a stack, without a cluster",
 		Long: `render validates each AppStack in the files as the apiserver would (schema,
-CEL rules, unknown fields) plus what only the operator checks (dependency cycles),
-then prints the Namespace, ConfigMaps, PersistentVolumeClaims, workloads, Services,
-Ingresses, autoscalers and disruption budgets the operator applies, as YAML.
+CEL rules, unknown fields) plus what only the operator checks (dependency cycles,
+two parts of the stack making objects of one kind and name), then prints the
+Namespace, ConfigMaps, PersistentVolumeClaims, workloads, Services, Ingresses,
+autoscalers and disruption budgets the operator applies, as YAML.
 The operator adds at apply time only the owner reference to the stack and the
 apps.appstack.dev/applied-hash annotation.
 

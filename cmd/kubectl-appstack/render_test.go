@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/appstack-dev/appstack-operator/test/cases"
 )
 
 func TestRenderSamples(t *testing.T) {
@@ -63,6 +67,37 @@ metadata: {name: x}
 			}
 			if out.Len() != 0 {
 				t.Fatalf("printed objects for an invalid stack:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// A stack two of whose parts render one object passes the CRD schema, so only the
+// renderer's check stops it: `kubectl appstack render` prints nothing, exits 1 and
+// names both fields.
+func TestRenderRefusesCollidingNames(t *testing.T) {
+	if len(cases.Unrenderable) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, tc := range cases.Unrenderable {
+		t.Run(tc.Name, func(t *testing.T) {
+			doc := "apiVersion: apps.appstack.dev/v1alpha1\nkind: AppStack\nmetadata: {name: shop}\nspec:\n  " +
+				strings.ReplaceAll(tc.Spec, "\n", "\n  ") + "\n"
+			cmd := exec.Command(os.Args[0], "render", "-f", "-")
+			cmd.Env = append(os.Environ(), envRunMain+"=1")
+			cmd.Stdin = strings.NewReader(doc)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("got %v, want exit status 1; stderr:\n%s", err, stderr.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("printed objects for a refused stack:\n%s", stdout.String())
+			}
+			if !strings.Contains(stderr.String(), tc.Want) {
+				t.Errorf("stderr:\n%s\nwant it to contain %q", stderr.String(), tc.Want)
 			}
 		})
 	}

@@ -16,11 +16,13 @@ import (
 // operator's. The CRD schema refuses them too.
 var ProtectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease", "appstack-system"}
 
-// Validate checks what the CRD schema cannot (dependency cycles) and the references
-// the renderer relies on, so that Render never produces an object the apiserver
-// would refuse for a reason the user could have been told up front. The apiserver
-// already enforces the schema's rules for stored stacks; the kubectl plugin, working
-// offline, runs both. Each error names the field and what would make it valid.
+// Validate checks what the CRD schema cannot (dependency cycles, two parts of the
+// spec rendering one object: see validateNames) and the references the renderer
+// relies on, so that Render never produces an object the apiserver would refuse, or
+// that two parts of the stack would fight over, for a reason the user could have
+// been told up front. The apiserver already enforces the schema's rules for stored
+// stacks; the kubectl plugin, working offline, runs both. Each error names the field
+// and what would make it valid.
 func Validate(stack *appstackv1.AppStack) field.ErrorList {
 	var errs field.ErrorList
 	if ns := NamespaceName(stack); slices.Contains(ProtectedNamespaces, ns) {
@@ -41,6 +43,7 @@ func Validate(stack *appstackv1.AppStack) field.ErrorList {
 		seen[c.Name] = true
 		errs = append(errs, validateComponent(stack, c, p)...)
 	}
+	errs = append(errs, validateNames(stack)...)
 	if len(errs) == 0 {
 		errs = append(errs, validateAcyclic(stack)...)
 	}
