@@ -11,12 +11,12 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"strconv"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/appstack-dev/appstack-operator/internal/manifest"
@@ -167,12 +167,12 @@ func (a *Applier) upToDate(key objectKey, hash string, desired map[string]any, l
 }
 
 // OlderResourceVersion reports whether live predates recorded: a cache that has not
-// caught up with a write. Resource versions are opaque; when either does not parse
-// as an integer, none is older.
+// caught up with a write. It compares as the apiserver defines resource versions of
+// one resource to compare (k8s.io/apimachinery/pkg/util/resourceversion); when
+// either is not such a version, none is older.
 func OlderResourceVersion(live, recorded string) bool {
-	l, errL := strconv.ParseUint(live, 10, 64)
-	r, errR := strconv.ParseUint(recorded, 10, 64)
-	return errL == nil && errR == nil && l < r
+	c, err := resourceversion.CompareResourceVersion(live, recorded)
+	return err == nil && c < 0
 }
 
 // hashOf hashes the JSON form of obj; typed objects marshal deterministically.

@@ -69,3 +69,29 @@ func TestLags(t *testing.T) {
 		t.Error("the cache is past the apply (someone else wrote since)")
 	}
 }
+
+func TestOlderResourceVersion(t *testing.T) {
+	tests := []struct {
+		live, recorded string
+		want           bool
+	}{
+		{"6", "7", true},
+		{"7", "7", false},
+		{"9", "7", false},
+		{"99", "100", true},  // numerically, not as text
+		{"100", "99", false}, // numerically, not as text
+		{"18446744073709551616", "18446744073709551617", true}, // past uint64
+		// Not resource versions the apiserver compares: none is older.
+		{"", "7", false},
+		{"7", "", false},
+		{"abc", "7", false},
+		{"0", "7", false},
+		{"06", "7", false},
+		{"-1", "7", false},
+	}
+	for _, tt := range tests {
+		if got := OlderResourceVersion(tt.live, tt.recorded); got != tt.want {
+			t.Errorf("OlderResourceVersion(%q, %q) = %v, want %v", tt.live, tt.recorded, got, tt.want)
+		}
+	}
+}
