@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/ssa"
 )
@@ -52,9 +53,11 @@ type scope struct {
 	stack     *appstackv1.AppStack
 	namespace string
 	desired   *render.Desired
-	// waiting maps a component whose workload was held back to the dependencies
-	// that are not Ready yet.
-	waiting map[string][]string
+	// plan is what the pass decided (internal/plan); nil before it is made.
+	plan *plan.Plan
+	// inventory is what the stack owns after the pass, written to
+	// status.inventory; nil leaves the recorded inventory as it is.
+	inventory []appstackv1.InventoryEntry
 	// revision is the number of the ControllerRevision recording this spec, once
 	// the pass has applied it.
 	revision int64
@@ -71,6 +74,14 @@ type scope struct {
 	// recheck, when set, is when the status must be computed again though nothing
 	// on the cluster changes: a Pending claim leaves its grace (status.ClaimGrace).
 	recheck time.Duration
+}
+
+// waiting is the dependencies each held-back component waits for.
+func (s *scope) waiting(component string) []string {
+	if s.plan == nil {
+		return nil
+	}
+	return s.plan.Waiting[component]
 }
 
 type namespaceRead struct {
@@ -152,20 +163,30 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 	if stack.Spec.Paused {
 		return ctrl.Result{}, nil
 	}
-
-	for _, phase := range []func(context.Context, *scope) error{
-		r.checkUnsafeChanges,
-		r.reconcileNamespace,
-		r.reconcileShared,
-		r.reconcileWorkloads,
-		r.pruneChildren,
-		r.trimRevisions,
-	} {
-		if err := phase(ctx, s); err != nil || s.blocked != nil {
-			return ctrl.Result{}, err
-		}
+	// Observe, plan, act: one read of the cluster, a pure decision, the writes.
+	observed, err := r.observe(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, nil
+	s.plan = plan.Make(observed)
+	if b := s.plan.Blocked; b != nil {
+		s.blocked = &blocker{reason: b.Reason, message: b.Message}
+		return r.recheckIf(b.Reason == appstackv1.ReasonNamespaceConflict), nil
+	}
+	return r.recheckIf(len(s.plan.Conflicts) > 0), r.act(ctx, s)
+}
+
+// recheckAfter is how often a stack looks again at what blocks it from outside
+// its own objects: a namespace not yet handed over, or a name taken by someone
+// else's object. The operator watches only labelled objects, so annotating a
+// namespace or deleting that object makes no event that reaches it.
+const recheckAfter = 5 * time.Second
+
+func (r *AppStackReconciler) recheckIf(blocked bool) ctrl.Result {
+	if blocked {
+		return ctrl.Result{RequeueAfter: recheckAfter}
+	}
+	return ctrl.Result{}
 }
 
 // cacheLags reports whether the cache has yet to show a write this process made to

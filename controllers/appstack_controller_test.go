@@ -256,12 +256,28 @@ var _ = Describe("AppStack controller", func() {
 		}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
 	})
 
-	It("adopts an existing namespace without owning it", func() {
+	It("adopts an existing namespace only when both sides agree, without owning it", func() {
 		existing := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "preexisting", Labels: map[string]string{"keep": "me"}}}
 		Expect(k8sClient.Create(ctx, existing)).To(Succeed())
 		stack := newStack("adopter", webComponent("web", 1))
-		stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "preexisting"}
+		stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "preexisting", Adopt: true}
 		createStack(stack)
+
+		// The namespace's owner has not handed it over yet.
+		Eventually(func(g Gomega) {
+			cond := meta.FindStatusCondition(getStack("adopter").Status.Conditions, appstackv1.ConditionReady)
+			g.Expect(cond).NotTo(BeNil())
+			g.Expect(cond.Reason).To(Equal(appstackv1.ReasonNamespaceConflict))
+			g.Expect(cond.Message).To(ContainSubstring("kubectl annotate namespace preexisting apps.appstack.dev/adopt=adopter"))
+		}, timeout, interval).Should(Succeed())
+		Consistently(func() error {
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: "preexisting", Name: "web"}, &appsv1.Deployment{})
+		}, time.Second, interval).ShouldNot(Succeed(), "nothing is applied before the namespace's owner agrees")
+		ns := &corev1.Namespace{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "preexisting"}, ns)).To(Succeed())
+		Expect(ns.Labels).NotTo(HaveKey(render.LabelStack))
+		ns.Annotations = map[string]string{appstackv1.AnnotationAdopt: "adopter"}
+		Expect(k8sClient.Update(ctx, ns)).To(Succeed())
 
 		Eventually(func(g Gomega) {
 			ns := &corev1.Namespace{}

@@ -3,57 +3,57 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
-// deletionPoll is how often a deleting stack checks that the components deleted so
-// far are gone before it deletes their dependencies.
-const deletionPoll = time.Second
+// A deleting stack whose children are slow to go looks again after a backoff that
+// doubles up to maxDeletionBackoff while it waits on the same child; each child's
+// deletion event brings it back sooner.
+const (
+	minDeletionBackoff = time.Second
+	maxDeletionBackoff = 30 * time.Second
+)
 
-// reconcileDelete takes a stack apart (DESIGN §3.9): components in reverse
-// dependency order — dependents first, each level only once the previous one is
-// gone — then configs and unretained claims; retained claims are labelled and kept,
-// and so is a namespace that still holds one; an adopted namespace is handed back.
-// Only then is the finalizer removed. A stack deleted while the operator was down
-// is finished the same way when it comes back.
+// reconcileDelete takes a stack apart (docs/ownership.md): the objects of its
+// inventory, components in reverse dependency order — dependents first, each level
+// only once the previous one is gone — then configs and unretained claims, each
+// deleted only while it is still the object the stack created. Retained claims,
+// including a StatefulSet's claims from retained templates, are labelled and kept;
+// so is a namespace that still holds any claim (counted on a live read); an adopted
+// namespace gets back the labels and annotations it had. Only then is the
+// finalizer removed. A stack deleted while the operator was down is finished the
+// same way when it comes back.
 func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstackv1.AppStack) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(stack, appstackv1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
-	for _, level := range render.DeletionOrder(stack) {
-		remaining, err := r.deleteComponents(ctx, s, level)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if remaining > 0 {
-			return ctrl.Result{RequeueAfter: deletionPoll}, nil
-		}
+	before := stack.DeepCopy()
+	waitingFor, err := r.deleteChildren(ctx, s)
+	if err == nil && len(waitingFor) == 0 {
+		waitingFor, err = r.releaseNamespace(ctx, s)
 	}
-	// Whatever else carries the stack's label: configs, claims, objects of
-	// components that are no longer in the spec.
-	remaining, err := r.deleteComponents(ctx, s, nil)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if remaining > 0 {
-		return ctrl.Result{RequeueAfter: deletionPoll}, nil
-	}
-	if err := r.releaseNamespace(ctx, s); err != nil {
-		return ctrl.Result{}, err
+	m := r.memory(stack.UID)
+	if len(waitingFor) > 0 {
+		return r.waitForDeletion(ctx, s, before, m, waitingFor)
 	}
 	patch := client.MergeFrom(stack.DeepCopy())
 	controllerutil.RemoveFinalizer(stack, appstackv1.Finalizer)
@@ -66,79 +66,194 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 	return ctrl.Result{}, nil
 }
 
-// deleteComponents deletes the children of the named components (all children
-// when names is nil) and reports how many still exist. Claims follow their retain
-// policy: a retained claim is labelled and left alone.
-func (r *AppStackReconciler) deleteComponents(ctx context.Context, s *scope, names []string) (int, error) {
-	children, err := r.children(ctx, s)
-	if err != nil {
-		return 0, fmt.Errorf("list children to delete: %w", err)
+// waitForDeletion says in the status and in an event which child the deletion
+// waits for, and looks again after a backoff.
+func (r *AppStackReconciler) waitForDeletion(ctx context.Context, s *scope, before *appstackv1.AppStack, m *stackMemory, waitingFor []string) (ctrl.Result, error) {
+	msg := "deleting: waiting for " + strings.Join(waitingFor, ", ") + " to go"
+	if msg != m.deleteWait {
+		m.deleteWait, m.deleteBackoff = msg, minDeletionBackoff
+		r.Recorder.Eventf(s.stack, nil, corev1.EventTypeNormal, appstackv1.ReasonDeleting, "Delete", "%s", msg)
+	} else {
+		m.deleteBackoff = min(2*m.deleteBackoff, maxDeletionBackoff)
 	}
-	remaining := 0
-	for _, obj := range children {
-		if names != nil && !slices.Contains(names, obj.GetLabels()[render.LabelComponent]) {
-			continue
-		}
-		if !metav1.IsControlledBy(obj, s.stack) {
-			// A retained volume's claim is labelled and kept (prune does that); a pod
-			// of a ReplicaSet or a Job of a CronJob goes with its owner.
-			if _, stackVolume := obj.GetLabels()[render.LabelVolume]; stackVolume {
-				if err := r.pruneOne(ctx, s, obj, whyDeleted); err != nil {
-					return 0, err
-				}
-			}
-			continue
-		}
-		remaining++
-		if obj.GetDeletionTimestamp() != nil {
-			continue
-		}
-		if err := r.pruneOne(ctx, s, obj, whyDeleted); err != nil {
-			return 0, err
-		}
+	s.stack.Status.Summary = msg
+	setReadyCondition(s.stack, metav1.ConditionFalse, appstackv1.ReasonDeleting, msg)
+	if err := r.patchStatus(ctx, before, s.stack); err != nil {
+		return ctrl.Result{}, err
 	}
-	return remaining, nil
+	return ctrl.Result{RequeueAfter: m.deleteBackoff}, nil
 }
 
-// releaseNamespace deletes the namespace the stack created unless a retained claim
-// is still in it; such a namespace, and one the stack adopted, is kept and no
-// longer owned. An adopted namespace without retained data loses the stack's label,
-// so another stack may use it.
-func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) error {
+// deleteChildren deletes the stack's inventory, level by level, and returns the
+// objects still on their way out.
+func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]string, error) {
+	labelled, err := r.children(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("list the stack's objects to delete: %w", err)
+	}
+	live := map[plan.Key]client.Object{}
+	inv := newInventoryBuilder(r.knownInventory(s.stack))
+	for _, obj := range labelled {
+		live[plan.KeyOf(obj)] = obj
+		// What the stack created but never recorded carries its controller reference.
+		if metav1.IsControlledBy(obj, s.stack) && plan.KeyOf(obj).Kind != "ControllerRevision" {
+			inv.add(plan.Entry(obj))
+		}
+	}
+	defer func() {
+		s.stack.Status.Inventory = inv.list()
+		m := r.memory(s.stack.UID)
+		m.inventory, m.dropped = s.stack.Status.Inventory, inv.dropped
+	}()
+	levels := append(render.DeletionOrder(s.stack), nil) // nil: everything not in a component
+	inLevel := func(e appstackv1.InventoryEntry, level []string) bool {
+		c := ""
+		if obj := live[plan.EntryKey(e)]; obj != nil {
+			c = obj.GetLabels()[render.LabelComponent]
+		}
+		if level == nil {
+			return true
+		}
+		return c != "" && slices.Contains(level, c)
+	}
+	for _, level := range levels {
+		var waiting []string
+		for _, e := range inv.list() {
+			if e.Kind == "Namespace" || !inLevel(e, level) {
+				continue
+			}
+			obj := live[plan.EntryKey(e)]
+			switch {
+			case obj == nil || obj.GetUID() != e.UID:
+				inv.drop(plan.EntryKey(e)) // gone, or someone else's now
+			case e.Kind == "PersistentVolumeClaim" && len(obj.GetOwnerReferences()) == 0:
+				if err := r.retainClaim(ctx, s, obj, whyDeleted); err != nil {
+					return nil, err
+				}
+				inv.drop(plan.EntryKey(e))
+			case obj.GetDeletionTimestamp() != nil:
+				waiting = append(waiting, describeWait(e, obj))
+			default:
+				if err := r.prune(ctx, s, inv, []plan.Prune{{Entry: e}}, whyDeleted); err != nil {
+					return nil, err
+				}
+				inv.add(e) // deleted, but not gone yet
+				waiting = append(waiting, describeWait(e, obj))
+			}
+		}
+		if len(waiting) > 0 {
+			return waiting, nil
+		}
+	}
+	// A StatefulSet's claims from retained templates carry no owner: they stay, so
+	// they are labelled like a retained stack volume and keep the namespace.
+	for _, claim := range plan.TemplateClaims(s.stack.Name, labelled) {
+		if len(claim.GetOwnerReferences()) == 0 && claim.GetDeletionTimestamp() == nil {
+			if err := r.retainClaim(ctx, s, claim, whyDeleted); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return nil, nil
+}
+
+func describeWait(e appstackv1.InventoryEntry, obj client.Object) string {
+	d := plan.EntryKey(e).String()
+	if f := obj.GetFinalizers(); len(f) > 0 {
+		d += fmt.Sprintf(" (finalizers: %s)", strings.Join(f, ", "))
+	}
+	return d
+}
+
+// releaseNamespace lets go of the stack's namespace. One the stack created is
+// deleted unless it still holds a claim — read from the apiserver, never from a
+// cache that may lag — in which case it is kept, no longer owned, and labelled
+// retained so that a stack of the same name takes it back. An adopted namespace
+// gets back the labels and annotations it had before. Any other namespace is not
+// touched. It returns the claims it waits for: those a StatefulSet's garbage
+// collection is about to delete.
+func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]string, error) {
 	ns := &corev1.Namespace{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: s.namespace}, ns); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	if ns.Labels[render.LabelStack] != s.stack.Name {
-		return nil // someone else's: never touched
-	}
-	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.Client.List(ctx, claims, client.InNamespace(s.namespace),
-		client.MatchingLabels{render.LabelStack: s.stack.Name, render.LabelRetained: "true"}); err != nil {
-		return fmt.Errorf("list retained claims: %w", err)
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: s.namespace}, ns); err != nil {
+		return nil, client.IgnoreNotFound(err)
 	}
 	owned := metav1.IsControlledBy(ns, s.stack)
+	restore, adopted, err := plan.ParseRestore(ns)
+	if err != nil {
+		return nil, err
+	}
+	adopted = adopted && !owned && ns.Labels[render.LabelStack] == s.stack.Name
 	switch {
-	case owned && len(claims.Items) == 0:
-		if err := r.Client.Delete(ctx, ns); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("delete namespace %s: %w", s.namespace, err)
-		}
-		return nil
-	case owned:
-		// Keep it, and its label, so the same stack applied again re-adopts the data.
-		patch := []byte(`{"metadata":{"ownerReferences":null}}`)
-		if err := r.Client.Patch(ctx, ns, client.RawPatch(types.MergePatchType, patch)); err != nil {
-			return fmt.Errorf("keep namespace %s for its retained claims: %w", s.namespace, err)
-		}
-		r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
-			"kept namespace %s: it holds %d retained PersistentVolumeClaim(s)", s.namespace, len(claims.Items))
-		return nil
-	case len(claims.Items) == 0:
-		patch := []byte(fmt.Sprintf(`{"metadata":{"labels":{%q:null,%q:null,%q:null}}}`,
-			render.LabelStack, render.LabelInstance, render.LabelManagedBy))
-		if err := r.Client.Patch(ctx, ns, client.RawPatch(types.MergePatchType, patch)); err != nil {
-			return fmt.Errorf("release adopted namespace %s: %w", s.namespace, err)
+	case adopted:
+		return nil, r.restoreNamespace(ctx, ns, restore)
+	case !owned:
+		return nil, nil
+	}
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := r.APIReader.List(ctx, claims, client.InNamespace(s.namespace)); err != nil {
+		return nil, fmt.Errorf("list the claims in namespace %s before deleting it: %w", s.namespace, err)
+	}
+	var kept, going []string
+	for _, c := range claims.Items {
+		switch owner := metav1.GetControllerOf(&c); {
+		case c.DeletionTimestamp != nil:
+		case owner != nil && owner.Kind == "StatefulSet":
+			going = append(going, "PersistentVolumeClaim "+c.Namespace+"/"+c.Name)
+		default:
+			kept = append(kept, c.Name)
 		}
 	}
+	if len(going) > 0 {
+		return going, nil
+	}
+	if len(kept) == 0 {
+		uid := ns.UID
+		if err := r.Client.Delete(ctx, ns, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("delete namespace %s: %w", s.namespace, err)
+		}
+		return nil, nil
+	}
+	// Keep it, with the stack's label, so that the same stack applied again takes
+	// it and the data back.
+	base := ns.DeepCopy()
+	ns.OwnerReferences = nil
+	ns.Labels = maps.Clone(ns.Labels)
+	ns.Labels[render.LabelRetained] = "true"
+	if err := r.Client.Patch(ctx, ns, client.MergeFrom(base)); err != nil {
+		return nil, fmt.Errorf("keep namespace %s for its claims: %w", s.namespace, err)
+	}
+	slices.Sort(kept)
+	r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
+		"kept namespace %s: it holds %d PersistentVolumeClaim(s): %s", s.namespace, len(kept), strings.Join(kept, ", "))
+	return nil, nil
+}
+
+// restoreNamespace gives an adopted namespace back the labels and annotations it
+// had before the stack adopted it.
+func (r *AppStackReconciler) restoreNamespace(ctx context.Context, ns *corev1.Namespace, restore plan.Restore) error {
+	base := ns.DeepCopy()
+	ns.Labels, ns.Annotations = maps.Clone(ns.Labels), maps.Clone(ns.Annotations)
+	put := func(m map[string]string, prior map[string]*string) {
+		for k, v := range prior {
+			if v == nil {
+				delete(m, k)
+			} else {
+				m[k] = *v
+			}
+		}
+	}
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	if ns.Annotations == nil {
+		ns.Annotations = map[string]string{}
+	}
+	put(ns.Labels, restore.Labels)
+	put(ns.Annotations, restore.Annotations)
+	delete(ns.Annotations, plan.AnnotationRestore)
+	if err := r.Client.Patch(ctx, ns, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("give adopted namespace %s back its labels and annotations: %w", ns.Name, err)
+	}
+	logf.FromContext(ctx).Info("released adopted namespace", "namespace", ns.Name)
 	return nil
 }

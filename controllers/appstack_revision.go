@@ -14,8 +14,8 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
-// planRevision works out the ControllerRevision that records the spec (DESIGN
-// §3.8), applied with the workloads: a new spec gets the next number; a spec seen
+// planRevision works out the ControllerRevision that records the spec (docs/ownership.md
+// explains why revisions are not in the inventory), applied with the workloads: a new spec gets the next number; a spec seen
 // before (a rollback) gets its old revision renumbered as the newest, as
 // Deployments do.
 func (r *AppStackReconciler) planRevision(ctx context.Context, s *scope) error {

@@ -17,6 +17,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/ssa"
 	"github.com/appstack-dev/appstack-operator/internal/status"
@@ -36,6 +37,9 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 		return
 	}
 
+	if s.inventory != nil {
+		st.Inventory = s.inventory
+	}
 	st.Components = make([]appstackv1.ComponentStatus, 0, len(s.stack.Spec.Components))
 	for i := range s.stack.Spec.Components {
 		st.Components = append(st.Components, r.componentStatus(ctx, s, &s.stack.Spec.Components[i]))
@@ -77,15 +81,53 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 		setReadyCondition(s.stack, metav1.ConditionTrue, appstackv1.ReasonReady, sum.Message)
 		return
 	}
+	if c := s.sharedConflict(); c != nil {
+		st.Summary = c.Message
+		setReadyCondition(s.stack, metav1.ConditionFalse, appstackv1.ReasonConflict, c.Message)
+		return
+	}
 	st.Summary = fmt.Sprintf("%d/%d components ready; %s", sum.Ready, sum.Total, sum.Message)
 	setReadyCondition(s.stack, metav1.ConditionFalse, sum.Reason, sum.Message)
+}
+
+// sharedConflict is the first conflict of the stack's shared objects (configs,
+// volumes), which belong to no component.
+func (s *scope) sharedConflict() *plan.Conflict {
+	if s.plan == nil {
+		return nil
+	}
+	for i, c := range s.plan.Conflicts {
+		if c.Component == "" {
+			return &s.plan.Conflicts[i]
+		}
+	}
+	return nil
+}
+
+// conflict is the first conflict of a component's objects.
+func (s *scope) conflict(component string) *plan.Conflict {
+	if s.plan == nil {
+		return nil
+	}
+	for i, c := range s.plan.Conflicts {
+		if c.Component == component {
+			return &s.plan.Conflicts[i]
+		}
+	}
+	return nil
 }
 
 // componentStatus reads a component's workload and Service from the cache and
 // computes its status. Objects that do not carry this stack's label are not the
 // stack's and count as absent.
 func (r *AppStackReconciler) componentStatus(ctx context.Context, s *scope, c *appstackv1.Component) appstackv1.ComponentStatus {
-	obs := status.Observed{WaitingFor: s.waiting[c.Name], Now: time.Now(), StorageClassExists: r.storageClassExists(ctx)}
+	if conflict := s.conflict(c.Name); conflict != nil {
+		// An object of the component's name is someone else's: what it shows is
+		// not the component's.
+		return appstackv1.ComponentStatus{Name: c.Name, Kind: render.KindOf(c), Phase: appstackv1.PhaseFailed,
+			Reason: appstackv1.ReasonConflict, Message: conflict.Message}
+	}
+	obs := status.Observed{WaitingFor: s.waiting(c.Name), Now: time.Now(), StorageClassExists: r.storageClassExists(ctx)}
 	key := client.ObjectKey{Namespace: s.namespace, Name: c.Name}
 	if o, err := r.Client.Scheme().New(status.WorkloadGVK(render.KindOf(c))); err == nil {
 		if w := o.(client.Object); r.getOwned(ctx, s, key, w) {
@@ -148,7 +190,11 @@ func (r *AppStackReconciler) getOwned(ctx context.Context, s *scope, key client.
 		}
 		return false
 	}
-	return obj.GetLabels()[render.LabelStack] == s.stack.Name
+	inv := s.inventory
+	if inv == nil {
+		inv = r.knownInventory(s.stack)
+	}
+	return plan.Owned(inv, obj, s.stack)
 }
 
 func setReadyCondition(stack *appstackv1.AppStack, st metav1.ConditionStatus, reason, msg string) {
@@ -199,6 +245,15 @@ type stackMemory struct {
 	// troubles maps a component name ("" for the stack itself) to the reason of
 	// the last Warning recorded for it.
 	troubles map[string]string
+	// inventory is what the stack owned after this process's last pass, and
+	// dropped what that pass pruned: the status that records them may not be
+	// written yet.
+	inventory []appstackv1.InventoryEntry
+	dropped   map[plan.Key]bool
+	// deleteWait is what a deleting stack last waited for, and deleteBackoff how
+	// long it waits before looking again.
+	deleteWait    string
+	deleteBackoff time.Duration
 }
 
 func (r *AppStackReconciler) memory(uid types.UID) *stackMemory {
@@ -249,6 +304,7 @@ var stackTroubles = map[string]string{
 	appstackv1.ReasonNamespaceConflict: corev1.EventTypeWarning,
 	appstackv1.ReasonApplyFailed:       corev1.EventTypeWarning,
 	appstackv1.ReasonUnsafeChange:      corev1.EventTypeWarning,
+	appstackv1.ReasonConflict:          corev1.EventTypeWarning,
 	appstackv1.ReasonSuspended:         corev1.EventTypeNormal,
 }
 

@@ -151,12 +151,22 @@ func Pod(stack *appstackv1.AppStack, c *appstackv1.Component) *corev1.Pod {
 }
 
 func workloadMeta(stack *appstackv1.AppStack, c *appstackv1.Component) metav1.ObjectMeta {
-	return metav1.ObjectMeta{
+	m := metav1.ObjectMeta{
 		Name:      c.Name,
 		Namespace: NamespaceName(stack),
 		Labels:    podLabels(stack, c),
 	}
+	if c.Autoscaling != nil {
+		m.Annotations = map[string]string{AnnotationAutoscaled: "true"}
+	}
+	return m
 }
+
+// AnnotationAutoscaled on a workload says that its autoscaler, not the operator,
+// sets its replica count. A live workload without it whose component is now
+// autoscaled still has the count the operator set, which is handed over first so
+// that it never drops to the default of 1 (see internal/plan).
+const AnnotationAutoscaled = "apps.appstack.dev/autoscaled"
 
 // componentMeta is the metadata of a component's supporting objects.
 func componentMeta(stack *appstackv1.AppStack, name, component string) metav1.ObjectMeta {

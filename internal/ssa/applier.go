@@ -62,8 +62,8 @@ func NewApplier(c client.Client, fieldOwner string) *Applier {
 }
 
 // Apply server-side-applies obj unless the live object already holds it. obj must
-// carry its apiVersion and kind; Apply adds the applied-hash annotation to it. It
-// reports whether a request was sent.
+// carry its apiVersion and kind; Apply adds the applied-hash annotation to it and
+// sets its UID to the live object's. It reports whether a request was sent.
 func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 	gvk := obj.GetObjectKind().GroupVersionKind()
 	if gvk.Kind == "" {
@@ -90,6 +90,7 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 	switch {
 	case err == nil:
 		if a.upToDate(key, hash, desired.Object, live) {
+			obj.SetUID(live.GetUID())
 			return false, nil
 		}
 	case !apierrors.IsNotFound(err):
@@ -103,6 +104,7 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 	a.mu.Lock()
 	a.applied[key] = desired.GetResourceVersion()
 	a.mu.Unlock()
+	obj.SetUID(desired.GetUID())
 	return true, nil
 }
 

@@ -1,0 +1,349 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/plan"
+	"github.com/appstack-dev/appstack-operator/internal/render"
+)
+
+// act carries out the pass's plan: replica hand-overs, the namespace, the claims
+// taken back, then everything a workload uses or sits behind (configs, claims,
+// Services, Ingress, autoscaler, disruption budget) at once, then the workloads
+// whose dependencies are Ready with the revision that records the spec. Only when
+// every apply succeeded and no name is taken by someone else's object does it
+// prune, keep orphaned StatefulSet claims, and trim old revisions: a half-applied
+// spec never removes what still works.
+func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
+	inv := newInventoryBuilder(s.plan.Inventory)
+	defer func() {
+		s.inventory = inv.list()
+		m := r.memory(s.stack.UID)
+		m.inventory, m.dropped = s.inventory, inv.dropped
+	}()
+	p := s.plan
+	for _, h := range p.Handovers {
+		if err := r.handOver(ctx, h); err != nil {
+			return err
+		}
+	}
+	if err := r.applyAll(ctx, s, inv, []client.Object{p.Namespace}); err != nil {
+		return err
+	}
+	for _, obj := range p.Readopt {
+		if err := r.setLabel(ctx, obj, render.LabelRetained, ""); err != nil {
+			return fmt.Errorf("take back %s: %w", plan.KeyOf(obj), err)
+		}
+		logf.FromContext(ctx).Info("took back a retained object", "object", plan.KeyOf(obj).String())
+	}
+	if err := r.applyAll(ctx, s, inv, p.Shared); err != nil {
+		return err
+	}
+	// The revision is history, not a desired object: owned by the stack, never in
+	// its inventory (trimRevisions keeps revisionHistoryLimit of them).
+	if err := controllerutil.SetControllerReference(s.stack, s.rev, r.Client.Scheme()); err != nil {
+		return err
+	}
+	if err := r.applyAll(ctx, s, inv, append(p.Workloads, s.rev)); err != nil {
+		return err
+	}
+	if len(p.Conflicts) > 0 {
+		return nil
+	}
+	if err := r.prune(ctx, s, inv, p.Prune, whyPruned); err != nil {
+		return err
+	}
+	if err := r.keep(ctx, s, p.Keep, whyPruned); err != nil {
+		return err
+	}
+	return r.trimRevisions(ctx, s)
+}
+
+// applyAll applies objs at once and records in the inventory what they are.
+func (r *AppStackReconciler) applyAll(ctx context.Context, s *scope, inv *inventoryBuilder, objs []client.Object) error {
+	return each(objs, func(obj client.Object) error {
+		if err := r.apply(ctx, s, obj); err != nil {
+			return err
+		}
+		if obj.GetUID() != "" && plan.KeyOf(obj).Kind != "ControllerRevision" {
+			inv.add(plan.Entry(obj))
+		}
+		return nil
+	})
+}
+
+// each runs f for every object concurrently — the objects of one phase do not
+// depend on each other, and a pass that creates a stack then takes a few round
+// trips instead of one per object; the client's QPS limit still paces the
+// requests — and returns the errors in the objects' order.
+func each(objs []client.Object, f func(client.Object) error) error {
+	errs := make([]error, len(objs))
+	var wg sync.WaitGroup
+	for i, obj := range objs {
+		wg.Go(func() { errs[i] = f(obj) })
+	}
+	wg.Wait()
+	return kerrors.NewAggregate(errs)
+}
+
+// apply applies one object the plan found to be the stack's (or absent).
+func (r *AppStackReconciler) apply(ctx context.Context, s *scope, obj client.Object) error {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	sent, err := r.applier.Apply(ctx, obj)
+	if replaceable[kind] && immutable(err) {
+		return r.replace(ctx, s, obj, err)
+	}
+	if err != nil {
+		return &applyError{kind: kind, name: obj.GetName(), err: err}
+	}
+	if sent {
+		logf.FromContext(ctx).V(1).Info("applied", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
+	}
+	return nil
+}
+
+// replaceable kinds are deleted and created again when a change cannot be applied
+// in place (a bare Pod's spec, a Job's pod template, a Service switching to or from
+// headless): nothing of value lives in them. StatefulSets and claims are never
+// replaced; the plan refuses such changes as unsafe.
+var replaceable = map[string]bool{"Pod": true, "Job": true, "Service": true}
+
+// immutable tells whether the apiserver refused an apply only because it changes
+// fields that are fixed once set. Any other refusal — an invalid value, a node port
+// already allocated — is reported as a failed apply, never answered by a deletion.
+func immutable(err error) bool {
+	var status apierrors.APIStatus
+	if err == nil || !apierrors.IsInvalid(err) {
+		return false
+	}
+	fixed := func(msg string) bool {
+		return strings.Contains(msg, "field is immutable") || strings.Contains(msg, "may not change once set") ||
+			strings.Contains(msg, "pod updates may not change fields")
+	}
+	if !errors.As(err, &status) || status.Status().Details == nil || len(status.Status().Details.Causes) == 0 {
+		return fixed(err.Error())
+	}
+	for _, c := range status.Status().Details.Causes {
+		if !fixed(c.Message) {
+			return false
+		}
+	}
+	return true
+}
+
+// replace deletes the stack's own object whose change the apiserver refused as
+// immutable — only that object, by UID — and the deletion's event brings the stack
+// back to create it anew.
+func (r *AppStackReconciler) replace(ctx context.Context, s *scope, obj client.Object, cause error) error {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	live, err := r.liveObject(ctx, s, obj, s.plan.Inventory)
+	if err != nil {
+		return &applyError{kind: kind, name: obj.GetName(), err: err}
+	}
+	if live == nil || !plan.Owned(s.plan.Inventory, live, s.stack) {
+		return &applyError{kind: kind, name: obj.GetName(), err: cause}
+	}
+	uid := live.GetUID()
+	if err := r.Client.Delete(ctx, live, client.Preconditions{UID: &uid},
+		client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		return &applyError{kind: kind, name: obj.GetName(), err: fmt.Errorf("replace after %v: %w", cause, err)}
+	}
+	r.applier.Forget(obj)
+	logf.FromContext(ctx).Info("replacing: the change cannot be made in place", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName(), "reason", apiMessage(cause))
+	r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Replaced", "Apply",
+		"deleted %s %s/%s to create it again: the change cannot be made in place", kind, obj.GetNamespace(), obj.GetName())
+	return nil
+}
+
+// handOver makes HandoverManager an owner of a workload's replica count at no less
+// than it is now, so that the apply that stops setting it does not reset it.
+func (r *AppStackReconciler) handOver(ctx context.Context, h plan.Handover) error {
+	gvk := h.Object.GetObjectKind().GroupVersionKind()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(h.Object.GetNamespace())
+	u.SetName(h.Object.GetName())
+	if err := unstructured.SetNestedField(u.Object, int64(h.Replicas), "spec", "replicas"); err != nil {
+		return err
+	}
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+		client.FieldOwner(plan.HandoverManager), client.ForceOwnership); err != nil {
+		return &applyError{kind: gvk.Kind, name: h.Object.GetName(), err: fmt.Errorf("hand the replica count over to the autoscaler: %w", err)}
+	}
+	logf.FromContext(ctx).Info("handed the replica count over to the autoscaler", "kind", gvk.Kind, "name", h.Object.GetName(), "replicas", h.Replicas)
+	return nil
+}
+
+// Why a child is deleted, as events say it.
+const (
+	whyPruned  = "no longer in the spec"
+	whyDeleted = "the stack is being deleted"
+)
+
+// prune deletes inventory members that are no longer wanted, each only if it is
+// still the object the stack created (a UID precondition); a retained claim is
+// labelled retained and leaves the inventory instead.
+func (r *AppStackReconciler) prune(ctx context.Context, s *scope, inv *inventoryBuilder, prunes []plan.Prune, why string) error {
+	var errs []error
+	for _, p := range prunes {
+		e := p.Entry
+		if p.Retain {
+			if err := r.retainClaim(ctx, s, p.Object, why); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			inv.drop(plan.EntryKey(e))
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(e.APIVersion)
+		u.SetKind(e.Kind)
+		u.SetNamespace(e.Namespace)
+		u.SetName(e.Name)
+		uid := e.UID
+		err := r.Client.Delete(ctx, u, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		switch {
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+			// Gone, or replaced by an object that is not the stack's: either way no
+			// longer ours.
+			inv.drop(plan.EntryKey(e))
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("prune %s: %w", plan.EntryKey(e), err))
+			continue
+		}
+		inv.drop(plan.EntryKey(e))
+		r.applier.Forget(u)
+		logf.FromContext(ctx).Info("pruned", "kind", e.Kind, "namespace", e.Namespace, "name", e.Name)
+		r.Recorder.Eventf(s.stack, u, corev1.EventTypeNormal, "Pruned", "Prune", "deleted %s: %s", plan.EntryKey(e), why)
+	}
+	return kerrors.NewAggregate(errs)
+}
+
+// keep labels StatefulSet claims retained whose component no longer uses them.
+func (r *AppStackReconciler) keep(ctx context.Context, s *scope, claims []client.Object, why string) error {
+	var errs []error
+	for _, c := range claims {
+		errs = append(errs, r.retainClaim(ctx, s, c, why))
+	}
+	return kerrors.NewAggregate(errs)
+}
+
+func (r *AppStackReconciler) retainClaim(ctx context.Context, s *scope, claim client.Object, why string) error {
+	if claim.GetLabels()[render.LabelRetained] == "true" {
+		return nil
+	}
+	if err := r.setLabel(ctx, claim, render.LabelRetained, "true"); err != nil {
+		return fmt.Errorf("label retained claim %s/%s: %w", claim.GetNamespace(), claim.GetName(), err)
+	}
+	r.Recorder.Eventf(s.stack, claim, corev1.EventTypeNormal, "Retained", "Prune",
+		"kept PersistentVolumeClaim %s/%s and its data (%s): the volume is retained", claim.GetNamespace(), claim.GetName(), why)
+	return nil
+}
+
+// setLabel sets (value "" removes) one label of a live object with a merge patch
+// computed from the typed object.
+func (r *AppStackReconciler) setLabel(ctx context.Context, obj client.Object, key, value string) error {
+	base := obj.DeepCopyObject().(client.Object)
+	labels := maps.Clone(obj.GetLabels())
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	if value == "" {
+		delete(labels, key)
+	} else {
+		labels[key] = value
+	}
+	obj.SetLabels(labels)
+	return r.Client.Patch(ctx, obj, client.MergeFrom(base))
+}
+
+// children lists the objects of every owned kind in the stack's namespace that
+// carry the stack's label, with their apiVersion and kind set (typed lists from the
+// cache leave them empty).
+func (r *AppStackReconciler) children(ctx context.Context, s *scope) ([]client.Object, error) {
+	scheme := r.Client.Scheme()
+	var out []client.Object
+	for _, kind := range ownedKinds() {
+		gvk, err := apiutil.GVKForObject(kind, scheme)
+		if err != nil {
+			return nil, err
+		}
+		o, err := scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err != nil {
+			return nil, err
+		}
+		list := o.(client.ObjectList)
+		if err := r.Client.List(ctx, list, client.InNamespace(s.namespace),
+			client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
+			return nil, err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range items {
+			obj := item.(client.Object)
+			obj.GetObjectKind().SetGroupVersionKind(gvk)
+			out = append(out, obj)
+		}
+	}
+	return out, nil
+}
+
+// inventoryBuilder collects, during one act, what the stack owns; applies run
+// concurrently.
+type inventoryBuilder struct {
+	mu      sync.Mutex
+	entries map[plan.Key]appstackv1.InventoryEntry
+	dropped map[plan.Key]bool
+}
+
+func newInventoryBuilder(start []appstackv1.InventoryEntry) *inventoryBuilder {
+	b := &inventoryBuilder{entries: map[plan.Key]appstackv1.InventoryEntry{}, dropped: map[plan.Key]bool{}}
+	for _, e := range start {
+		b.entries[plan.EntryKey(e)] = e
+	}
+	return b
+}
+
+func (b *inventoryBuilder) add(e appstackv1.InventoryEntry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.entries[plan.EntryKey(e)] = e
+	delete(b.dropped, plan.EntryKey(e))
+}
+
+func (b *inventoryBuilder) drop(k plan.Key) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.entries, k)
+	b.dropped[k] = true
+}
+
+func (b *inventoryBuilder) list() []appstackv1.InventoryEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]appstackv1.InventoryEntry, 0, len(b.entries))
+	for _, e := range b.entries {
+		out = append(out, e)
+	}
+	return plan.SortInventory(out)
+}
