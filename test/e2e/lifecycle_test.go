@@ -114,21 +114,33 @@ var _ = Describe("drift", Ordered, func() {
 var _ = Describe("namespaces and data", Ordered, func() {
 	BeforeAll(ensureSamples)
 
-	It("adopts an existing namespace and never deletes it", func() {
+	It("adopts an existing namespace only when both sides agree, and never deletes it", func() {
 		Expect(kubectl("create", "namespace", "legacy")).Error().NotTo(HaveOccurred())
 		apply(`apiVersion: apps.appstack.dev/v1alpha1
 kind: AppStack
 metadata: {name: adopter}
 spec:
-  namespace: {name: legacy}
+  namespace: {name: legacy, adopt: true}
   components:
   - {name: web, containers: [{name: app, image: nginx, ports: [{containerPort: 80}]}]}
 `)
+		// The stack asks; the namespace's owner has not agreed yet.
+		Eventually(func() string { return get("stacks", "adopter") }, 10*time.Second, 200*time.Millisecond).
+			Should(MatchRegexp(`adopter\s+legacy\s+\S+\s+NamespaceConflict`))
+		Expect(get("stack", "adopter", "-o", "jsonpath={.status.conditions[0].message}")).
+			To(ContainSubstring("kubectl annotate namespace legacy apps.appstack.dev/adopt=adopter"))
+		Expect(get("namespace", "legacy", "-o", "jsonpath={.metadata.labels.apps\\.appstack\\.dev/stack}")).To(BeEmpty())
+		Expect(get("deployments", "-n", "legacy", "-o", "name")).To(BeEmpty())
+		// The owner agrees; the operator looks again within seconds, with no new apply.
+		Expect(kubectl("annotate", "namespace", "legacy", "apps.appstack.dev/adopt=adopter")).Error().NotTo(HaveOccurred())
 		waitReady("stack/adopter")
 		Expect(get("namespace", "legacy", "-o", "jsonpath={.metadata.ownerReferences}")).To(BeEmpty())
+		Expect(get("namespace", "legacy", "-o", "jsonpath={.metadata.labels.apps\\.appstack\\.dev/stack}")).To(Equal("adopter"))
 		Expect(kubectl("delete", "stack", "adopter", "--timeout=60s")).Error().NotTo(HaveOccurred())
 		Expect(get("namespace", "legacy", "-o", "jsonpath={.status.phase}")).To(Equal("Active"))
 		Expect(get("deployments", "-n", "legacy", "-o", "name")).To(BeEmpty())
+		Expect(get("namespace", "legacy", "-o", "jsonpath={.metadata.labels.apps\\.appstack\\.dev/stack}")).To(BeEmpty(),
+			"released: the labels the operator added are gone")
 	})
 
 	It("refuses a namespace another stack owns", func() {
