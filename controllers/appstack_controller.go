@@ -207,7 +207,7 @@ func (r *AppStackReconciler) cacheLags(ctx context.Context, s *scope) bool {
 // or edited by hand is restored at event speed.
 func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.applier = ssa.NewApplier(r.Client, render.ManagedBy)
-	byLabel := batched(handler.EnqueueRequestsFromMapFunc(stackFromLabel), r.BatchPeriod)
+	byLabel := batched(handler.EnqueueRequestsFromMapFunc(r.stackFromLabel), r.BatchPeriod)
 	byOwner := batched(handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &appstackv1.AppStack{}, handler.OnlyControllerOwner()), r.BatchPeriod)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&appstackv1.AppStack{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -230,9 +230,20 @@ func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-func stackFromLabel(_ context.Context, obj client.Object) []ctrl.Request {
+// stackFromLabel maps an object to the stack its label names — only when it is in
+// that stack's namespace (or is that namespace): a label anyone can set in any
+// namespace must not make a stack reconcile.
+func (r *AppStackReconciler) stackFromLabel(ctx context.Context, obj client.Object) []ctrl.Request {
 	name := obj.GetLabels()[render.LabelStack]
 	if name == "" {
+		return nil
+	}
+	stack := &appstackv1.AppStack{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
+		return nil
+	}
+	ns := render.NamespaceName(stack)
+	if obj.GetNamespace() != ns && (obj.GetNamespace() != "" || obj.GetName() != ns) {
 		return nil
 	}
 	return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: name}}}

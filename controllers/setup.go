@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"reflect"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -48,10 +49,46 @@ func CacheOptions(syncPeriod time.Duration) cache.Options {
 	if err != nil {
 		panic(err) // a constant label key
 	}
+	for _, obj := range []client.Object{
+		&appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{}, &batchv1.Job{}, &batchv1.CronJob{},
+		&corev1.Service{}, &corev1.ConfigMap{}, &networkingv1.Ingress{}, &autoscalingv2.HorizontalPodAutoscaler{},
+		&policyv1.PodDisruptionBudget{},
+	} {
+		byObject[obj] = cache.ByObject{Label: managed, Transform: stubForeign}
+	}
 	byObject[&appsv1.ControllerRevision{}] = cache.ByObject{Label: managed.Add(*specHash)}
 	byObject[&corev1.Pod{}] = cache.ByObject{Label: managed, Transform: trimPod}
 	byObject[&appstackv1.AppStack{}] = cache.ByObject{Transform: trimStack}
 	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: byObject, SyncPeriod: &syncPeriod}
+}
+
+// stubForeign keeps of an object that no stack controls only its identity, labels,
+// owners and finalizers. Anyone who may create objects can label them like the
+// operator's; without this, 500 ConfigMaps of 1 MiB so labelled, in a namespace no
+// stack owns, would be 500 MiB of the operator's memory. The operator creates every
+// object of these kinds with its stack as controller; one it did not create is
+// read from the apiserver when it matters (a conflict over a name).
+func stubForeign(obj any) (any, error) {
+	o, ok := obj.(client.Object)
+	if !ok {
+		return obj, nil
+	}
+	o.SetManagedFields(nil)
+	if owner := metav1.GetControllerOf(o); owner != nil && owner.Kind == "AppStack" && owner.APIVersion == appstackv1.GroupVersion.String() {
+		return o, nil
+	}
+	stub := reflect.New(reflect.TypeOf(o).Elem()).Interface().(client.Object)
+	stub.SetName(o.GetName())
+	stub.SetNamespace(o.GetNamespace())
+	stub.SetUID(o.GetUID())
+	stub.SetResourceVersion(o.GetResourceVersion())
+	stub.SetGeneration(o.GetGeneration())
+	stub.SetLabels(o.GetLabels())
+	stub.SetOwnerReferences(o.GetOwnerReferences())
+	stub.SetFinalizers(o.GetFinalizers())
+	stub.SetDeletionTimestamp(o.GetDeletionTimestamp())
+	stub.SetCreationTimestamp(o.GetCreationTimestamp())
+	return stub, nil
 }
 
 // trimStack drops what kubectl's client-side apply keeps on a stack: a second

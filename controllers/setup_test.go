@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -72,5 +73,29 @@ func TestTrimStack(t *testing.T) {
 	}
 	if st := got.(*appstackv1.AppStack); st.ManagedFields != nil || len(st.Annotations) != 1 || st.Annotations["team"] != "web" {
 		t.Errorf("trimmed stack: %+v", st.ObjectMeta)
+	}
+}
+
+// TestStubForeign: what no stack controls is cached as identity and labels only.
+func TestStubForeign(t *testing.T) {
+	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "s"}}
+	big := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "big", Namespace: "unrelated", UID: "u", Labels: map[string]string{"a": "b"},
+			Annotations: map[string]string{"x": "y"}},
+		Data: map[string]string{"blob": strings.Repeat("x", 1<<20)},
+	}
+	out, err := stubForeign(big.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub := out.(*corev1.ConfigMap)
+	if stub.Data != nil || stub.Annotations != nil || stub.Name != "big" || stub.UID != "u" || stub.Labels["a"] != "b" {
+		t.Errorf("foreign ConfigMap cached as %+v", stub.ObjectMeta)
+	}
+	ours := big.DeepCopy()
+	ours.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(stack, appstackv1.GroupVersion.WithKind("AppStack"))}
+	out, _ = stubForeign(ours)
+	if len(out.(*corev1.ConfigMap).Data["blob"]) != 1<<20 {
+		t.Errorf("the stack's own ConfigMap lost its data in the cache")
 	}
 }
