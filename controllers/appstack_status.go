@@ -308,7 +308,7 @@ var stackTroubles = map[string]string{
 	appstackv1.ReasonSuspended:         corev1.EventTypeNormal,
 }
 
-// recordTransitions records events on real transitions only (DESIGN §5): the stack
+// recordTransitions records events on real transitions only: the stack
 // or one of its components running into trouble (a Warning whose reason is the
 // cause; once per cause, however often the status flaps between it and
 // progress), and its recovery from that trouble (Normal). Progress — children

@@ -291,7 +291,7 @@ func Make(o Observed) *Plan {
 }
 
 // namespaceBlocker refuses a namespace that is not the stack's to use: another
-// stack's, or one that exists and was not handed over (DESIGN: two-party adoption).
+// stack's, or one that exists and was not handed over (docs/ownership.md: two-party adoption).
 func namespaceBlocker(o Observed) *Blocker {
 	ns, stack := o.Namespace, o.Stack
 	if ns == nil || metav1.IsControlledBy(ns, stack) || retainedFor(ns, stack.Name) {

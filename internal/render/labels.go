@@ -6,7 +6,7 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 )
 
-// Labels every child carries (DESIGN §3.1). Selectors use only LabelStack and
+// Labels every child carries. Selectors use only LabelStack and
 // LabelComponent, so they never change when other labels do.
 const (
 	LabelName      = "app.kubernetes.io/name"

@@ -81,7 +81,7 @@ func podVolumes(c *appstackv1.Component) []corev1.Volume {
 }
 
 // dependencyEnv is <DEP>_HOST and <DEP>_PORT for each dependency that has a Service:
-// its in-cluster DNS name and its first port (DESIGN §3.6).
+// its in-cluster DNS name and its first port.
 func dependencyEnv(stack *appstackv1.AppStack, c *appstackv1.Component) []corev1.EnvVar {
 	var env []corev1.EnvVar
 	for _, name := range c.DependsOn {

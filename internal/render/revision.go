@@ -32,7 +32,7 @@ func SpecHash(stack *appstackv1.AppStack) (string, error) {
 }
 
 // Revision is the ControllerRevision that records the stack's current spec as
-// revision number n, in the stack's namespace (DESIGN §3.8).
+// revision number n, in the stack's namespace.
 func Revision(stack *appstackv1.AppStack, n int64) (*appsv1.ControllerRevision, error) {
 	hash, err := SpecHash(stack)
 	if err != nil {

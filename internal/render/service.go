@@ -8,7 +8,7 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 )
 
-// Services renders the Services of a component (DESIGN §3.4), the one named after the
+// Services renders the Services of a component, the one named after the
 // component first:
 //   - a service block, or a container port, gives a Service (ClusterIP unless the
 //     block says otherwise; Jobs and CronJobs only with a service block);

@@ -42,7 +42,7 @@ var containerProblems = map[string]string{
 }
 
 // cause finds why a component that is not Ready is not, on the cluster, in the
-// precedence of DESIGN §3.7: pods that cannot be created, pods that cannot be
+// precedence the README documents: pods that cannot be created, pods that cannot be
 // scheduled, containers that cannot start, claims that are not bound, a rollout
 // past its deadline, a failed Job. It returns found=false when nothing on the
 // cluster explains it (the rollout is just under way). Messages name the object or
