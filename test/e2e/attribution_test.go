@@ -64,6 +64,8 @@ var _ = Describe("failure attribution", Ordered, func() {
 		{name: "fail-quota", reason: "FailedCreate", message: "exceeded quota: two-pods", setup: func() {
 			Expect(kubectl("create", "namespace", "fail-quota")).Error().NotTo(HaveOccurred())
 			Expect(kubectl("create", "quota", "two-pods", "--hard=pods=2", "-n", "fail-quota")).Error().NotTo(HaveOccurred())
+			// The namespace exists already: its owner hands it to the stack.
+			Expect(kubectl("annotate", "namespace", "fail-quota", "apps.appstack.dev/adopt=fail-quota")).Error().NotTo(HaveOccurred())
 		}, spec: `
   components:
   - name: web
@@ -116,7 +118,7 @@ var _ = Describe("failure attribution", Ordered, func() {
 			}
 			spec := tc.spec
 			if tc.name == "fail-quota" {
-				spec = "\n  namespace: {name: fail-quota}" + spec
+				spec = "\n  namespace: {name: fail-quota, adopt: true}" + spec
 			}
 			start := time.Now()
 			apply(failing(tc.name, spec))
