@@ -85,7 +85,7 @@ func trustDelete(name string) {
 	GinkgoHelper()
 	start := time.Now()
 	Expect(kubectl("delete", "stack", name, "--timeout=90s")).Error().NotTo(HaveOccurred())
-	fmt.Fprintf(GinkgoWriter, "SAW: stack %s deleted in %s\n", name, since(start))
+	saw("stack %s deleted in %s\n", name, since(start))
 }
 
 // trustCleanup deletes, once the spec is over, what it made, without waiting.
@@ -95,6 +95,12 @@ func trustCleanup(kinds ...[2]string) {
 			_, _ = kubectl("delete", k[0], k[1], "--ignore-not-found", "--wait=false")
 		}
 	})
+}
+
+// saw prints what a spec saw, on a line of its own (kubectl's jsonpath output before
+// it ends without a newline).
+func saw(format string, args ...any) {
+	fmt.Fprintf(GinkgoWriter, "\nSAW: "+format, args...)
 }
 
 // trustRefusal is what the apiserver or the plugin said, for the log.
@@ -143,12 +149,12 @@ var _ = Describe("Trust", func() {
 		},
 			time.Minute, 500*time.Millisecond).Should(Equal("Bound"))
 		uid := get("pvc", "data-db-0", "-n", name, "-o", "jsonpath={.metadata.uid}")
-		fmt.Fprintf(GinkgoWriter, "SAW: claim data-db-0 Bound, uid %s\n", uid)
+		saw("claim data-db-0 Bound, uid %s\n", uid)
 
 		trustDelete(name)
 		claim := get("pvc", "data-db-0", "-n", name, "-o", `jsonpath={.metadata.uid} {.status.phase} retained={.metadata.labels.apps\.appstack\.dev/retained} owners={.metadata.ownerReferences}`)
 		ns := get("namespace", name, "-o", `jsonpath={.status.phase} retained={.metadata.labels.apps\.appstack\.dev/retained} owners={.metadata.ownerReferences}`)
-		fmt.Fprintf(GinkgoWriter, "SAW after kubectl delete stack: claim %q, namespace %q\n", claim, ns)
+		saw("after kubectl delete stack: claim %q, namespace %q\n", claim, ns)
 		Expect(claim).To(Equal(uid+" Bound retained=true owners="), "the claim, and its data, outlive the stack")
 		Expect(ns).To(Equal("Active retained=true owners="), "the namespace that holds the claim is kept, labelled retained, owned by nothing")
 
@@ -156,7 +162,7 @@ var _ = Describe("Trust", func() {
 		waitReady("stack/" + name)
 		claim = get("pvc", "data-db-0", "-n", name, "-o", `jsonpath={.metadata.uid} {.status.phase}`)
 		mounted := get("pod", "db-0", "-n", name, "-o", `jsonpath={.spec.volumes[?(@.name=="data")].persistentVolumeClaim.claimName}`)
-		fmt.Fprintf(GinkgoWriter, "SAW after re-apply: claim %q, pod db-0 mounts claim %q\n", claim, mounted)
+		saw("after re-apply: claim %q, pod db-0 mounts claim %q\n", claim, mounted)
 		Expect(claim).To(Equal(uid+" Bound"), "the StatefulSet of the re-created stack reuses the same claim")
 		Expect(mounted).To(Equal("data-db-0"))
 		Eventually(func() string {
@@ -182,7 +188,7 @@ var _ = Describe("Trust", func() {
 			_, err := kubectl("apply", "-f", trustFile(name, ns+`  components:
   - {name: web, containers: [{name: app, image: "nginx:1.27", ports: [{containerPort: 80}]}]}
 `))
-			fmt.Fprintf(GinkgoWriter, "SAW: moving to %s: %s\n", what, trustRefusal(err))
+			saw("moving to %s: %s\n", what, trustRefusal(err))
 			Expect(err).To(HaveOccurred(), "moving the stack to %s must be refused", what)
 			Expect(err.Error()).To(ContainSubstring("spec.namespace.name: cannot change"))
 		}
@@ -192,7 +198,7 @@ var _ = Describe("Trust", func() {
 		Expect(get("deployment", "web", "-n", "trust-move-a", "-o", "jsonpath={.metadata.uid}")).To(Equal(uid), "the workload was not touched")
 		Expect(trustExists("namespace", "trust-move-b")).To(BeFalse())
 		Expect(trustExists("namespace", name)).To(BeFalse())
-		fmt.Fprintf(GinkgoWriter, "SAW: stack still in trust-move-a, Ready, Deployment web uid %s unchanged; no namespace trust-move-b or %s\n", uid, name)
+		saw("stack still in trust-move-a, Ready, Deployment web uid %s unchanged; no namespace trust-move-b or %s\n", uid, name)
 	})
 
 	It("refuses a spec whose objects collide before anything is applied, and kubectl appstack render names both fields", func() {
@@ -210,7 +216,7 @@ var _ = Describe("Trust", func() {
 		Expect(kubectl("apply", "-f", file)).Error().NotTo(HaveOccurred(), "CEL cannot see the collision: the apiserver stores the stack")
 		Eventually(func() string { return trustReason(name) }, 30*time.Second, 200*time.Millisecond).Should(Equal("InvalidSpec"))
 		status, _, msg := trustReady(name)
-		fmt.Fprintf(GinkgoWriter, "SAW: Ready=%s InvalidSpec: %s\n", status, msg)
+		saw("Ready=%s InvalidSpec: %s\n", status, msg)
 		Expect(status).To(Equal("False"))
 		Expect(msg).To(And(ContainSubstring("spec.components[1].name"), ContainSubstring("spec.components[0] (StatefulSet db)"),
 			ContainSubstring("db-headless")))
@@ -222,7 +228,7 @@ var _ = Describe("Trust", func() {
 		out, err := kubectl("appstack", "render", "-f", file)
 		var exit *exec.ExitError
 		Expect(errors.As(err, &exit)).To(BeTrue(), "kubectl appstack render must fail: %v", err)
-		fmt.Fprintf(GinkgoWriter, "SAW: kubectl appstack render exit %d, stdout %d bytes: %s\n", exit.ExitCode(), len(out), err)
+		saw("kubectl appstack render exit %d, stdout %d bytes: %s\n", exit.ExitCode(), len(out), err)
 		Expect(exit.ExitCode()).To(Equal(1))
 		Expect(err.Error()).To(And(ContainSubstring("spec.components[1].name"), ContainSubstring("spec.components[0] (StatefulSet db)")))
 		Expect(out).NotTo(ContainSubstring("kind: StatefulSet"), "no objects are printed")
@@ -253,7 +259,7 @@ var _ = Describe("Trust", func() {
 		}, 30*time.Second, 200*time.Millisecond).Should(Equal("Conflict/Conflict"))
 		status, reason, msg := trustReady(name)
 		component := get("stack", name, "-o", "jsonpath={.status.components[0].message}")
-		fmt.Fprintf(GinkgoWriter, "SAW: stack Ready=%s %s: %s\nSAW: component x: %s\nSAW: %s\n", status, reason, msg, component, get("stacks", name))
+		saw("stack Ready=%s %s: %s\nSAW: component x: %s\nSAW: %s\n", status, reason, msg, component, get("stacks", name))
 		Expect(status).To(Equal("False"))
 		Expect(msg).To(ContainSubstring("ConfigMap team-foreign/settings already exists and is not this stack's"))
 		Expect(component).To(ContainSubstring("Pod team-foreign/x already exists and is not this stack's"))
@@ -265,12 +271,12 @@ var _ = Describe("Trust", func() {
 		want := podUID + " nginx:1.25 owners= stack= | " + cm
 		// Longer than the operator's 5 s recheck of a conflicted stack.
 		Consistently(untouched, 7*time.Second, time.Second).Should(Equal(want))
-		fmt.Fprintf(GinkgoWriter, "SAW: pod and configmap untouched while the stack runs: %s\n", untouched())
+		saw("pod and configmap untouched while the stack runs: %s\n", untouched())
 
 		trustDelete(name)
 		Expect(untouched()).To(Equal(want), "deleting the stack deletes neither")
 		Expect(get("namespace", ns, "-o", "jsonpath={.status.phase}")).To(Equal("Active"))
-		fmt.Fprintf(GinkgoWriter, "SAW: after kubectl delete stack: %s; namespace Active\n", untouched())
+		saw("after kubectl delete stack: %s; namespace Active\n", untouched())
 	})
 
 	It("refuses namespace default, adopts a namespace only with two-party consent, and gives it back its labels", func() {
@@ -279,7 +285,7 @@ var _ = Describe("Trust", func() {
   components:
   - {name: web, containers: [{name: app, image: "nginx:1.27"}]}
 `))
-		fmt.Fprintf(GinkgoWriter, "SAW: namespace default: %s\n", trustRefusal(err))
+		saw("namespace default: %s\n", trustRefusal(err))
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("spec.namespace.name: default, kube-system, kube-public, kube-node-lease and appstack-system are protected"))
 		Expect(trustExists("stack", "trust-default")).To(BeFalse())
@@ -300,7 +306,7 @@ var _ = Describe("Trust", func() {
 			}
 			Eventually(func() string { _, _, m := trustReady(lone); return m }, 30*time.Second, 200*time.Millisecond).Should(ContainSubstring(want))
 			status, reason, msg := trustReady(lone)
-			fmt.Fprintf(GinkgoWriter, "SAW: stack%s: Ready=%s %s: %s\n", adopt, status, reason, msg)
+			saw("stack%s: Ready=%s %s: %s\n", adopt, status, reason, msg)
 			Expect(status + " " + reason).To(Equal("False NamespaceConflict"))
 			Consistently(func() []map[string]string { l, a := trustNSMeta(lone); return []map[string]string{l, a} },
 				6*time.Second, time.Second).Should(Equal([]map[string]string{loneLabels, loneAnnotations}), "no label or annotation is added")
@@ -318,14 +324,14 @@ var _ = Describe("Trust", func() {
 		Expect(kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")).Error().NotTo(HaveOccurred())
 		Expect(kubectl("annotate", "namespace", name, "apps.appstack.dev/adopt="+name)).Error().NotTo(HaveOccurred())
 		labels, annotations := trustNSMeta(name)
-		fmt.Fprintf(GinkgoWriter, "SAW before: labels %v annotations %v\n", labels, annotations)
+		saw("before: labels %v annotations %v\n", labels, annotations)
 		apply(trustStack(name, `  namespace: {name: trust-psa, adopt: true}
   components:
   - {name: web, containers: [{name: app, image: "nginx:1.27", ports: [{containerPort: 80}]}]}
 `))
 		waitReady("stack/" + name)
 		during, duringAnn := trustNSMeta(name)
-		fmt.Fprintf(GinkgoWriter, "SAW adopted: labels %v annotations %v owners %q\n", during, duringAnn,
+		saw("adopted: labels %v annotations %v owners %q\n", during, duringAnn,
 			get("namespace", name, "-o", "jsonpath={.metadata.ownerReferences}"))
 		Expect(during).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "baseline"))
 		Expect(during).To(HaveKeyWithValue("apps.appstack.dev/stack", name))
@@ -334,14 +340,14 @@ var _ = Describe("Trust", func() {
 
 		trustDelete(name)
 		after, afterAnn := trustNSMeta(name)
-		fmt.Fprintf(GinkgoWriter, "SAW released: labels %v annotations %v\n", after, afterAnn)
+		saw("released: labels %v annotations %v\n", after, afterAnn)
 		Expect(get("namespace", name, "-o", "jsonpath={.status.phase}")).To(Equal("Active"))
 		Expect(after).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
 		Expect(after).NotTo(HaveKey("apps.appstack.dev/stack"))
 		Expect(after).NotTo(HaveKey("app.kubernetes.io/managed-by"))
 		Expect(after).To(Equal(labels), "exactly the labels it had before")
-		Expect(afterAnn).To(Equal(annotations), "exactly the annotations it had before")
 		Expect(get("deployments,services", "-n", name, "-o", "name")).To(BeEmpty())
+		Expect(afterAnn).To(Equal(annotations), "exactly the annotations it had before")
 	})
 
 	It("never drops a Deployment below its replicas when the component switches to an autoscaler", func() {
@@ -374,8 +380,8 @@ var _ = Describe("Trust", func() {
 			time.Sleep(250 * time.Millisecond)
 		}
 		watched := stop()
-		fmt.Fprintf(GinkgoWriter, "SAW samples of .spec.replicas after the switch (%d): %s\n", len(samples), strings.Join(samples, " "))
-		fmt.Fprintf(GinkgoWriter, "SAW every version of the Deployment (resourceVersion replicas autoscaled):\n%s", watched)
+		saw("samples of .spec.replicas after the switch (%d): %s\n", len(samples), strings.Join(samples, " "))
+		saw("every version of the Deployment (resourceVersion replicas autoscaled):\n%s", watched)
 
 		var versions []string
 		for _, l := range strings.Split(strings.TrimSpace(watched), "\n") {
@@ -391,6 +397,7 @@ var _ = Describe("Trust", func() {
 		Expect(low).To(BeZero(), "samples below 5: %v", samples)
 		Expect(versions).NotTo(BeEmpty())
 		Expect(versions[len(versions)-1]).To(HaveSuffix(" true"), "the switch reached the Deployment within the window")
+		saw("field managers of the Deployment: %s\n", get("deployment", "web", "-n", name, "-o", "jsonpath={.metadata.managedFields[*].manager}"))
 		Expect(get("hpa", "web", "-n", name, "-o", "jsonpath={.spec.minReplicas}/{.spec.maxReplicas}")).To(Equal("5/10"))
 		Expect(get("deployment", "web", "-n", name, "-o", "jsonpath={.spec.replicas}")).To(Equal("5"))
 		waitReady("stack/" + name)
@@ -414,12 +421,12 @@ var _ = Describe("Trust", func() {
 				"jsonpath={.metadata.uid} generation={.metadata.generation} owners={.metadata.ownerReferences} deleting={.metadata.deletionTimestamp}")
 		}
 		before := lookalike()
-		fmt.Fprintf(GinkgoWriter, "SAW look-alike: %s\n", before)
+		saw("look-alike: %s\n", before)
 
 		apply(trustStack(name, spec)) // worker removed: the stack prunes its Deployment
 		Eventually(func() bool { return trustExists("deployment", "worker", "-n", name) }, 30*time.Second, 200*time.Millisecond).Should(BeFalse())
 		Consistently(lookalike, 6*time.Second, time.Second).Should(Equal(before), "the look-alike survives the prune")
-		fmt.Fprintf(GinkgoWriter, "SAW after the prune: worker gone, look-alike %s\n", lookalike())
+		saw("after the prune: worker gone, look-alike %s\n", lookalike())
 		waitReady("stack/" + name)
 
 		trustDelete(name) // within kubectl's 90 s: nothing waits on the look-alike
