@@ -73,12 +73,15 @@ var _ = Describe("Trust", func() {
 
 	It("refuses to move a stack to another namespace in place", func() {
 		createStack(newStack("mover", webComponent("web", 1)))
-		s := getStack("mover")
-		s.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "elsewhere"}
-		err := k8sClient.Update(ctx, s)
-		Expect(err).To(HaveOccurred())
-		Expect(err.Error()).To(ContainSubstring("spec.namespace.name: cannot change"))
-		GinkgoWriter.Printf("rename refused: %v\n", err)
+		// The operator writes the stack too (its finalizer): retry on a stale read.
+		Eventually(func(g Gomega) {
+			s := getStack("mover")
+			s.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "elsewhere"}
+			err := k8sClient.Update(ctx, s)
+			g.Expect(err).To(HaveOccurred())
+			g.Expect(err.Error()).To(ContainSubstring("spec.namespace.name: cannot change"))
+			GinkgoWriter.Printf("rename refused: %v\n", err)
+		}, timeout, interval).Should(Succeed())
 	})
 
 	for i, tc := range cases.Unrenderable {
@@ -169,6 +172,37 @@ var _ = Describe("Trust", func() {
 		Consistently(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(fake), &appsv1.Deployment{}) },
 			2*time.Second, interval).Should(Succeed(), "a prune deleted an object the stack never created")
 		Expect(getStack("lookalike").Status.Inventory).NotTo(ContainElement(HaveField("Name", "handmade")))
+	})
+
+	It("never takes over, nor prunes, a pre-existing object of a component's name", func() {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-pre",
+			Annotations: map[string]string{appstackv1.AnnotationAdopt: "pre"}}}
+		Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+		theirs := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "team-pre"},
+			Spec: appsv1.DeploymentSpec{
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "theirs"}},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "theirs"}},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx:1.25"}}}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, theirs)).To(Succeed())
+		stack := newStack("pre", webComponent("web", 1), webComponent("api", 1))
+		stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "team-pre", Adopt: true}
+		createStack(stack)
+		Eventually(func(g Gomega) {
+			g.Expect(getStack("pre").Status.Components).To(ContainElement(And(HaveField("Name", "api"), HaveField("Reason", appstackv1.ReasonConflict))))
+		}, timeout, interval).Should(Succeed())
+		updateStack("pre", func(s *appstackv1.AppStack) { s.Spec.Components = s.Spec.Components[:1] })
+		Eventually(func(g Gomega) {
+			g.Expect(readyCondition(g, "pre").ObservedGeneration).To(Equal(getStack("pre").Generation))
+		}, timeout, interval).Should(Succeed())
+		Consistently(func(g Gomega) {
+			live := &appsv1.Deployment{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(theirs), live)).To(Succeed(), "the prune deleted an object the stack never created")
+			g.Expect(live.ResourceVersion).To(Equal(theirs.ResourceVersion), "the operator wrote to an object it did not create")
+			g.Expect(live.OwnerReferences).To(BeEmpty())
+		}, 2*time.Second, interval).Should(Succeed())
 	})
 
 	It("reports a node port someone else holds as a failed apply, and replaces nothing", func() {
