@@ -19,6 +19,7 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/ssa"
 )
 
 // A deleting stack whose children are slow to go looks again after a backoff that
@@ -250,7 +251,9 @@ func (r *AppStackReconciler) restoreNamespace(ctx context.Context, ns *corev1.Na
 	}
 	put(ns.Labels, restore.Labels)
 	put(ns.Annotations, restore.Annotations)
+	// The operator's own bookkeeping goes too; the owner's adopt annotation stays.
 	delete(ns.Annotations, plan.AnnotationRestore)
+	delete(ns.Annotations, ssa.AnnotationAppliedHash)
 	if err := r.Client.Patch(ctx, ns, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("give adopted namespace %s back its labels and annotations: %w", ns.Name, err)
 	}

@@ -252,6 +252,8 @@ var _ = Describe("Trust", func() {
 		for _, k := range []string{render.LabelStack, render.LabelManagedBy, render.LabelInstance} {
 			Expect(ns.Labels).NotTo(HaveKey(k))
 		}
+		Expect(ns.Annotations).To(Equal(map[string]string{appstackv1.AnnotationAdopt: "psa"}),
+			"the operator's annotations stay behind on a released namespace")
 		GinkgoWriter.Printf("released namespace labels: %v annotations: %v\n", ns.Labels, ns.Annotations)
 	})
 
