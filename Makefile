@@ -112,6 +112,12 @@ bench-smoke: tools-cluster build ## The bench harness at 5 stacks (part of make 
 	go run ./test/bench -n 5 -idle 15s -drift 5 -timeout 5m -check -out bench-results/smoke
 	CLUSTER_NAME=appstack-bench hack/dev-cluster.sh down
 
+FOREIGN_N ?= 500
+.PHONY: bench-foreign
+bench-foreign: tools-cluster build ## What others can make the operator hold: FOREIGN_N 1 MB ConfigMaps labelled like a stack's children, in a namespace no stack owns; fails unless RSS and reconciles stay put (about 3 minutes; its own cluster appstack-foreign, deleted at the end).
+	status=0; go run ./test/bench -foreign $(FOREIGN_N) -timeout 5m -check -out bench-results || status=$$?; \
+		CLUSTER_NAME=appstack-foreign hack/dev-cluster.sh down; exit $$status
+
 ##@ Local cluster
 
 .PHONY: dev-cluster

@@ -13,7 +13,8 @@
 //  5. operator writes over an idle window;
 //  6. drift recovery: delete web Deployments one at a time, time until each is back.
 //
-// It writes a markdown table and a JSON file into bench-results/.
+// It writes a markdown table and a JSON file into bench-results/. With -foreign it
+// measures instead what others can make the operator hold (foreign.go).
 package main
 
 import (
@@ -60,10 +61,15 @@ const (
 	uaBaseline        = "appstack-bench-baseline"
 	uaDriver          = "appstack-bench-driver"
 	uaOperator        = "appstack-operator"
-	metricsAddr       = "127.0.0.1:18391"
-	pprofAddr         = "127.0.0.1:18392"
 	objectsPerStack   = 9 // namespace, configmap, claim, 3 workloads, 2 services, revision
 	workloadsPerStack = 3
+)
+
+// The operator's metrics and pprof addresses; the -foreign mode picks free ports, so
+// that it can run beside `make bench`.
+var (
+	metricsAddr = "127.0.0.1:18391"
+	pprofAddr   = "127.0.0.1:18392"
 )
 
 type results struct {
@@ -107,11 +113,20 @@ func main() {
 	out := flag.String("out", "bench-results", "results folder")
 	timeout := flag.Duration("timeout", 20*time.Minute, "how long either phase may take to converge before the run fails")
 	check := flag.Bool("check", false, "exit 1 unless the targets that do not depend on scale hold: no writes at rest, drift recovery p50 ≤ 1 s (the smoke run in make test)")
+	foreign := flag.Int("foreign", 0, "instead of the comparison, measure what others can make the operator hold: this many ConfigMaps of -foreign-bytes, "+
+		"labelled like the children of -foreign-stacks stacks, in a namespace no stack owns (cluster "+foreignCluster+"); -check fails unless RSS and reconciles stay put")
+	foreignStacks := flag.Int("foreign-stacks", 20, "with -foreign: the ordinary stacks")
+	foreignBytes := flag.Int("foreign-bytes", 1_000_000, "with -foreign: bytes of data in each ConfigMap")
+	foreignWait := flag.Duration("foreign-wait", time.Minute, "with -foreign: how long the ConfigMaps are left to the operator once created (the last 20 s are its steady sample)")
 	flag.Parse()
 	waitTimeout = *timeout
 	root, _ := filepath.Abs(".")
 	ctx := context.Background()
 	must(os.MkdirAll(*out, 0o755))
+	if *foreign > 0 {
+		runForeign(ctx, root, *out, *foreignStacks, *foreign, *foreignBytes, max(*foreignWait, steadyWindow), *check)
+		return
+	}
 	prefix := filepath.Join(*out, "bench-"+time.Now().UTC().Format("20060102-150405"))
 	res := &results{N: *n, Machine: machine(root), Settings: map[string]string{
 		"concurrency": fmt.Sprint(*concurrency), "qps": fmt.Sprint(*qps), "burst": fmt.Sprint(*burst)}}
@@ -123,13 +138,7 @@ func main() {
 		"PV_SIZES": "1Gi", "AUDIT_POLICY": filepath.Join(root, "hack", "audit-policy-all.yaml")}
 	kubeconfig := filepath.Join(root, "bin", clusterName+".kubeconfig")
 	audit := filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log")
-	freshCluster := func() {
-		step("fresh cluster %s with %s nodes and a pool of %s volumes", clusterName, env["NODES"], env["PV_POOL"])
-		must(run(root, env, "hack/dev-cluster.sh", "down"))
-		must(run(root, env, "hack/dev-cluster.sh", "up"))
-		must(run(root, map[string]string{"KUBECONFIG": kubeconfig}, "kubectl", "apply", "--server-side", "-f", "config/crd/bases"))
-		time.Sleep(3 * time.Second)
-	}
+	freshCluster := func() { freshCluster(root, env, kubeconfig) }
 
 	// 1. baseline
 	freshCluster()
@@ -238,6 +247,16 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// freshCluster (re)creates the local cluster env names (hack/dev-cluster.sh) and
+// installs the CRD.
+func freshCluster(root string, env map[string]string, kubeconfig string) {
+	step("fresh cluster %s with %s nodes and a pool of %s volumes", env["CLUSTER_NAME"], env["NODES"], env["PV_POOL"])
+	must(run(root, env, "hack/dev-cluster.sh", "down"))
+	must(run(root, env, "hack/dev-cluster.sh", "up"))
+	must(run(root, map[string]string{"KUBECONFIG": kubeconfig}, "kubectl", "apply", "--server-side", "-f", "config/crd/bases"))
+	time.Sleep(3 * time.Second)
 }
 
 // waitTimeout bounds each wait for convergence.
@@ -637,12 +656,23 @@ func step(format string, args ...any) {
 // operator is the operator's process once started; a failing run stops it.
 var operator *exec.Cmd
 
+// atExit runs, last first, when a failing run exits (e.g. the -foreign mode's
+// cluster teardown).
+var atExit []func()
+
+func exit(code int) {
+	if operator != nil {
+		_ = operator.Process.Kill()
+	}
+	for i := len(atExit) - 1; i >= 0; i-- {
+		atExit[i]()
+	}
+	os.Exit(code)
+}
+
 func must(err error) {
 	if err != nil {
-		if operator != nil {
-			_ = operator.Process.Kill()
-		}
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		exit(1)
 	}
 }
