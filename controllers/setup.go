@@ -41,24 +41,30 @@ func ownedKinds() []client.Object {
 // DaemonSets keep theirs, labelled like their pods and as large as their template.
 func CacheOptions(syncPeriod time.Duration) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedBy})
-	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: {Label: managed}}
-	for _, obj := range ownedKinds() {
-		byObject[obj] = cache.ByObject{Label: managed}
-	}
 	specHash, err := labels.NewRequirement(render.LabelSpecHash, selection.Exists, nil)
 	if err != nil {
 		panic(err) // a constant label key
 	}
-	for _, obj := range []client.Object{
-		&appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{}, &batchv1.Job{}, &batchv1.CronJob{},
-		&corev1.Service{}, &corev1.ConfigMap{}, &networkingv1.Ingress{}, &autoscalingv2.HorizontalPodAutoscaler{},
-		&policyv1.PodDisruptionBudget{},
-	} {
-		byObject[obj] = cache.ByObject{Label: managed, Transform: stubForeign}
+	// One entry per kind: ByObject is keyed by pointer, and of two entries for one
+	// kind the cache keeps whichever it meets last, in map order — at random.
+	byObject := map[client.Object]cache.ByObject{
+		&corev1.Namespace{}:    {Label: managed},
+		&appstackv1.AppStack{}: {Transform: trimStack},
 	}
-	byObject[&appsv1.ControllerRevision{}] = cache.ByObject{Label: managed.Add(*specHash)}
-	byObject[&corev1.Pod{}] = cache.ByObject{Label: managed, Transform: trimPod}
-	byObject[&appstackv1.AppStack{}] = cache.ByObject{Transform: trimStack}
+	for _, obj := range ownedKinds() {
+		switch obj.(type) {
+		case *corev1.Pod:
+			byObject[obj] = cache.ByObject{Label: managed, Transform: trimPod}
+		case *appsv1.ControllerRevision:
+			byObject[obj] = cache.ByObject{Label: managed.Add(*specHash)}
+		case *corev1.PersistentVolumeClaim:
+			// Retained claims and a StatefulSet's claims are the stack's without
+			// its controller reference; claims are small.
+			byObject[obj] = cache.ByObject{Label: managed}
+		default:
+			byObject[obj] = cache.ByObject{Label: managed, Transform: stubForeign}
+		}
+	}
 	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: byObject, SyncPeriod: &syncPeriod}
 }
 

@@ -1,14 +1,17 @@
 package controllers
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/status"
@@ -97,5 +100,30 @@ func TestStubForeign(t *testing.T) {
 	out, _ = stubForeign(ours)
 	if len(out.(*corev1.ConfigMap).Data["blob"]) != 1<<20 {
 		t.Errorf("the stack's own ConfigMap lost its data in the cache")
+	}
+}
+
+// TestCacheOptionsOneEntryPerKind: the cache keeps one of two entries for a kind at
+// random, so each kind must have exactly one, with the narrowing meant for it.
+func TestCacheOptionsOneEntryPerKind(t *testing.T) {
+	opts := CacheOptions(time.Hour)
+	seen := map[string]cache.ByObject{}
+	for obj, bo := range opts.ByObject {
+		kind := fmt.Sprintf("%T", obj)
+		if _, dup := seen[kind]; dup {
+			t.Errorf("%s has two cache entries", kind)
+		}
+		seen[kind] = bo
+	}
+	for _, kind := range []string{"*v1.ConfigMap", "*v1.Deployment", "*v1.Service", "*v1.Pod"} {
+		if seen[kind].Transform == nil {
+			t.Errorf("%s is cached without its transform", kind)
+		}
+	}
+	if got := seen["*v1.ControllerRevision"].Label.String(); got != "app.kubernetes.io/managed-by=appstack-operator,apps.appstack.dev/spec-hash" {
+		t.Errorf("ControllerRevisions cached by %q", got)
+	}
+	if len(seen) != len(ownedKinds())+2 {
+		t.Errorf("%d kinds cached, want the %d owned kinds, namespaces and stacks", len(seen), len(ownedKinds()))
 	}
 }
