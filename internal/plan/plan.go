@@ -380,6 +380,13 @@ type Restore struct {
 
 func restoreRecord(desired client.Object, live *corev1.Namespace) string {
 	r := Restore{Labels: prior(desired.GetLabels(), live.Labels), Annotations: prior(desired.GetAnnotations(), live.Annotations)}
+	// The operator's own labels were never the namespace's: a namespace an earlier
+	// version adopted carries them already, and releasing it must remove them.
+	for k := range render.StackLabels(&appstackv1.AppStack{}) {
+		if _, ok := r.Labels[k]; ok {
+			r.Labels[k] = nil
+		}
+	}
 	b, _ := json.Marshal(r) // maps of strings always marshal
 	return string(b)
 }

@@ -243,6 +243,25 @@ func TestNamespaceAdoptionNeedsBothSides(t *testing.T) {
 	}
 }
 
+func TestRestoreRecordNeverKeepsTheOperatorsLabels(t *testing.T) {
+	// Adopted by an earlier version, which recorded nothing: the namespace carries
+	// the operator's labels already.
+	stack := testStack(func(s *appstackv1.AppStack) { s.Spec.Namespace = &appstackv1.NamespaceSpec{Adopt: true} })
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns",
+		Labels:      map[string]string{render.LabelStack: "shop", render.LabelManagedBy: render.ManagedBy, "team": "a"},
+		Annotations: map[string]string{appstackv1.AnnotationAdopt: "shop"}}}
+	p := Make(observed(t, stack, ns))
+	r, _, err := ParseRestore(p.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{render.LabelStack, render.LabelManagedBy} {
+		if v, ok := r.Labels[k]; !ok || v != nil {
+			t.Errorf("label %s recorded as %v; releasing the namespace would leave it", k, v)
+		}
+	}
+}
+
 func TestRestoreRecordIsKeptOnceWritten(t *testing.T) {
 	stack := testStack(func(s *appstackv1.AppStack) { s.Spec.Namespace = &appstackv1.NamespaceSpec{Adopt: true} })
 	first, _ := json.Marshal(Restore{Labels: map[string]*string{render.LabelPodSecurityEnforce: ptr.To("restricted")}})
