@@ -12,6 +12,10 @@
 # Environment: CLUSTER_NAME (appstack-dev), NODES (3), PV_POOL (PersistentVolumes of
 # each size in the pool, 20), PV_SIZES ("1Gi 5Gi 10Gi 50Gi"), AUDIT_POLICY
 # (hack/audit-policy.yaml: every write), KUBECONFIG_OUT (bin/$CLUSTER_NAME.kubeconfig).
+# REAL_NODE=1 (opt-in, root on Linux): also run one real node (containerd, kubelet,
+# kube-proxy, CoreDNS in a network namespace of its own) beside the kwok nodes; see
+# hack/real-node.sh. The cluster must be created with it (the apiserver's egress
+# selector); `down` removes the node too.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,6 +41,22 @@ exists() { "${KWOKCTL[@]}" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; 
 healthy() { [[ -f $KUBECONFIG_OUT ]] && kubectl get --raw /readyz >/dev/null 2>&1; }
 
 create() {
+  # REAL_NODE=1: the apiserver reaches the real node's kubelet, pods and Services only
+  # through the egress selector (a CONNECT proxy inside the node's network namespace),
+  # by InternalIP, with a client certificate the kubelet accepts; kwok manages only its
+  # own nodes (the annotation kwokctl puts on them), not the real one.
+  local REAL_NODE_ARGS=()
+  if [[ ${REAL_NODE:-} == 1 ]]; then
+    local pki=$HOME/.kwok/clusters/$CLUSTER_NAME/pki
+    REAL_NODE_ARGS=(
+      --extra-args "kwok-controller=manage-all-nodes=false"
+      --extra-args "kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake"
+      --extra-args "kube-apiserver=egress-selector-config-file=$(CLUSTER_NAME=$CLUSTER_NAME "$ROOT/hack/real-node.sh" egress-config)"
+      --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP"
+      --extra-args "kube-apiserver=kubelet-client-certificate=$pki/admin.crt"
+      --extra-args "kube-apiserver=kubelet-client-key=$pki/admin.key"
+    )
+  fi
   log "creating cluster $CLUSTER_NAME (kwokctl, binary runtime, Kubernetes $("$BIN/kube-apiserver" --version | cut -d' ' -f2))"
   # The Service CIDR is widened from kwokctl's /24 (about 250 ClusterIPs) so that
   # hundreds of stacks fit; the apiserver and controller-manager must agree on it.
@@ -54,6 +74,7 @@ create() {
     --disable-qps-limits \
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
     --extra-args "kube-controller-manager=service-cluster-ip-range=10.96.0.0/16" \
+    "${REAL_NODE_ARGS[@]}" \
     --wait 120s \
     --quiet-pull >"$BIN/$CLUSTER_NAME.create.log" 2>&1 ||
     { tail -20 "$BIN/$CLUSTER_NAME.create.log" >&2; die "kwokctl create cluster $CLUSTER_NAME failed (log: $BIN/$CLUSTER_NAME.create.log)"; }
@@ -81,6 +102,11 @@ up() {
   fi
   kubectl wait --for=condition=Ready nodes --all --timeout=60s >/dev/null
   storage
+  if [[ ${REAL_NODE:-} == 1 ]]; then
+    local rc=0
+    CLUSTER_NAME=$CLUSTER_NAME KUBECONFIG=$KUBECONFIG_OUT "$ROOT/hack/real-node.sh" up || rc=$?
+    [[ $rc == 0 || $rc == 3 ]] || die "the real node did not start (hack/real-node.sh status; logs under /var/lib/appstack-node/$CLUSTER_NAME/logs)"
+  fi
   log "cluster $CLUSTER_NAME is up in $((SECONDS - start))s: $(kubectl get nodes --no-headers | wc -l) nodes, server $(server_version)"
   echo "    export KUBECONFIG=$KUBECONFIG_OUT"
   echo "    audit log of every write: $HOME/.kwok/clusters/$CLUSTER_NAME/logs/audit.log"
@@ -151,6 +177,10 @@ EOF
 }
 
 down() {
+  if [[ ${REAL_NODE:-} == 1 || -d /var/lib/appstack-node/$CLUSTER_NAME ]]; then
+    CLUSTER_NAME=$CLUSTER_NAME KUBECONFIG=$KUBECONFIG_OUT "$ROOT/hack/real-node.sh" down
+    rm -f "$BIN/$CLUSTER_NAME.egress-selector.yaml"
+  fi
   if exists; then
     "${KWOKCTL[@]}" delete cluster >/dev/null 2>&1 || die "kwokctl delete cluster $CLUSTER_NAME failed"
     log "cluster $CLUSTER_NAME deleted"

@@ -7,7 +7,9 @@
 #   hack/tools.sh etcd helm  build just those groups
 #
 # Groups: etcd, kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler),
-# kwok (kwok, kwokctl), controller-gen, helm, kustomize.
+# kwok (kwok, kwokctl), controller-gen, helm, kustomize. Opt-in, not built by default
+# (hack/real-node.sh builds them): node (kubelet, kube-proxy), coredns, real-node (the
+# egress CONNECT proxy, the image writer and the pause process of hack/tools/real-node).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +36,10 @@ spec() {
     controller-gen) echo "controller-gen|-s -w|sigs.k8s.io/controller-tools/cmd/controller-gen=controller-gen" ;;
     helm) echo "helm|-s -w|helm.sh/helm/v3/cmd/helm=helm" ;;
     kustomize) echo "kustomize|-s -w|sigs.k8s.io/kustomize/kustomize/v5=kustomize" ;;
+    # Opt-in groups for the real node (hack/real-node.sh); not in ALL.
+    node) echo "node|$(kube_ldflags)|k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy ./cri=appstack-cri" ;;
+    coredns) echo "coredns|-s -w|github.com/coredns/coredns=coredns" ;;
+    real-node) echo "real-node|-s -w|./egress-proxy=appstack-egress-proxy ./mkimage=appstack-mkimage ./pause=appstack-pause" ;;
     *) echo "hack/tools.sh: unknown tool group '$1'" >&2; return 1 ;;
   esac
 }

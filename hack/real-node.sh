@@ -1,0 +1,503 @@
+#!/usr/bin/env bash
+# One real node beside the kwok nodes of the local cluster (opt-in: REAL_NODE=1
+# hack/dev-cluster.sh up calls this; it needs root on Linux).
+#
+#   hack/real-node.sh up       start the node (idempotent: a running node is left alone)
+#   hack/real-node.sh down     stop it and remove everything it made
+#   hack/real-node.sh status   processes, node, sandboxes
+#
+# What runs: containerd (Debian package), kubelet and kube-proxy v1.36.3 (hack/tools.sh
+# node), CoreDNS v1.15.0 (hack/tools.sh coredns) and the CNI bridge, all inside the
+# network namespace $NETNS, which has no default route and no link to the outside:
+# only its loopback (carrying the apiserver's advertise address, which is also the
+# node's InternalIP) and the pod bridge. The kubelet reaches the apiserver through
+# socat over a unix socket (netns 127.0.0.1/advertise-ip:PORT -> unix socket -> host
+# 127.0.0.1:PORT); the apiserver reaches the kubelet, pods and Services through its
+# egress selector (cluster -> HTTP CONNECT over a unix socket -> appstack-egress-proxy
+# inside the namespace), which hack/dev-cluster.sh configures at cluster creation
+# when REAL_NODE=1. An iptables guard in the namespace drops anything forwarded off the
+# pod bridge except to pods. CoreDNS answers cluster names only (no forward plugin) on
+# the kube-dns Service (10.96.0.10). Nothing is pulled: the pause and busybox images
+# are written by appstack-mkimage and imported with ctr; pods must use
+# imagePullPolicy: IfNotPresent (or Never) with appstack.dev/* images.
+#
+# The node is named $NODE_NAME, labelled appstack.dev/real-node=true and tainted
+# appstack.dev/real-node=true:NoSchedule; a pod lands there only with
+#   nodeSelector: {appstack.dev/real-node: "true"}
+#   tolerations: [{key: appstack.dev/real-node, operator: Exists, effect: NoSchedule}]
+# Images: appstack.dev/pause:1 (sandbox), appstack.dev/busybox:1 (busybox-static).
+#
+# Everything lives under $STATE_DIR (/var/lib/appstack-node/<cluster>); processes are
+# recorded in $STATE_DIR/pids and stopped by PID; kubelet's cgroups are under
+# /appstack-node-<cluster> in every cgroup v1 hierarchy. `down` removes sandboxes
+# through CRI, stops the processes, unmounts, removes the cgroups, the namespace and
+# the state directory.
+#
+# Environment: CLUSTER_NAME (appstack-dev), NODE_NAME (<cluster>-real), NETNS
+# (appstack-node), POD_CIDR (10.244.0.0/24), SERVICE_CIDR (10.96.0.0/16), DNS_IP
+# (10.96.0.10), STATE_DIR, KUBECONFIG (bin/<cluster>.kubeconfig).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${LOCALBIN:-$ROOT/bin}
+CLUSTER_NAME=${CLUSTER_NAME:-appstack-dev}
+NODE_NAME=${NODE_NAME:-$CLUSTER_NAME-real}
+NETNS=${NETNS:-appstack-node}
+POD_CIDR=${POD_CIDR:-10.244.0.0/24}
+SERVICE_CIDR=${SERVICE_CIDR:-10.96.0.0/16}
+DNS_IP=${DNS_IP:-10.96.0.10}
+STATE_DIR=${STATE_DIR:-/var/lib/appstack-node/$CLUSTER_NAME}
+CGROUP_ROOT=/appstack-node-$CLUSTER_NAME
+BRIDGE=appstack0
+KWOK_DIR=$HOME/.kwok/clusters/$CLUSTER_NAME
+PKI=$KWOK_DIR/pki
+export KUBECONFIG=${KUBECONFIG:-$BIN/$CLUSTER_NAME.kubeconfig}
+NS=(nsenter "--net=/run/netns/$NETNS" --)
+CTR=(ctr --address "$STATE_DIR/containerd.sock" -n k8s.io)
+CRI=("$BIN/appstack-cri" -endpoint "unix://$STATE_DIR/containerd.sock")
+PAUSE_IMAGE=appstack.dev/pause:1
+BUSYBOX_IMAGE=appstack.dev/busybox:1
+
+log() { echo "==> real node: $*"; }
+die() { echo "!! real node: $*" >&2; exit 1; }
+
+# The egress selector configuration the apiserver is created with (dev-cluster.sh
+# passes its path); the socket is where appstack-egress-proxy listens.
+egress_config_path() { echo "$BIN/$CLUSTER_NAME.egress-selector.yaml"; }
+write_egress_config() {
+  cat >"$(egress_config_path)" <<EOF
+apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: $STATE_DIR/egress.sock
+EOF
+  echo "$(egress_config_path)"
+}
+
+# can_run prints why the node cannot run here, if it cannot.
+can_run() {
+  [[ $(uname -s) == Linux ]] || { echo "not Linux"; return 1; }
+  [[ $(id -u) == 0 ]] || { echo "not root (containerd, network namespaces and cgroups need root)"; return 1; }
+  [[ -d /sys/fs/cgroup ]] || { echo "no /sys/fs/cgroup"; return 1; }
+}
+
+packages() {
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(containernetworking-plugins)
+  command -v iptables >/dev/null || missing+=(iptables)
+  command -v conntrack >/dev/null || missing+=(conntrack)
+  command -v socat >/dev/null || missing+=(socat)
+  [[ -x /bin/busybox ]] || missing+=(busybox-static)
+  command -v openssl >/dev/null || missing+=(openssl)
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# start NAME CMD... runs CMD inside the namespace, detached, logging to
+# $STATE_DIR/logs/NAME.log, and records its PID (nsenter and setsid exec, so $! is
+# the program itself).
+start() {
+  local name=$1
+  shift
+  setsid "${NS[@]}" "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/pids/$name"
+}
+start_host() {
+  local name=$1
+  shift
+  setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/pids/$name"
+}
+running() { local p; p=$(cat "$STATE_DIR/pids/$1" 2>/dev/null) && [[ -n $p ]] && kill -0 "$p" 2>/dev/null; }
+
+wait_for() { # wait_for SECONDS DESCRIPTION CMD...
+  local limit=$1 deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    [[ $SECONDS -lt $deadline ]] || die "$what did not happen within ${limit}s; logs: $STATE_DIR/logs"
+    sleep 0.2
+  done
+}
+
+# cert NAME CN O signs a client certificate with the cluster's CA.
+cert() {
+  local name=$1 cn=$2 o=$3 subj
+  [[ -f $STATE_DIR/pki/$name.crt ]] && return 0
+  subj="/CN=$cn"
+  [[ -n $o ]] && subj="/O=$o$subj"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$STATE_DIR/pki/$name.key" -subj "$subj" \
+    -out "$STATE_DIR/pki/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$STATE_DIR/pki/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 365 -out "$STATE_DIR/pki/$name.crt" 2>/dev/null
+}
+kubeconfig() { # kubeconfig NAME -> file whose server is the apiserver as seen from the namespace
+  cat >"$STATE_DIR/$1.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "https://127.0.0.1:$API_PORT", certificate-authority: "$PKI/ca.crt"}
+users:
+- name: $1
+  user: {client-certificate: "$STATE_DIR/pki/$1.crt", client-key: "$STATE_DIR/pki/$1.key"}
+contexts:
+- name: local
+  context: {cluster: local, user: $1}
+current-context: local
+EOF
+}
+
+images() {
+  local tmp applets args=()
+  tmp=$STATE_DIR/images
+  mkdir -p "$tmp"
+  "$BIN/appstack-mkimage" -o "$tmp/pause.tar" -name "$PAUSE_IMAGE" -file "$BIN/appstack-pause:/pause:0755" \
+    -entrypoint /pause -user 65535:65535 >/dev/null
+  applets=$(/bin/busybox --list | grep -vx busybox)
+  for a in $applets; do args+=(-symlink "/bin/busybox:/bin/$a"); done
+  "$BIN/appstack-mkimage" -o "$tmp/busybox.tar" -name "$BUSYBOX_IMAGE" -file /bin/busybox:/bin/busybox:0755 \
+    -dir /tmp -dir /etc -dir /root -dir /var/www "${args[@]}" -cmd sh >/dev/null
+  "${CTR[@]}" images import --all-platforms "$tmp/pause.tar" >/dev/null
+  "${CTR[@]}" images import --all-platforms "$tmp/busybox.tar" >/dev/null
+}
+
+write_configs() {
+  mkdir -p "$STATE_DIR"/{containerd,cni/net.d,cni/ipam,kubelet,pod-logs,pki}
+  cat >"$STATE_DIR/containerd/config.toml" <<EOF
+version = 2
+root = "$STATE_DIR/containerd/root"
+state = "$STATE_DIR/containerd/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+[grpc]
+  address = "$STATE_DIR/containerd.sock"
+[ttrpc]
+  address = "$STATE_DIR/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$STATE_DIR/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  # The VM withholds CAP_SYS_RESOURCE; without this every sandbox fails with
+  # "can't get final child's PID from pipe: EOF".
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  disable_apparmor = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$STATE_DIR/cni/net.d"
+EOF
+  cat >"$STATE_DIR/cni/net.d/10-appstack.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "appstack",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$STATE_DIR/cni/ipam",
+        "ranges": [[{"subnet": "$POD_CIDR"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    }
+  ]
+}
+EOF
+  cat >"$STATE_DIR/kubelet/config.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# cgroup v1 on this machine: kubelet 1.36 refuses it unless told otherwise.
+failCgroupV1: false
+cgroupDriver: cgroupfs
+cgroupRoot: $CGROUP_ROOT
+failSwapOn: false
+containerRuntimeEndpoint: unix://$STATE_DIR/containerd.sock
+address: $NODE_IP
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+podLogsDir: $STATE_DIR/pod-logs
+podCIDR: $POD_CIDR
+clusterDomain: cluster.local
+clusterDNS: [$DNS_IP]
+resolvConf: $STATE_DIR/resolv.conf
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $PKI/ca.crt}
+authorization:
+  mode: Webhook
+registerWithTaints:
+- {key: appstack.dev/real-node, value: "true", effect: NoSchedule}
+# Imported images cannot be pulled again: never collect them, never evict for disk.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: 100Mi, nodefs.available: "1%", imagefs.available: "1%"}
+serializeImagePulls: false
+EOF
+  cat >"$STATE_DIR/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+hostnameOverride: $NODE_NAME
+clusterCIDR: $POD_CIDR
+clientConnection:
+  kubeconfig: $STATE_DIR/kube-proxy.kubeconfig
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
+conntrack:
+  maxPerCore: 0
+  min: 0
+iptables:
+  localhostNodePorts: false
+EOF
+  # Pods with dnsPolicy Default get this; there is nothing to resolve outside.
+  printf 'nameserver %s\n' "$DNS_IP" >"$STATE_DIR/resolv.conf"
+  cat >"$STATE_DIR/Corefile" <<EOF
+.:53 {
+    bind $NODE_IP
+    errors
+    ready 127.0.0.1:8181
+    health 127.0.0.1:8080
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $STATE_DIR/coredns.kubeconfig local
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 30
+}
+EOF
+}
+
+cluster_facts() {
+  [[ -f $PKI/ca.key ]] || die "no cluster CA at $PKI (is $CLUSTER_NAME a kwokctl cluster?)"
+  API_PORT=$(sed -n 's#.*server: https://127.0.0.1:\([0-9]*\).*#\1#p' "$KWOK_DIR/kubeconfig.yaml" | head -1)
+  [[ -n $API_PORT ]] || die "cannot find the apiserver port in $KWOK_DIR/kubeconfig.yaml"
+  # The apiserver's advertise address is the kubernetes Service's endpoint. It becomes
+  # the node's IP on the namespace's loopback, so the Service works from pods too.
+  NODE_IP=$(kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes \
+    -o jsonpath='{.items[0].endpoints[0].addresses[0]}')
+  [[ -n $NODE_IP ]] || die "cannot read the kubernetes Service's endpoint"
+  if ! grep -q -- "egress-selector-config-file" "$KWOK_DIR/kwok.yaml"; then
+    die "cluster $CLUSTER_NAME was created without the egress selector; recreate it with: hack/dev-cluster.sh down && REAL_NODE=1 hack/dev-cluster.sh up"
+  fi
+}
+
+netns() {
+  [[ -e /run/netns/$NETNS ]] || ip netns add "$NETNS"
+  "${NS[@]}" ip link set lo up
+  "${NS[@]}" ip addr replace "$NODE_IP/32" dev lo
+  # The guard: nothing forwarded off the pod bridge except to pods. The namespace has no
+  # route off its loopback and the bridge anyway; this keeps it so if one appears.
+  if ! "${NS[@]}" iptables -w -L APPSTACK-GUARD >/dev/null 2>&1; then
+    "${NS[@]}" iptables -w -N APPSTACK-GUARD
+    "${NS[@]}" iptables -w -A APPSTACK-GUARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
+    "${NS[@]}" iptables -w -A APPSTACK-GUARD -i "$BRIDGE" -j DROP
+    "${NS[@]}" iptables -w -I FORWARD 1 -j APPSTACK-GUARD
+  fi
+  # Pod to Service to pod on the same bridge needs the bridge to pass through iptables.
+  modprobe br_netfilter 2>/dev/null || true
+  "${NS[@]}" sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
+}
+
+cgroups() {
+  local h
+  for h in /sys/fs/cgroup/*/; do
+    [[ -L ${h%/} || ! -f $h/cgroup.procs ]] && continue
+    mkdir -p "$h${CGROUP_ROOT#/}"
+  done
+}
+
+rbac() {
+  kubectl apply --server-side --field-manager=real-node -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "appstack:real-node:coredns"}
+rules:
+- apiGroups: [""]
+  resources: [endpoints, services, pods, namespaces]
+  verbs: [list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "appstack:real-node:coredns"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "appstack:real-node:coredns"}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: "appstack:real-node:coredns"}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels: {k8s-app: kube-dns, appstack.dev/real-node: "true"}
+spec:
+  clusterIP: $DNS_IP
+  ports:
+  - {name: dns, port: 53, protocol: UDP, targetPort: 53}
+  - {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kube-dns-real-node
+  namespace: kube-system
+  labels: {kubernetes.io/service-name: kube-dns, endpointslice.kubernetes.io/managed-by: real-node.appstack.dev}
+addressType: IPv4
+endpoints:
+- addresses: [$NODE_IP]
+  conditions: {ready: true}
+ports:
+- {name: dns, port: 53, protocol: UDP}
+- {name: dns-tcp, port: 53, protocol: TCP}
+EOF
+}
+
+up() {
+  local why start=$SECONDS
+  why=$(can_run) || { echo "==> real node: skipped: $why"; exit 3; }
+  packages
+  "$ROOT/hack/tools.sh" node coredns real-node
+  cluster_facts
+  mkdir -p "$STATE_DIR"/{pids,logs}
+  if running kubelet && running containerd; then
+    log "$NODE_NAME already running (hack/real-node.sh down to stop it)"
+    return 0
+  fi
+  write_configs
+  cert kubelet "system:node:$NODE_NAME" system:nodes
+  cert kube-proxy system:kube-proxy ""
+  cert coredns appstack:real-node:coredns ""
+  kubeconfig kubelet
+  kubeconfig kube-proxy
+  kubeconfig coredns
+  netns
+  cgroups
+  rbac
+  local t0=$SECONDS
+  # The apiserver, as seen from the namespace: 127.0.0.1:PORT and NODE_IP:PORT.
+  running api-host || start_host api-host socat "UNIX-LISTEN:$STATE_DIR/apiserver.sock,fork,unlink-early,mode=600" "TCP:127.0.0.1:$API_PORT"
+  running api-netns || start api-netns socat "TCP-LISTEN:$API_PORT,fork,reuseaddr" "UNIX-CONNECT:$STATE_DIR/apiserver.sock"
+  running egress || start egress "$BIN/appstack-egress-proxy" -listen "$STATE_DIR/egress.sock" -allow "$NODE_IP/32,$POD_CIDR,$SERVICE_CIDR"
+  running containerd || start containerd containerd --config "$STATE_DIR/containerd/config.toml"
+  wait_for 30 "containerd socket" "${CTR[@]}" version
+  images
+  running kubelet || start kubelet "$BIN/kubelet" --config "$STATE_DIR/kubelet/config.yaml" \
+    --kubeconfig "$STATE_DIR/kubelet.kubeconfig" --root-dir "$STATE_DIR/kubelet" \
+    --cert-dir "$STATE_DIR/kubelet/pki" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" \
+    --node-labels appstack.dev/real-node=true --v 1
+  running kube-proxy || start kube-proxy "$BIN/kube-proxy" --config "$STATE_DIR/kube-proxy.yaml" --v 1
+  running coredns || start coredns "$BIN/coredns" -conf "$STATE_DIR/Corefile"
+  wait_for 90 "node $NODE_NAME Ready" kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
+  log "$NODE_NAME Ready $((SECONDS - t0))s after its processes started ($((SECONDS - start))s in all); IP $NODE_IP in netns $NETNS"
+}
+
+# stop NAME: TERM, then KILL after 10s.
+stop() {
+  local p i
+  p=$(cat "$STATE_DIR/pids/$1" 2>/dev/null) || return 0
+  if [[ -n $p ]] && kill -0 "$p" 2>/dev/null; then
+    kill -TERM "$p" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+  fi
+  rm -f "$STATE_DIR/pids/$1"
+}
+
+# shims lists the PIDs of containerd shims serving this node's containerd (their
+# command line names its socket, which no other containerd uses).
+shims() {
+  local d
+  for d in /proc/[0-9]*; do
+    tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q -- "-address $STATE_DIR/containerd.sock " && echo "${d#/proc/}"
+  done
+  return 0
+}
+
+down() {
+  local p m h
+  if [[ ! -d $STATE_DIR && ! -e /run/netns/$NETNS ]]; then
+    log "nothing to remove"
+    return 0
+  fi
+  [[ $(id -u) == 0 ]] || die "down needs root"
+  stop kube-proxy
+  stop coredns
+  stop kubelet
+  if running containerd; then
+    "${CRI[@]}" rmp-all || log "some sandboxes could not be removed through CRI; cleaning up by hand"
+  fi
+  stop containerd
+  for p in $(shims); do kill -KILL "$p" 2>/dev/null || true; done
+  stop egress
+  stop api-netns
+  stop api-host
+  # Mounts left under the state dir (sandbox shm, volumes, overlay snapshots), and
+  # pod network namespaces our containerd created (their paths are in its state).
+  for m in $(grep -o "/run/netns/cni-[0-9a-f-]*" -r "$STATE_DIR/containerd/root" 2>/dev/null | sed 's/.*://' | sort -u); do
+    umount "$m" 2>/dev/null || true
+    rm -f "$m"
+  done
+  for m in $(awk '{print $5}' /proc/self/mountinfo | grep "^$STATE_DIR/" | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  for h in /sys/fs/cgroup/*/; do
+    [[ -d $h${CGROUP_ROOT#/} ]] || continue
+    find "$h${CGROUP_ROOT#/}" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+  [[ -e /run/netns/$NETNS ]] && ip netns delete "$NETNS"
+  find /var/log/containers -maxdepth 1 -lname "$STATE_DIR/*" -delete 2>/dev/null || true
+  rm -rf "$STATE_DIR"
+  rmdir /var/lib/appstack-node 2>/dev/null || true
+  if kubectl get --raw /readyz >/dev/null 2>&1; then
+    kubectl delete node "$NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+    kubectl delete endpointslice -n kube-system kube-dns-real-node --ignore-not-found >/dev/null 2>&1 || true
+  fi
+  log "$NODE_NAME removed (netns $NETNS, processes, mounts, cgroups $CGROUP_ROOT, $STATE_DIR)"
+}
+
+status() {
+  local n
+  for n in api-host api-netns egress containerd kubelet kube-proxy coredns; do
+    if running "$n"; then echo "$n: running, pid $(cat "$STATE_DIR/pids/$n")"; else echo "$n: not running"; fi
+  done
+  kubectl get node "$NODE_NAME" -o wide 2>/dev/null || true
+  running containerd && "${CRI[@]}" pods && "${CRI[@]}" ps
+  return 0
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  egress-config) write_egress_config ;;
+  *) die "usage: $0 up|down|status" ;;
+esac
