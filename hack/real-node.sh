@@ -118,7 +118,14 @@ start_host() {
   setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$STATE_DIR/pids/$name"
 }
-running() { local p; p=$(cat "$STATE_DIR/pids/$1" 2>/dev/null) && [[ -n $p ]] && kill -0 "$p" 2>/dev/null; }
+# alive PID: the process exists, is not a zombie waiting for init to reap it, and is
+# one of ours (its command line names the state directory), not a reused PID.
+alive() {
+  [[ -n $1 && -r /proc/$1/status ]] || return 1
+  grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null && return 1
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$STATE_DIR"
+}
+running() { local p; p=$(cat "$STATE_DIR/pids/$1" 2>/dev/null) && alive "$p"; }
 
 wait_for() { # wait_for SECONDS DESCRIPTION CMD...
   local limit=$1 deadline=$((SECONDS + $1)) what=$2
@@ -202,6 +209,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "$STATE_DIR/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$STATE_DIR/cni/net.d"
@@ -312,13 +320,19 @@ netns() {
   [[ -e /run/netns/$NETNS ]] || ip netns add "$NETNS"
   "${NS[@]}" ip link set lo up
   "${NS[@]}" ip addr replace "$NODE_IP/32" dev lo
+  # Processes of the namespace itself (the egress proxy dialing a Service for the
+  # apiserver) need a route for ClusterIPs before kube-proxy's OUTPUT DNAT; via lo,
+  # so an address no Service claims goes nowhere.
+  "${NS[@]}" ip route replace "$SERVICE_CIDR" dev lo
   # The guard: nothing forwarded off the pod bridge except to pods. The namespace has no
-  # route off its loopback and the bridge anyway; this keeps it so if one appears.
-  if ! "${NS[@]}" iptables -w -L APPSTACK-GUARD >/dev/null 2>&1; then
-    "${NS[@]}" iptables -w -N APPSTACK-GUARD
-    "${NS[@]}" iptables -w -A APPSTACK-GUARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
-    "${NS[@]}" iptables -w -A APPSTACK-GUARD -i "$BRIDGE" -j DROP
-    "${NS[@]}" iptables -w -I FORWARD 1 -j APPSTACK-GUARD
+  # route off its loopback and the bridge anyway; this keeps it so if one appears. It is
+  # in the mangle table, which is traversed before filter, where kube-proxy puts its
+  # own ACCEPT rules first.
+  if ! "${NS[@]}" iptables -w -t mangle -L APPSTACK-GUARD >/dev/null 2>&1; then
+    "${NS[@]}" iptables -w -t mangle -N APPSTACK-GUARD
+    "${NS[@]}" iptables -w -t mangle -A APPSTACK-GUARD -i "$BRIDGE" -o "$BRIDGE" -j RETURN
+    "${NS[@]}" iptables -w -t mangle -A APPSTACK-GUARD -i "$BRIDGE" -j DROP
+    "${NS[@]}" iptables -w -t mangle -I FORWARD 1 -j APPSTACK-GUARD
   fi
   # Pod to Service to pod on the same bridge needs the bridge to pass through iptables.
   modprobe br_netfilter 2>/dev/null || true
@@ -420,14 +434,14 @@ up() {
   log "$NODE_NAME Ready $((SECONDS - t0))s after its processes started ($((SECONDS - start))s in all); IP $NODE_IP in netns $NETNS"
 }
 
-# stop NAME: TERM, then KILL after 10s.
+# stop NAME: TERM, then KILL after 5s.
 stop() {
   local p i
   p=$(cat "$STATE_DIR/pids/$1" 2>/dev/null) || return 0
-  if [[ -n $p ]] && kill -0 "$p" 2>/dev/null; then
+  if alive "$p"; then
     kill -TERM "$p" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do alive "$p" || break; sleep 0.1; done
+    alive "$p" && kill -KILL "$p" 2>/dev/null || true
   fi
   rm -f "$STATE_DIR/pids/$1"
 }
@@ -476,7 +490,19 @@ down() {
   [[ -e /run/netns/$NETNS ]] && ip netns delete "$NETNS"
   find /var/log/containers -maxdepth 1 -lname "$STATE_DIR/*" -delete 2>/dev/null || true
   rm -rf "$STATE_DIR"
-  rmdir /var/lib/appstack-node 2>/dev/null || true
+  # Paths kubelet 1.36, containerd 1.6 and libcni use whatever their configuration
+  # says: the device-plugin socket, the CNI result cache (our network is "appstack"),
+  # the container log links, the shims' socket directory. Directories go only when
+  # empty, and /run/netns (ip netns add's bind mount) only when no namespace is left.
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/cni/results/appstack-*
+  for d in /var/lib/kubelet/device-plugins /var/lib/kubelet /var/lib/cni/results /var/lib/cni \
+    /var/log/containers /run/containerd/s /run/containerd/fifo /run/containerd/runc/k8s.io \
+    /run/containerd/runc /run/containerd /var/lib/appstack-node; do
+    rmdir "$d" 2>/dev/null || true
+  done
+  if mountpoint -q /run/netns && [[ -z $(ls -A /run/netns) ]]; then
+    umount /run/netns && rmdir /run/netns 2>/dev/null || true
+  fi
   if kubectl get --raw /readyz >/dev/null 2>&1; then
     kubectl delete node "$NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
     kubectl delete endpointslice -n kube-system kube-dns-real-node --ignore-not-found >/dev/null 2>&1 || true
