@@ -45,8 +45,10 @@ create() {
   # through the egress selector (a CONNECT proxy inside the node's network namespace),
   # by InternalIP, with a client certificate the kubelet accepts; kwok manages only its
   # own nodes (the annotation kwokctl puts on them), not the real one.
-  local REAL_NODE_ARGS=()
-  if [[ ${REAL_NODE:-} == 1 ]]; then
+  local REAL_NODE_ARGS=() why
+  if [[ ${REAL_NODE:-} == 1 ]] && ! why=$("$ROOT/hack/real-node.sh" can-run); then
+    log "REAL_NODE=1 ignored: $why; kwok nodes only"
+  elif [[ ${REAL_NODE:-} == 1 ]]; then
     local pki=$HOME/.kwok/clusters/$CLUSTER_NAME/pki
     REAL_NODE_ARGS=(
       --extra-args "kwok-controller=manage-all-nodes=false"

@@ -34,7 +34,7 @@
 # the state directory.
 #
 # Environment: CLUSTER_NAME (appstack-dev), NODE_NAME (<cluster>-real), NETNS
-# (appstack-node), POD_CIDR (10.244.0.0/24), SERVICE_CIDR (10.96.0.0/16), DNS_IP
+# (appstack-node-<cluster without appstack->, e.g. appstack-node-dev), POD_CIDR (10.244.0.0/24), SERVICE_CIDR (10.96.0.0/16), DNS_IP
 # (10.96.0.10), STATE_DIR, KUBECONFIG (bin/<cluster>.kubeconfig).
 set -euo pipefail
 
@@ -42,13 +42,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${LOCALBIN:-$ROOT/bin}
 CLUSTER_NAME=${CLUSTER_NAME:-appstack-dev}
 NODE_NAME=${NODE_NAME:-$CLUSTER_NAME-real}
-NETNS=${NETNS:-appstack-node}
+NETNS=${NETNS:-appstack-node-${CLUSTER_NAME#appstack-}}
 POD_CIDR=${POD_CIDR:-10.244.0.0/24}
 SERVICE_CIDR=${SERVICE_CIDR:-10.96.0.0/16}
 DNS_IP=${DNS_IP:-10.96.0.10}
 STATE_DIR=${STATE_DIR:-/var/lib/appstack-node/$CLUSTER_NAME}
 CGROUP_ROOT=/appstack-node-$CLUSTER_NAME
 BRIDGE=appstack0
+# The CNI network name; libcni caches results as <name>-<container>-<if> in /var/lib/cni.
+CNI_NETWORK=${CLUSTER_NAME}_appstack
 KWOK_DIR=$HOME/.kwok/clusters/$CLUSTER_NAME
 PKI=$KWOK_DIR/pki
 export KUBECONFIG=${KUBECONFIG:-$BIN/$CLUSTER_NAME.kubeconfig}
@@ -123,7 +125,7 @@ start_host() {
 alive() {
   [[ -n $1 && -r /proc/$1/status ]] || return 1
   grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null && return 1
-  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$STATE_DIR"
+  tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "$STATE_DIR"
 }
 running() { local p; p=$(cat "$STATE_DIR/pids/$1" 2>/dev/null) && alive "$p"; }
 
@@ -217,7 +219,7 @@ EOF
   cat >"$STATE_DIR/cni/net.d/10-appstack.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
-  "name": "appstack",
+  "name": "$CNI_NETWORK",
   "plugins": [
     {
       "type": "bridge",
@@ -402,6 +404,7 @@ up() {
   "$ROOT/hack/tools.sh" node coredns real-node
   cluster_facts
   mkdir -p "$STATE_DIR"/{pids,logs}
+  echo "$NETNS" >"$STATE_DIR/netns"
   if running kubelet && running containerd; then
     log "$NODE_NAME already running (hack/real-node.sh down to stop it)"
     return 0
@@ -451,7 +454,7 @@ stop() {
 shims() {
   local d
   for d in /proc/[0-9]*; do
-    tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q -- "-address $STATE_DIR/containerd.sock " && echo "${d#/proc/}"
+    tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -qF -- "-address $STATE_DIR/containerd.sock " && echo "${d#/proc/}"
   done
   return 0
 }
@@ -463,6 +466,10 @@ down() {
     return 0
   fi
   [[ $(id -u) == 0 ]] || die "down needs root"
+  if [[ -f $STATE_DIR/netns ]]; then # the namespace this node was started in
+    NETNS=$(cat "$STATE_DIR/netns")
+    NS=(nsenter "--net=/run/netns/$NETNS" --)
+  fi
   stop kube-proxy
   stop coredns
   stop kubelet
@@ -491,10 +498,10 @@ down() {
   find /var/log/containers -maxdepth 1 -lname "$STATE_DIR/*" -delete 2>/dev/null || true
   rm -rf "$STATE_DIR"
   # Paths kubelet 1.36, containerd 1.6 and libcni use whatever their configuration
-  # says: the device-plugin socket, the CNI result cache (our network is "appstack"),
+  # says: the device-plugin socket, the CNI result cache (our network's entries),
   # the container log links, the shims' socket directory. Directories go only when
   # empty, and /run/netns (ip netns add's bind mount) only when no namespace is left.
-  rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/cni/results/appstack-*
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock "/var/lib/cni/results/$CNI_NETWORK"-*
   for d in /var/lib/kubelet/device-plugins /var/lib/kubelet /var/lib/cni/results /var/lib/cni \
     /var/log/containers /run/containerd/s /run/containerd/fifo /run/containerd/runc/k8s.io \
     /run/containerd/runc /run/containerd /var/lib/appstack-node; do
@@ -506,6 +513,7 @@ down() {
   if kubectl get --raw /readyz >/dev/null 2>&1; then
     kubectl delete node "$NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
     kubectl delete endpointslice -n kube-system kube-dns-real-node --ignore-not-found >/dev/null 2>&1 || true
+    kubectl delete service -n kube-system -l appstack.dev/real-node=true --ignore-not-found >/dev/null 2>&1 || true
   fi
   log "$NODE_NAME removed (netns $NETNS, processes, mounts, cgroups $CGROUP_ROOT, $STATE_DIR)"
 }
@@ -525,5 +533,6 @@ case "${1:-up}" in
   down) down ;;
   status) status ;;
   egress-config) write_egress_config ;;
+  can-run) can_run ;;
   *) die "usage: $0 up|down|status" ;;
 esac
