@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -35,11 +36,13 @@ func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 	inv := newInventoryBuilder(s.plan.Inventory)
 	defer func() {
 		s.inventory = inv.list()
-		m := r.memory(s.stack.UID)
-		m.inventory, m.dropped = s.inventory, inv.dropped
+		r.memory(s.stack.UID).rememberInventory(s.inventory, inv.dropped)
 	}()
 	p := s.plan
 	for _, h := range p.Handovers {
+		if r.applier.Lags(ctx, h.Object) {
+			continue // the cache has not shown this process's last apply of it yet
+		}
 		if err := r.handOver(ctx, h); err != nil {
 			return err
 		}
@@ -82,7 +85,9 @@ func (r *AppStackReconciler) applyAll(ctx context.Context, s *scope, inv *invent
 		if err := r.apply(ctx, s, obj); err != nil {
 			return err
 		}
-		if obj.GetUID() != "" && plan.KeyOf(obj).Kind != "ControllerRevision" {
+		// Revisions are history, and an adopted namespace is not the stack's.
+		if obj.GetUID() != "" && plan.KeyOf(obj).Kind != "ControllerRevision" &&
+			(plan.KeyOf(obj).Kind != "Namespace" || metav1.IsControlledBy(obj, s.stack)) {
 			inv.add(plan.Entry(obj))
 		}
 		return nil
@@ -205,7 +210,22 @@ func (r *AppStackReconciler) prune(ctx context.Context, s *scope, inv *inventory
 	for _, p := range prunes {
 		e := p.Entry
 		if p.Retain {
-			if err := r.retainClaim(ctx, s, p.Object, why); err != nil {
+			claim := p.Object
+			if claim == nil {
+				// The cache does not show it: read it before deciding anything.
+				live := &corev1.PersistentVolumeClaim{}
+				err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, live)
+				if apierrors.IsNotFound(err) || (err == nil && live.UID != e.UID) {
+					inv.drop(plan.EntryKey(e))
+					continue
+				}
+				if err != nil {
+					errs = append(errs, fmt.Errorf("read claim %s/%s: %w", e.Namespace, e.Name, err))
+					continue
+				}
+				claim = live
+			}
+			if err := r.retainClaim(ctx, s, claim, why); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -246,11 +266,24 @@ func (r *AppStackReconciler) keep(ctx context.Context, s *scope, claims []client
 	return kerrors.NewAggregate(errs)
 }
 
+// retainClaim keeps a claim and its data: labelled retained, and without the
+// stack's owner reference, so that the garbage collector cannot take it with the
+// stack.
 func (r *AppStackReconciler) retainClaim(ctx context.Context, s *scope, claim client.Object, why string) error {
-	if claim.GetLabels()[render.LabelRetained] == "true" {
+	owned := slices.ContainsFunc(claim.GetOwnerReferences(), func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID })
+	if claim.GetLabels()[render.LabelRetained] == "true" && !owned {
 		return nil
 	}
-	if err := r.setLabel(ctx, claim, render.LabelRetained, "true"); err != nil {
+	base := claim.DeepCopyObject().(client.Object)
+	labels := maps.Clone(claim.GetLabels())
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[render.LabelRetained] = "true"
+	claim.SetLabels(labels)
+	claim.SetOwnerReferences(slices.DeleteFunc(slices.Clone(claim.GetOwnerReferences()),
+		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID }))
+	if err := r.Client.Patch(ctx, claim, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("label retained claim %s/%s: %w", claim.GetNamespace(), claim.GetName(), err)
 	}
 	r.Recorder.Eventf(s.stack, claim, corev1.EventTypeNormal, "Retained", "Prune",

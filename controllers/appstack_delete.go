@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,8 +104,7 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 	}
 	defer func() {
 		s.stack.Status.Inventory = inv.list()
-		m := r.memory(s.stack.UID)
-		m.inventory, m.dropped = s.stack.Status.Inventory, inv.dropped
+		r.memory(s.stack.UID).rememberInventory(s.stack.Status.Inventory, inv.dropped)
 	}()
 	levels := append(render.DeletionOrder(s.stack), nil) // nil: everything not in a component
 	inLevel := func(e appstackv1.InventoryEntry, level []string) bool {
@@ -127,7 +127,7 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 			switch {
 			case obj == nil || obj.GetUID() != e.UID:
 				inv.drop(plan.EntryKey(e)) // gone, or someone else's now
-			case e.Kind == "PersistentVolumeClaim" && len(obj.GetOwnerReferences()) == 0:
+			case e.Kind == "PersistentVolumeClaim" && retained(s.stack, obj):
 				if err := r.retainClaim(ctx, s, obj, whyDeleted); err != nil {
 					return nil, err
 				}
@@ -156,6 +156,22 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 		}
 	}
 	return nil, nil
+}
+
+// retained tells whether a claim of the stack's inventory outlives the stack: unless
+// the stack controls it and its volume (if still in the spec) says retain: false.
+// A retain flipped to true on a pass that never got to drop the owner reference
+// is honoured here.
+func retained(stack *appstackv1.AppStack, claim client.Object) bool {
+	if !metav1.IsControlledBy(claim, stack) {
+		return true
+	}
+	for i := range stack.Spec.Volumes {
+		if v := &stack.Spec.Volumes[i]; v.Name == claim.GetName() {
+			return render.Retains(v)
+		}
+	}
+	return false
 }
 
 func describeWait(e appstackv1.InventoryEntry, obj client.Object) string {
@@ -196,9 +212,9 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 	}
 	var kept, going []string
 	for _, c := range claims.Items {
-		switch owner := metav1.GetControllerOf(&c); {
+		switch {
 		case c.DeletionTimestamp != nil:
-		case owner != nil && owner.Kind == "StatefulSet":
+		case r.goesWithItsStatefulSet(ctx, &c):
 			going = append(going, "PersistentVolumeClaim "+c.Namespace+"/"+c.Name)
 		default:
 			kept = append(kept, c.Name)
@@ -217,7 +233,8 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 	// Keep it, with the stack's label, so that the same stack applied again takes
 	// it and the data back.
 	base := ns.DeepCopy()
-	ns.OwnerReferences = nil
+	ns.OwnerReferences = slices.DeleteFunc(slices.Clone(ns.OwnerReferences),
+		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID })
 	ns.Labels = maps.Clone(ns.Labels)
 	ns.Labels[render.LabelRetained] = "true"
 	if err := r.Client.Patch(ctx, ns, client.MergeFrom(base)); err != nil {
@@ -227,6 +244,20 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 	r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
 		"kept namespace %s: it holds %d PersistentVolumeClaim(s): %s", s.namespace, len(kept), strings.Join(kept, ", "))
 	return nil, nil
+}
+
+// goesWithItsStatefulSet tells whether a claim is about to be deleted by the
+// garbage collector: a StatefulSet that deletes its claims controls it, and that
+// StatefulSet is gone or going. A claim of someone else's StatefulSet that stays
+// is kept, with the namespace.
+func (r *AppStackReconciler) goesWithItsStatefulSet(ctx context.Context, c *corev1.PersistentVolumeClaim) bool {
+	owner := metav1.GetControllerOf(c)
+	if owner == nil || owner.Kind != "StatefulSet" {
+		return false
+	}
+	sts := &appsv1.StatefulSet{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: owner.Name}, sts)
+	return apierrors.IsNotFound(err) || (err == nil && (sts.UID != owner.UID || sts.DeletionTimestamp != nil))
 }
 
 // restoreNamespace gives an adopted namespace back the labels and annotations it

@@ -91,6 +91,12 @@ func (r *AppStackReconciler) liveObject(ctx context.Context, s *scope, want clie
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, key.Namespace, key.Name, err)
 	}
+	// A fresh object: decoding into the cached copy would keep its stale fields.
+	fresh, err := r.Client.Scheme().New(gvk)
+	if err != nil {
+		return nil, err
+	}
+	live = fresh.(client.Object)
 	if err := r.APIReader.Get(ctx, key, live); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
@@ -109,19 +115,12 @@ func (r *AppStackReconciler) knownInventory(stack *appstackv1.AppStack) []appsta
 	if m.inventory == nil {
 		return stack.Status.Inventory
 	}
-	byKey := map[plan.Key]appstackv1.InventoryEntry{}
-	for _, e := range stack.Status.Inventory {
-		byKey[plan.EntryKey(e)] = e
-	}
+	b := newInventoryBuilder(stack.Status.Inventory)
 	for k := range m.dropped {
-		delete(byKey, k)
+		b.drop(k)
 	}
 	for _, e := range m.inventory {
-		byKey[plan.EntryKey(e)] = e
+		b.add(e)
 	}
-	out := make([]appstackv1.InventoryEntry, 0, len(byKey))
-	for _, e := range byKey {
-		out = append(out, e)
-	}
-	return plan.SortInventory(out)
+	return b.list()
 }

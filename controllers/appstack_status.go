@@ -231,6 +231,7 @@ func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *app
 	}
 	m := r.memory(after.UID)
 	m.resourceVersion, m.status = after.ResourceVersion, after.Status.DeepCopy()
+	m.dropped = nil // the inventory just written no longer holds them
 	r.recordTransitions(m, after)
 	return nil
 }
@@ -254,6 +255,21 @@ type stackMemory struct {
 	// long it waits before looking again.
 	deleteWait    string
 	deleteBackoff time.Duration
+}
+
+// rememberInventory keeps what a pass left the stack owning and what it dropped;
+// the dropped keys accumulate until a status write records the inventory.
+func (m *stackMemory) rememberInventory(inventory []appstackv1.InventoryEntry, dropped map[plan.Key]bool) {
+	m.inventory = inventory
+	if m.dropped == nil {
+		m.dropped = map[plan.Key]bool{}
+	}
+	for k := range dropped {
+		m.dropped[k] = true
+	}
+	for _, e := range inventory {
+		delete(m.dropped, plan.EntryKey(e))
+	}
 }
 
 func (r *AppStackReconciler) memory(uid types.UID) *stackMemory {

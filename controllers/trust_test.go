@@ -71,6 +71,34 @@ var _ = Describe("Trust", func() {
 		}, timeout, interval).Should(Succeed())
 	})
 
+	It("keeps a claim whose volume became retained before any pass dropped the stack's owner reference", func() {
+		stack := newStack("flip", webComponent("web", 1))
+		stack.Spec.Volumes = []appstackv1.StackVolume{{Name: "data", Size: resource.MustParse("1Gi"), Retain: ptr.To(false)}}
+		createStack(stack)
+		key := client.ObjectKey{Namespace: "flip", Name: "data"}
+		c := &corev1.PersistentVolumeClaim{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key, c)).To(Succeed())
+			g.Expect(metav1.IsControlledBy(c, getStack("flip"))).To(BeTrue())
+		}, timeout, interval).Should(Succeed())
+		// Paused, so no pass applies the change; then deleted.
+		updateStack("flip", func(s *appstackv1.AppStack) {
+			s.Spec.Paused = true
+			s.Spec.Volumes[0].Retain = ptr.To(true)
+		})
+		Eventually(func(g Gomega) {
+			g.Expect(readyCondition(g, "flip").Reason).To(Equal(appstackv1.ReasonSuspended))
+		}, timeout, interval).Should(Succeed())
+		Expect(k8sClient.Delete(ctx, getStack("flip"))).To(Succeed())
+		Eventually(gone(&appstackv1.AppStack{}, client.ObjectKey{Name: "flip"}), timeout, interval).Should(BeTrue())
+		kept := &corev1.PersistentVolumeClaim{}
+		Expect(k8sClient.Get(ctx, key, kept)).To(Succeed())
+		Expect(kept.UID).To(Equal(c.UID))
+		Expect(kept.DeletionTimestamp).To(BeNil(), "a claim the spec says to retain was deleted with the stack")
+		Expect(kept.OwnerReferences).To(BeEmpty(), "the garbage collector would take it")
+		Expect(kept.Labels).To(HaveKeyWithValue(render.LabelRetained, "true"))
+	})
+
 	It("refuses to move a stack to another namespace in place", func() {
 		createStack(newStack("mover", webComponent("web", 1)))
 		// The operator writes the stack too (its finalizer): retry on a stale read.

@@ -126,8 +126,10 @@ type Handover struct {
 // Prune is an inventory member that is no longer desired.
 type Prune struct {
 	Entry appstackv1.InventoryEntry
-	// Retain, for a claim whose volume is retained: label it retained and let it
-	// go from the inventory instead of deleting it. Object is the live claim.
+	// Retain, for a claim the stack does not control (its volume is retained, or
+	// the cache does not show it): label it retained and let it go from the
+	// inventory instead of deleting it. Object is the live claim from the cache,
+	// nil when the cache does not show it.
 	Retain bool
 	Object client.Object
 }
@@ -183,6 +185,9 @@ func Make(o Observed) *Plan {
 	switch {
 	case o.Namespace == nil || metav1.IsControlledBy(o.Namespace, stack):
 		setOwner(ns, stack)
+		if o.Namespace != nil && o.Namespace.Labels[render.LabelRetained] == "true" {
+			p.Readopt = append(p.Readopt, o.Namespace) // a take-back whose label removal failed
+		}
 	case retainedFor(o.Namespace, stack.Name):
 		// Kept by an earlier stack of this name for its retained claims: this stack
 		// created it, so it owns it again.
@@ -202,20 +207,24 @@ func Make(o Observed) *Plan {
 		desired[key] = true
 		obj = obj.DeepCopyObject().(client.Object)
 		live := o.Live[key]
+		takenBack := false
 		if live != nil && !owns(live) {
-			if claim, ok := readoptable(live, stack); ok {
-				if claim.GetLabels()[render.LabelRetained] == "true" {
-					p.Readopt = append(p.Readopt, claim)
-				}
-			} else {
+			if !readoptable(live, stack) {
 				p.Conflicts = append(p.Conflicts, Conflict{Component: component, Key: key, Message: conflictMessage(key, live)})
 				return
+			}
+			takenBack = true
+			if live.GetLabels()[render.LabelRetained] == "true" {
+				p.Readopt = append(p.Readopt, live)
 			}
 		}
 		if live != nil {
 			inv.add(live)
 		}
-		if !isRetainedClaim(obj, stack) {
+		// A claim taken back by its labels stays unowned even when its volume is no
+		// longer retained: labels prove nothing, so it is never handed to the
+		// garbage collector on their strength.
+		if !isRetainedClaim(obj, stack) && !takenBack {
 			setOwner(obj, stack)
 		}
 		if workload {
@@ -268,11 +277,17 @@ func Make(o Observed) *Plan {
 		if desired[key] {
 			continue
 		}
-		if e.Kind == "PersistentVolumeClaim" {
-			if live := findLabelled(o.Labelled, key); live != nil && !metav1.IsControlledBy(live, stack) {
-				p.Prune = append(p.Prune, Prune{Entry: e, Retain: true, Object: live})
-				continue
-			}
+		live := findLabelled(o.Labelled, key)
+		if live != nil && len(p.Waiting[live.GetLabels()[render.LabelComponent]]) > 0 {
+			// The component's new workload waits for its dependencies: what runs
+			// now keeps running until it can be replaced.
+			continue
+		}
+		if e.Kind == "PersistentVolumeClaim" && (live == nil || !metav1.IsControlledBy(live, stack)) {
+			// Data: a claim is deleted only when the stack is seen to control it.
+			// One the cache does not show is kept too (the act reads it first).
+			p.Prune = append(p.Prune, Prune{Entry: e, Retain: true, Object: live})
+			continue
 		}
 		p.Prune = append(p.Prune, Prune{Entry: e})
 	}
@@ -327,11 +342,10 @@ func retainedFor(ns *corev1.Namespace, stack string) bool {
 // made: labelled for this stack's volume of that name and owned by nothing (a
 // retained claim never has an owner). These marks are the operator's own: it
 // takes the claim back (and drops the retained label, if set).
-func readoptable(live client.Object, stack *appstackv1.AppStack) (client.Object, bool) {
+func readoptable(live client.Object, stack *appstackv1.AppStack) bool {
 	l := live.GetLabels()
-	ok := KeyOf(live).Kind == "PersistentVolumeClaim" && l[render.LabelStack] == stack.Name &&
+	return KeyOf(live).Kind == "PersistentVolumeClaim" && l[render.LabelStack] == stack.Name &&
 		l[render.LabelVolume] == live.GetName() && len(live.GetOwnerReferences()) == 0
-	return live, ok
 }
 
 // isRetainedClaim: a retained stack volume's claim carries no owner reference, so
@@ -360,10 +374,7 @@ func setOwner(obj client.Object, stack *appstackv1.AppStack) {
 // annotations were before the operator's, so that releasing it can put them back.
 // Once recorded (on the first apply), the record is carried over unchanged.
 func recordRestore(desired client.Object, live *corev1.Namespace) {
-	record := live.Annotations[AnnotationRestore]
-	if record == "" {
-		record = restoreRecord(desired, live)
-	}
+	record := restoreRecord(desired, live)
 	a := maps.Clone(desired.GetAnnotations())
 	if a == nil {
 		a = map[string]string{}
@@ -378,8 +389,18 @@ type Restore struct {
 	Annotations map[string]*string `json:"annotations,omitempty"`
 }
 
+// restoreRecord is the record already on the namespace, with every key the operator
+// sets now and had not set before added at its current (still the owner's) value.
+// Keys once recorded keep their recorded value, so the record changes only when
+// the spec starts setting a new key.
 func restoreRecord(desired client.Object, live *corev1.Namespace) string {
-	r := Restore{Labels: prior(desired.GetLabels(), live.Labels), Annotations: prior(desired.GetAnnotations(), live.Annotations)}
+	r, _, err := ParseRestore(live)
+	if err != nil {
+		r = Restore{} // not the operator's format: start again from what is there
+	}
+	r.Labels = withPrior(r.Labels, desired.GetLabels(), live.Labels)
+	r.Annotations = withPrior(r.Annotations, desired.GetAnnotations(), live.Annotations)
+	delete(r.Annotations, AnnotationRestore)
 	// The operator's own labels were never the namespace's: a namespace an earlier
 	// version adopted carries them already, and releasing it must remove them.
 	for k := range render.StackLabels(&appstackv1.AppStack{}) {
@@ -391,17 +412,26 @@ func restoreRecord(desired client.Object, live *corev1.Namespace) string {
 	return string(b)
 }
 
-// prior maps each key the operator sets to the value it had before (nil: absent).
-func prior(set, before map[string]string) map[string]*string {
-	out := map[string]*string{}
+// withPrior adds to record each key the operator sets that it does not hold yet,
+// with the value it has before the operator sets it (nil: absent).
+func withPrior(record map[string]*string, set, before map[string]string) map[string]*string {
+	if record == nil {
+		record = map[string]*string{}
+	}
 	for k := range set {
+		if _, ok := record[k]; ok {
+			continue
+		}
 		if v, ok := before[k]; ok {
-			out[k] = ptr.To(v)
+			record[k] = ptr.To(v)
 		} else {
-			out[k] = nil
+			record[k] = nil
 		}
 	}
-	return out
+	if len(record) == 0 {
+		return nil
+	}
+	return record
 }
 
 // ParseRestore reads AnnotationRestore; ok is false when ns has none.
@@ -468,7 +498,7 @@ func unsafeChanges(o Observed, owns func(client.Object) bool) *Blocker {
 	for i := range stack.Spec.Volumes {
 		v := &stack.Spec.Volumes[i]
 		live, ok := o.Live[Key{"PersistentVolumeClaim", render.NamespaceName(stack), v.Name}].(*corev1.PersistentVolumeClaim)
-		if !ok || !(owns(live) || isReadoptable(live, stack)) {
+		if !ok || !(owns(live) || readoptable(live, stack)) {
 			continue
 		}
 		problems = append(problems, claimChange(field.NewPath("spec", "volumes").Index(i), v.Name,
@@ -501,11 +531,6 @@ func unsafeChanges(o Observed, owns func(client.Object) bool) *Blocker {
 		return nil
 	}
 	return &Blocker{Reason: appstackv1.ReasonUnsafeChange, Message: problems.ToAggregate().Error()}
-}
-
-func isReadoptable(live client.Object, stack *appstackv1.AppStack) bool {
-	_, ok := readoptable(live, stack)
-	return ok
 }
 
 func claimChange(p *field.Path, name string, want, have corev1.PersistentVolumeClaimSpec) field.ErrorList {

@@ -262,15 +262,73 @@ func TestRestoreRecordNeverKeepsTheOperatorsLabels(t *testing.T) {
 	}
 }
 
-func TestRestoreRecordIsKeptOnceWritten(t *testing.T) {
+func TestRestoreRecordKeepsWhatItRecordedAndGrows(t *testing.T) {
 	stack := testStack(func(s *appstackv1.AppStack) { s.Spec.Namespace = &appstackv1.NamespaceSpec{Adopt: true} })
 	first, _ := json.Marshal(Restore{Labels: map[string]*string{render.LabelPodSecurityEnforce: ptr.To("restricted")}})
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns",
-		Labels:      map[string]string{render.LabelStack: "shop", render.LabelPodSecurityEnforce: "baseline"},
+		Labels:      map[string]string{render.LabelStack: "shop", render.LabelPodSecurityEnforce: "baseline", "team": "owners"},
 		Annotations: map[string]string{appstackv1.AnnotationAdopt: "shop", AnnotationRestore: string(first)}}}
 	p := Make(observed(t, stack, ns))
-	if got := p.Namespace.GetAnnotations()[AnnotationRestore]; got != string(first) {
-		t.Errorf("the record of the labels before adoption changed to %s (the operator's own labels would be 'restored')", got)
+	r, _, err := ParseRestore(p.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := r.Labels[render.LabelPodSecurityEnforce]; v == nil || *v != "restricted" {
+		t.Errorf("the recorded level was overwritten by the operator's own: %v", v)
+	}
+	// The spec starts setting a label the owner had: its value is recorded then.
+	stack.Spec.Namespace.Labels = map[string]string{"team": "mine"}
+	ns.Annotations[AnnotationRestore] = p.Namespace.GetAnnotations()[AnnotationRestore]
+	p = Make(observed(t, stack, ns))
+	r, _, _ = ParseRestore(p.Namespace)
+	if v := r.Labels["team"]; v == nil || *v != "owners" {
+		t.Errorf("a label the spec set later is not recorded with the owner's value: %v", v)
+	}
+	// Once the record holds every key, it no longer changes (no writes at rest).
+	ns.Annotations[AnnotationRestore] = p.Namespace.GetAnnotations()[AnnotationRestore]
+	ns.Labels["team"] = "mine"
+	if again := Make(observed(t, stack, ns)); again.Namespace.GetAnnotations()[AnnotationRestore] != ns.Annotations[AnnotationRestore] {
+		t.Errorf("the record changes at rest:\n%s\n%s", ns.Annotations[AnnotationRestore], again.Namespace.GetAnnotations()[AnnotationRestore])
+	}
+}
+
+func TestWaitingComponentKeepsItsOldWorkload(t *testing.T) {
+	// web switches from Deployment to StatefulSet while its dependency is not Ready.
+	stack := testStack(func(s *appstackv1.AppStack) {
+		s.Spec.Components = append(s.Spec.Components, appstackv1.Component{Name: "db", Containers: []corev1.Container{{Name: "db", Image: "postgres"}}})
+		s.Spec.Components[0].DependsOn = []string{"db"}
+		s.Spec.Components[0].Kind = appstackv1.KindStatefulSet
+	})
+	old := deployment("web", "web-uid", ownedBy(stack), func(d *appsv1.Deployment) { d.Labels[render.LabelComponent] = "web" })
+	p := Make(observed(t, stack, nil, old))
+	if _, ok := pruned(p)["Deployment shop/web"]; ok {
+		t.Errorf("the running Deployment is pruned while its replacement waits")
+	}
+}
+
+func TestAClaimIsDeletedOnlyWhenSeenControlled(t *testing.T) {
+	removed := testStack(func(s *appstackv1.AppStack) { s.Spec.Volumes = nil })
+	o := observed(t, removed, nil) // the cache does not show the claim
+	o.Inventory = []appstackv1.InventoryEntry{{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: "shop", Name: "data", UID: "claim-uid"}}
+	if retain, ok := pruned(Make(o))["PersistentVolumeClaim shop/data"]; !ok || !retain {
+		t.Errorf("a claim the cache does not show is deleted: %+v", Make(o).Prune)
+	}
+	owned := claim("data", "claim-uid", map[string]string{render.LabelStack: "shop"})
+	setOwner(owned, removed)
+	o = observed(t, removed, nil, owned)
+	o.Inventory = []appstackv1.InventoryEntry{Entry(owned)}
+	if retain, ok := pruned(Make(o))["PersistentVolumeClaim shop/data"]; !ok || retain {
+		t.Errorf("an unretained claim the stack controls is not deleted")
+	}
+}
+
+func TestAClaimTakenBackByLabelsIsNeverOwned(t *testing.T) {
+	stack := testStack(func(s *appstackv1.AppStack) { s.Spec.Volumes[0].Retain = ptr.To(false) })
+	p := Make(observed(t, stack, nil, claim("data", "c", map[string]string{render.LabelStack: "shop", render.LabelVolume: "data"})))
+	for _, obj := range p.Shared {
+		if KeyOf(obj).Kind == "PersistentVolumeClaim" && len(obj.GetOwnerReferences()) > 0 {
+			t.Errorf("a claim taken back on the strength of its labels is given to the garbage collector")
+		}
 	}
 }
 

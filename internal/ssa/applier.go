@@ -93,6 +93,9 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 			obj.SetUID(live.GetUID())
 			return false, nil
 		}
+		// The apply changes only the object read: one deleted and made again by
+		// someone else since is refused by the apiserver (its uid is immutable).
+		desired.SetUID(live.GetUID())
 	case !apierrors.IsNotFound(err):
 		return false, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
