@@ -43,14 +43,16 @@ healthy() { [[ -f $KUBECONFIG_OUT ]] && kubectl get --raw /readyz >/dev/null 2>&
 create() {
   # REAL_NODE=1: the apiserver reaches the real node's kubelet, pods and Services only
   # through the egress selector (a CONNECT proxy inside the node's network namespace),
-  # by InternalIP, with a client certificate the kubelet accepts; kwok manages only its
-  # own nodes (the annotation kwokctl puts on them), not the real one.
+  # by InternalIP, with a client certificate the kubelet accepts; its certificate also
+  # names the kubernetes Service's ClusterIP; kwok manages only its own nodes (the
+  # annotation kwokctl puts on them), not the real one.
   local REAL_NODE_ARGS=() why
   if [[ ${REAL_NODE:-} == 1 ]] && ! why=$("$ROOT/hack/real-node.sh" can-run); then
     log "REAL_NODE=1 ignored: $why; kwok nodes only"
   elif [[ ${REAL_NODE:-} == 1 ]]; then
     local pki=$HOME/.kwok/clusters/$CLUSTER_NAME/pki
     REAL_NODE_ARGS=(
+      --config "$(CLUSTER_NAME=$CLUSTER_NAME "$ROOT/hack/real-node.sh" kwokctl-config)"
       --extra-args "kwok-controller=manage-all-nodes=false"
       --extra-args "kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake"
       --extra-args "kube-apiserver=egress-selector-config-file=$(CLUSTER_NAME=$CLUSTER_NAME "$ROOT/hack/real-node.sh" egress-config)"
@@ -181,7 +183,7 @@ EOF
 down() {
   if [[ ${REAL_NODE:-} == 1 || -d /var/lib/appstack-node/$CLUSTER_NAME ]]; then
     CLUSTER_NAME=$CLUSTER_NAME KUBECONFIG=$KUBECONFIG_OUT "$ROOT/hack/real-node.sh" down
-    rm -f "$BIN/$CLUSTER_NAME.egress-selector.yaml"
+    rm -f "$BIN/$CLUSTER_NAME.egress-selector.yaml" "$BIN/$CLUSTER_NAME.real-node.kwokctl.yaml"
   fi
   if exists; then
     "${KWOKCTL[@]}" delete cluster >/dev/null 2>&1 || die "kwokctl delete cluster $CLUSTER_NAME failed"

@@ -81,6 +81,21 @@ EOF
   echo "$(egress_config_path)"
 }
 
+# A kwokctl configuration for cluster creation: the apiserver's certificate also names
+# the kubernetes Service's ClusterIP, so in-cluster clients on the real node verify it.
+kwokctl_config_path() { echo "$BIN/$CLUSTER_NAME.real-node.kwokctl.yaml"; }
+write_kwokctl_config() {
+  local first=${SERVICE_CIDR%/*}
+  first=${first%.*}.$((${first##*.} + 1))
+  cat >"$(kwokctl_config_path)" <<EOF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  kubeApiserverCertSANs: ["$first"]
+EOF
+  echo "$(kwokctl_config_path)"
+}
+
 # can_run prints why the node cannot run here, if it cannot.
 can_run() {
   [[ $(uname -s) == Linux ]] || { echo "not Linux"; return 1; }
@@ -533,6 +548,7 @@ case "${1:-up}" in
   down) down ;;
   status) status ;;
   egress-config) write_egress_config ;;
+  kwokctl-config) write_kwokctl_config ;;
   can-run) can_run ;;
   *) die "usage: $0 up|down|status" ;;
 esac
