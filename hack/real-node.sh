@@ -116,8 +116,15 @@ packages() {
   [[ ${#missing[@]} -eq 0 ]] && return 0
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
   log "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  local out
+  out=$(mktemp)
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$out" 2>&1; then
+    tail -20 "$out" >&2
+    rm -f "$out"
+    die "apt-get install ${missing[*]} failed"
+  fi
+  rm -f "$out"
 }
 
 # start NAME CMD... runs CMD inside the namespace, detached, logging to
