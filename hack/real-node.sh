@@ -427,10 +427,13 @@ up() {
   cluster_facts
   mkdir -p "$STATE_DIR"/{pids,logs}
   echo "$NETNS" >"$STATE_DIR/netns"
-  if running kubelet && running containerd; then
+  local n all=1
+  for n in api-host api-netns egress containerd kubelet kube-proxy coredns; do running "$n" || all=0; done
+  if [[ $all == 1 ]]; then
     log "$NODE_NAME already running (hack/real-node.sh down to stop it)"
     return 0
   fi
+  # Otherwise start what is missing (after a crash, or a reboot that left the state).
   write_configs
   cert kubelet "system:node:$NODE_NAME" system:nodes
   cert kube-proxy system:kube-proxy ""
