@@ -5,6 +5,7 @@
 #   hack/real-node.sh up       start the node (idempotent: a running node is left alone)
 #   hack/real-node.sh down     stop it and remove everything it made
 #   hack/real-node.sh status   processes, node, sandboxes
+#   hack/real-node.sh smoke    a pod behind a Service on the node, fetched by DNS name
 #
 # What runs: containerd (Debian package), kubelet and kube-proxy v1.36.3 (hack/tools.sh
 # node), CoreDNS v1.15.0 (hack/tools.sh coredns) and the CNI bridge, all inside the
@@ -543,6 +544,68 @@ down() {
   log "$NODE_NAME removed (netns $NETNS, processes, mounts, cgroups $CGROUP_ROOT, $STATE_DIR)"
 }
 
+# smoke proves the node end to end and removes what it made: a busybox pod on the real
+# node serving a file with httpd behind a Service (port 80 -> named port 8080), a
+# client pod fetching it by the Service's DNS name, kubectl logs and exec through the
+# egress selector, and no route out: a request to the host's default gateway fails with
+# "Network is unreachable".
+smoke() {
+  local ns=real-node-smoke t0=$SECONDS out
+  # An address off the node: the host's default gateway, which the host itself reaches.
+  local OUTSIDE
+  OUTSIDE=$(ip route show default | awk '{print $3; exit}')
+  OUTSIDE=${OUTSIDE:-198.51.100.1}
+  kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl apply -n "$ns" -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  nodeSelector: {appstack.dev/real-node: "true"}
+  tolerations: [{key: appstack.dev/real-node, operator: Exists, effect: NoSchedule}]
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: $BUSYBOX_IMAGE
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'echo "hello from \$(hostname)" >/var/www/index.html; echo serving; exec httpd -f -p 8080 -h /var/www']
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe: {tcpSocket: {port: http}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+EOF
+  kubectl wait -n "$ns" --for=condition=Ready pod/web --timeout=60s >/dev/null || die "smoke: pod web not Ready"
+  echo "smoke: pod web Ready on $(kubectl get pod -n "$ns" web -o jsonpath='{.spec.nodeName} {.status.podIP}') after $((SECONDS - t0))s"
+  echo "smoke: kubectl logs web: $(kubectl logs -n "$ns" web)"
+  echo "smoke: kubectl exec web -- cat /var/www/index.html: $(kubectl exec -n "$ns" web -- cat /var/www/index.html)"
+  kubectl apply -n "$ns" -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  nodeSelector: {appstack.dev/real-node: "true"}
+  tolerations: [{key: appstack.dev/real-node, operator: Exists, effect: NoSchedule}]
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: client
+    image: $BUSYBOX_IMAGE
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, 'wget -qO- http://web.$ns.svc.cluster.local/ && wget -qO- http://$OUTSIDE/ 2>&1 | grep "Network is unreachable"']
+EOF
+  kubectl wait -n "$ns" --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout=60s >/dev/null ||
+    { kubectl logs -n "$ns" client >&2 || true; die "smoke: client pod did not succeed"; }
+  out=$(kubectl logs -n "$ns" client)
+  echo "smoke: client fetched http://web.$ns.svc.cluster.local/: $(echo "$out" | tr '\n' '|')"
+  kubectl delete namespace "$ns" --wait=true --timeout=60s >/dev/null
+  echo "smoke: passed in $((SECONDS - t0))s"
+}
+
 status() {
   local n
   for n in api-host api-netns egress containerd kubelet kube-proxy coredns; do
@@ -560,5 +623,6 @@ case "${1:-up}" in
   egress-config) write_egress_config ;;
   kwokctl-config) write_kwokctl_config ;;
   can-run) can_run ;;
+  smoke) smoke ;;
   *) die "usage: $0 up|down|status" ;;
 esac
