@@ -34,6 +34,16 @@
 # through CRI, stops the processes, unmounts, removes the cgroups, the namespace and
 # the state directory.
 #
+# Known limits: with REAL_NODE=1 every apiserver connection of the egress type
+# "cluster" goes through the proxy in the namespace, so kubectl logs/exec/port-forward
+# on kwok pods (whose "kubelet" is kwok-controller on the host) get 502; the
+# proxy dials only the node IP, the pod CIDR and the Service CIDR. kubelet 1.36 keeps
+# its device-plugin socket in /var/lib/kubelet/device-plugins whatever its root dir
+# (one real node per machine is what is tested). hostPath volumes used by pods on the
+# node (the dev cluster's PV pool, /var/lib/appstack-pool) are created on the host by
+# containerd and survive `down`, like data on a real disk. Processes stopped by `down`
+# are reaped by PID 1, which on our VMs takes a second or two.
+#
 # Environment: CLUSTER_NAME (appstack-dev), NODE_NAME (<cluster>-real), NETNS
 # (appstack-node-<cluster without appstack->, e.g. appstack-node-dev), POD_CIDR (10.244.0.0/24), SERVICE_CIDR (10.96.0.0/16), DNS_IP
 # (10.96.0.10), STATE_DIR, KUBECONFIG (bin/<cluster>.kubeconfig).
