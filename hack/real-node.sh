@@ -6,6 +6,7 @@
 #   hack/real-node.sh down     stop it and remove everything it made
 #   hack/real-node.sh status   processes, node, sandboxes
 #   hack/real-node.sh smoke    a pod behind a Service on the node, fetched by DNS name
+#   hack/real-node.sh import A.tar...  load image archives (docker or OCI) into the node
 #
 # What runs: containerd (Debian package), kubelet and kube-proxy v1.36.3 (hack/tools.sh
 # node), CoreDNS v1.15.0 (hack/tools.sh coredns) and the CNI bridge, all inside the
@@ -16,8 +17,11 @@
 # 127.0.0.1:PORT); the apiserver reaches the kubelet, pods and Services through its
 # egress selector (cluster -> HTTP CONNECT over a unix socket -> appstack-egress-proxy
 # inside the namespace), which hack/dev-cluster.sh configures at cluster creation
-# when REAL_NODE=1. An iptables guard in the namespace drops anything forwarded off the
-# pod bridge except to pods. CoreDNS answers cluster names only (no forward plugin) on
+# when REAL_NODE=1 (it also adds the Service IP 10.96.0.1 to the apiserver's
+# certificate, so in-cluster clients on the node verify it). An iptables guard in the
+# namespace (mangle FORWARD, ahead of kube-proxy's rules) drops anything forwarded off
+# the pod bridge except to pods; the Service CIDR is routed to the namespace's
+# loopback so its own processes reach ClusterIPs through kube-proxy. CoreDNS answers cluster names only (no forward plugin) on
 # the kube-dns Service (10.96.0.10). Nothing is pulled: the pause and busybox images
 # are written by appstack-mkimage and imported with ctr; pods must use
 # imagePullPolicy: IfNotPresent (or Never) with appstack.dev/* images.
@@ -45,8 +49,9 @@
 # are reaped by PID 1, which on our VMs takes a second or two.
 #
 # Environment: CLUSTER_NAME (appstack-dev), NODE_NAME (<cluster>-real), NETNS
-# (appstack-node-<cluster without appstack->, e.g. appstack-node-dev), POD_CIDR (10.244.0.0/24), SERVICE_CIDR (10.96.0.0/16), DNS_IP
-# (10.96.0.10), STATE_DIR, KUBECONFIG (bin/<cluster>.kubeconfig).
+# (appstack-node-<cluster without "appstack-">, e.g. appstack-node-dev), POD_CIDR
+# (10.244.0.0/24), SERVICE_CIDR (10.96.0.0/16), DNS_IP (10.96.0.10), STATE_DIR,
+# KUBECONFIG (bin/<cluster>.kubeconfig).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -634,5 +639,10 @@ case "${1:-up}" in
   kwokctl-config) write_kwokctl_config ;;
   can-run) can_run ;;
   smoke) smoke ;;
+  import)
+    shift
+    [[ $# -gt 0 ]] || die "usage: $0 import ARCHIVE.tar..."
+    for a in "$@"; do "${CTR[@]}" images import --all-platforms "$a"; done
+    ;;
   *) die "usage: $0 up|down|status" ;;
 esac
