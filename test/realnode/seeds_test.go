@@ -1,0 +1,481 @@
+//go:build realnode
+
+package realnode
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// line is the first "key: value" line of an /echo answer for key.
+func line(echo, key string) string {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `: (.*)$`).FindStringSubmatch(echo)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+var _ = Describe("stacks on the real node", Ordered, func() {
+
+	It("shares an emptyDir between a sidecar that writes and a web container that serves it", func() {
+		const stack, ns = "rn-shared", "rn-shared"
+		DeferCleanup(deleteStack, stack, ns)
+		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: `+stack+`}
+spec:
+  namespace: {name: `+ns+`}
+  components:
+  - name: web
+    containers:
+    - name: writer
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "trap 'exit 0' TERM; n=0; while true; do n=$((n+1)); echo \"written by the writer sidecar of $(hostname), round $n\" >/data/index.html; sleep 1; done"]
+      volumeMounts: [{name: shared, mountPath: /data}]
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-dir, /data]
+      ports: [{name: http, containerPort: 8080}]
+      volumeMounts: [{name: shared, mountPath: /data, readOnly: true}]
+    volumes: [{name: shared, emptyDir: {}}]
+`+pin+client)
+		t0 := time.Now()
+		waitReady(stack, 2*time.Minute)
+		say("stack %s Ready %s after apply", stack, since(t0))
+		web := podOf(ns, "web")
+		cl := podOf(ns, "client")
+		out := fetch(ns, cl, "client", "wget -qO- http://web."+ns+":8080/")
+		say("client pod %s fetched http://web.%s:8080/ (index.html of the emptyDir): %q", cl, ns, out)
+		Expect(out).To(ContainSubstring("written by the writer sidecar of " + web))
+		files, err := sh(ns, web, "web", "ls -l /data")
+		Expect(err).NotTo(HaveOccurred())
+		say("ls -l /data in the web container of %s: %s", web, strings.TrimSpace(files))
+	})
+
+	It("sends Service port 80 to container port 8080, by number and by name", func() {
+		const stack, ns = "rn-ports", "rn-ports"
+		DeferCleanup(deleteStack, stack, ns)
+		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: `+stack+`}
+spec:
+  namespace: {name: `+ns+`}
+  components:
+  - name: numeric
+    containers:
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      ports: [{name: http, containerPort: 8080}]
+    service:
+      ports: [{port: 80, targetPort: 8080}]
+`+pin+`  - name: named
+    containers:
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      ports: [{name: http, containerPort: 8080}]
+    service:
+      ports: [{port: 80, targetPort: http}]
+`+pin+client)
+		waitReady(stack, 2*time.Minute)
+		cl := podOf(ns, "client")
+		for _, svc := range []string{"numeric", "named"} {
+			tp, err := kubectl("get", "service", "-n", ns, svc, "-o", `jsonpath={.spec.ports[0].port} -> {.spec.ports[0].targetPort}`)
+			Expect(err).NotTo(HaveOccurred())
+			out := fetch(ns, cl, "client", "wget -qO- http://"+svc+"."+ns+"/echo")
+			say("Service %s (port %s): GET http://%s.%s/echo (port 80) answered hostname=%s port=%s local=%s host=%s",
+				svc, tp, svc, ns, line(out, "hostname"), line(out, "port"), line(out, "local"), line(out, "host"))
+			Expect(line(out, "port")).To(Equal("8080"))
+			Expect(line(out, "local")).To(HaveSuffix(":8080"))
+			Expect(line(out, "hostname")).To(HavePrefix(svc + "-"))
+		}
+	})
+
+	It("resolves <svc>.<ns> and <svc>.<ns>.svc.cluster.local, and leads a dependent to its dependency with <DEP>_HOST/<DEP>_PORT", func() {
+		const stack, ns = "rn-dns", "rn-dns"
+		DeferCleanup(deleteStack, stack, ns)
+		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: `+stack+`}
+spec:
+  namespace: {name: `+ns+`}
+  components:
+  - name: db
+    containers:
+    - name: db
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+    service:
+      ports: [{port: 5432, targetPort: http}]
+`+pin+`  - name: app
+    dependsOn: [db]
+    containers:
+    - name: app
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+`+pin)
+		waitReady(stack, 2*time.Minute)
+		app := podOf(ns, "app")
+		clusterIP, err := kubectl("get", "service", "-n", ns, "db", "-o", "jsonpath={.spec.clusterIP}")
+		Expect(err).NotTo(HaveOccurred())
+		for _, name := range []string{"db." + ns, "db." + ns + ".svc.cluster.local"} {
+			ns1 := fetch(ns, app, "app", "wget -qO- http://"+name+":5432/echo")
+			say("from %s: GET http://%s:5432/echo (Service ClusterIP %s) answered by hostname=%s host=%s",
+				app, name, clusterIP, line(ns1, "hostname"), line(ns1, "host"))
+			Expect(line(ns1, "hostname")).To(HavePrefix("db-"))
+		}
+		// busybox nslookup does not apply the search list, so only the full name is looked up.
+		look := fetch(ns, app, "app", "nslookup db."+ns+".svc.cluster.local")
+		say("nslookup db.%s.svc.cluster.local in %s: %s", ns, app, strings.Join(strings.Fields(look), " "))
+		Expect(look).To(ContainSubstring(clusterIP))
+		out := fetch(ns, app, "app", `echo "DB_HOST=$DB_HOST DB_PORT=$DB_PORT"; wget -qO- http://$DB_HOST:$DB_PORT/echo`)
+		say("in %s: %s", app, strings.SplitN(out, "\n", 2)[0])
+		say("GET http://$DB_HOST:$DB_PORT/echo answered by hostname=%s port=%s host=%s", line(out, "hostname"), line(out, "port"), line(out, "host"))
+		Expect(out).To(HavePrefix("DB_HOST=db." + ns + ".svc.cluster.local DB_PORT=5432"))
+		Expect(line(out, "hostname")).To(HavePrefix("db-"))
+	})
+
+	// rn-client is a stack of one sleeping pod on the real node, the client of the
+	// specs below (a separate stack, so their own stacks can change or go while it runs).
+	const clientNS = "rn-client"
+	var cl string
+	BeforeAll(func() {
+		applyStack("rn-client", `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: rn-client}
+spec:
+  namespace: {name: `+clientNS+`}
+  components:
+`+client)
+		DeferCleanup(deleteStack, "rn-client", clientNS)
+		waitReady("rn-client", 2*time.Minute)
+		cl = podOf(clientNS, "client")
+	})
+
+	It("heals: a killed web container restarts and a deleted pod is replaced, serving again each time", func() {
+		const stack, ns = "rn-heal", "rn-heal"
+		DeferCleanup(deleteStack, stack, ns)
+		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: `+stack+`}
+spec:
+  namespace: {name: `+ns+`}
+  components:
+  - name: web
+    containers:
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-quiet]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+`+pin)
+		waitReady(stack, 2*time.Minute)
+		web := podOf(ns, "web")
+		url := "http://web." + ns + ":8080/"
+		say("before: %s", strings.TrimSpace(fetch(clientNS, cl, "client", "wget -qO- "+url)))
+
+		t0 := time.Now()
+		_, _ = sh(ns, web, "web", "kill 1")
+		var down time.Duration
+		Eventually(func() error {
+			rc, err := kubectlQuiet(false, "get", "pod", "-n", ns, web, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
+			if err != nil || rc == "0" || rc == "" {
+				if down == 0 {
+					if _, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "wget", "-qO-", url); err != nil {
+						down = since(t0)
+					}
+				}
+				return fmt.Errorf("restartCount %q", rc)
+			}
+			_, err = kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "wget", "-qO-", url)
+			return err
+		}, 90*time.Second, 200*time.Millisecond).Should(Succeed())
+		rc, _ := kubectl("get", "pod", "-n", ns, web, "-o", "jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason} exit {.status.containerStatuses[0].lastState.terminated.exitCode}")
+		say("kill 1 in %s: first failed request seen after %s; restartCount/last state %q; serving again %s after the kill", web, down, rc, since(t0))
+
+		t1 := time.Now()
+		Expect(kubectl("delete", "pod", "-n", ns, web, "--wait=false")).Error().NotTo(HaveOccurred())
+		var answer string
+		Eventually(func() error {
+			out, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "wget", "-qO-", url)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(out, web) {
+				return fmt.Errorf("still the old pod: %s", out)
+			}
+			answer = strings.TrimSpace(out)
+			return nil
+		}, 90*time.Second, 200*time.Millisecond).Should(Succeed())
+		say("kubectl delete pod %s: a new pod answered %s later: %q", web, since(t1), answer)
+	})
+
+	It("rolls out a new image and rolls back with a readiness probe while a client loop sees no failed request", func() {
+		const stack, ns = "rn-roll", "rn-roll"
+		DeferCleanup(deleteStack, stack, ns)
+		spec := func(version string) string {
+			return `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: ` + stack + `}
+spec:
+  namespace: {name: ` + ns + `}
+  components:
+  - name: web
+    replicas: 2
+    strategy: {type: RollingUpdate, maxSurge: 1, maxUnavailable: 0}
+    containers:
+    - name: web
+      image: appstack.dev/testserver:` + version + `
+      imagePullPolicy: IfNotPresent
+      args: [-quiet, -drain-delay, 3s]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+` + pin
+		}
+		applyStack(stack, spec("0.1.0"))
+		waitReady(stack, 2*time.Minute)
+		image := func(want string) {
+			GinkgoHelper()
+			Eventually(func() (string, error) {
+				return kubectlQuiet(false, "get", "deployment", "-n", ns, "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+			}, 60*time.Second, 200*time.Millisecond).Should(Equal(want))
+			Expect(kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=120s")).Error().NotTo(HaveOccurred())
+		}
+
+		// At most 600 requests or 60 s; it stops early once /tmp/stop exists.
+		loop := `rm -f /tmp/stop /tmp/log; i=0; f=0; end=$(($(date +%s)+60))
+while [ $i -lt 600 ] && [ $(date +%s) -lt $end ] && [ ! -f /tmp/stop ]; do
+  i=$((i+1))
+  if r=$(timeout 5 wget -qO- http://web.` + ns + `:8080/echo 2>&1); then echo "$r" | grep '^version:' >>/tmp/log
+  else f=$((f+1)); echo "FAILED request $i at $(date +%T): $r"; fi
+  sleep 0.1
+done
+echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head -40`
+		result := make(chan string, 1)
+		go func() {
+			defer GinkgoRecover()
+			out, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "sh", "-c", loop)
+			if err != nil {
+				out += "\nexec: " + err.Error()
+			}
+			result <- out
+		}()
+		time.Sleep(3 * time.Second)
+
+		t0 := time.Now()
+		applyStack(stack, spec("0.2.0"))
+		image("appstack.dev/testserver:0.2.0")
+		say("kubectl apply of testserver:0.2.0: rollout complete %s after apply", since(t0))
+		_, _ = kubectl("appstack", "history", stack)
+		t1 := time.Now()
+		Expect(kubectl("appstack", "rollback", stack, "--to-revision", "1")).Error().NotTo(HaveOccurred())
+		image("appstack.dev/testserver:0.1.0")
+		say("kubectl appstack rollback %s --to-revision 1: rollout complete %s after the command", stack, since(t1))
+		time.Sleep(2 * time.Second)
+		_, _ = kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "touch", "/tmp/stop")
+		var out string
+		Eventually(result, 90*time.Second).Should(Receive(&out))
+		say("client loop in %s:\n%s", cl, out)
+		m := regexp.MustCompile(`requests=(\d+) failed=(\d+)`).FindStringSubmatch(out)
+		Expect(m).NotTo(BeNil())
+		Expect(m[2]).To(Equal("0"), "failed requests")
+		Expect(out).To(ContainSubstring("version: 0.2.0"))
+		Expect(strings.TrimSpace(out)).To(HaveSuffix("version: 0.1.0"))
+	})
+
+	It("keeps a StatefulSet's file on its retained claim across pod deletion, stack deletion and re-creation", func() {
+		const stack, ns = "rn-sts", "rn-sts"
+		DeferCleanup(func() {
+			_, _ = kubectl("exec", "-n", ns, "db-0", "--", "rm", "-f", "/data/proof.txt")
+			deleteStack(stack, ns)
+		})
+		yaml := `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: ` + stack + `}
+spec:
+  namespace: {name: ` + ns + `}
+  components:
+  - name: db
+    kind: StatefulSet
+    # The pool's hostPath directories belong to root; the testserver runs as 65532.
+    securityContext: {runAsUser: 0}
+    containers:
+    - name: db
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-quiet, -dir, /data]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+      volumeMounts: [{name: data, mountPath: /data}]
+    volumeClaimTemplates: [{name: data, size: 1Gi}]
+` + pin
+		applyStack(stack, yaml)
+		waitReady(stack, 2*time.Minute)
+		token := fmt.Sprintf("written through claim data-db-0 at %s", time.Now().UTC().Format(time.RFC3339Nano))
+		Expect(sh(ns, "db-0", "db", `echo "`+token+`" >/data/proof.txt && ls -ln /data`)).Error().NotTo(HaveOccurred())
+		pv, err := kubectl("get", "pvc", "-n", ns, "data-db-0", "-o", "jsonpath={.spec.volumeName}")
+		Expect(err).NotTo(HaveOccurred())
+		hostPath, err := kubectl("get", "pv", pv, "-o", "jsonpath={.spec.hostPath.path}")
+		Expect(err).NotTo(HaveOccurred())
+		onHost, err := os.ReadFile(filepath.Join(hostPath, "proof.txt"))
+		Expect(err).NotTo(HaveOccurred())
+		say("wrote %q in db-0; claim data-db-0 is bound to PV %s (hostPath %s); the file on this machine says %q", token, pv, hostPath, strings.TrimSpace(string(onHost)))
+		url := "http://db-0.db." + ns + ":8080/proof.txt"
+		read := func(when string) {
+			GinkgoHelper()
+			out := fetch(clientNS, cl, "client", "wget -qO- "+url)
+			say("%s: GET %s from %s: %q", when, url, cl, strings.TrimSpace(out))
+			Expect(strings.TrimSpace(out)).To(Equal(token))
+		}
+		read("before anything")
+		uid := func() string {
+			out, _ := kubectlQuiet(false, "get", "pod", "-n", ns, "db-0", "-o", "jsonpath={.metadata.uid}")
+			return out
+		}
+		uid1 := uid()
+		Expect(kubectl("delete", "pod", "-n", ns, "db-0", "--wait=false")).Error().NotTo(HaveOccurred())
+		Eventually(func() error {
+			if u := uid(); u == uid1 || u == "" {
+				return fmt.Errorf("db-0 not replaced yet")
+			}
+			_, err := kubectlQuiet(false, "wait", "-n", ns, "--for=condition=Ready", "pod/db-0", "--timeout=5s")
+			return err
+		}, 2*time.Minute, time.Second).Should(Succeed())
+		say("pod db-0 deleted and re-created (uid %s -> %s)", uid1, uid())
+		read("after pod deletion")
+
+		Expect(kubectl("delete", "stack", stack, "--wait=true", "--timeout=60s")).Error().NotTo(HaveOccurred())
+		Eventually(func() (string, error) {
+			return kubectlQuiet(false, "get", "statefulsets,pods", "-n", ns, "-o", "name")
+		}, 90*time.Second, time.Second).Should(BeEmpty())
+		pvcs, err := kubectl("get", "pvc", "-n", ns, "-o", "custom-columns=NAME:.metadata.name,STATUS:.status.phase,VOLUME:.spec.volumeName,UID:.metadata.uid")
+		Expect(err).NotTo(HaveOccurred())
+		say("stack deleted; no StatefulSet or pod left; the retained claim:\n%s", pvcs)
+		applyStack(stack, yaml)
+		waitReady(stack, 2*time.Minute)
+		say("stack re-created; db-0 uid %s", uid())
+		read("after stack deletion and re-creation")
+	})
+
+	It("runs a Job to completion with its exit code, a failing Job with its own, and a CronJob's job on demand", func() {
+		const stack, ns = "rn-jobs", "rn-jobs"
+		DeferCleanup(deleteStack, stack, ns)
+		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: `+stack+`}
+spec:
+  namespace: {name: `+ns+`}
+  components:
+  - name: ok
+    kind: Job
+    backoffLimit: 0
+    restartPolicy: Never
+    containers:
+    - name: ok
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "echo computing on $(hostname); echo answer=42; exit 0"]
+`+pin+`  - name: fails
+    kind: Job
+    backoffLimit: 0
+    restartPolicy: Never
+    containers:
+    - name: fails
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "echo about to exit 3; exit 3"]
+`+pin+`  - name: tick
+    kind: CronJob
+    schedule: "0 0 1 1 *"
+    containers:
+    - name: tick
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "echo tick from $(hostname) at $(date -u +%T)"]
+`+pin)
+		waitJob := func(job, cond string) {
+			GinkgoHelper()
+			Eventually(func() error {
+				_, err := kubectl("wait", "-n", ns, "--for=condition="+cond, "job/"+job, "--timeout=10s")
+				return err
+			}, 2*time.Minute, time.Second).Should(Succeed())
+		}
+		exit := func(job string) string {
+			out, err := kubectl("get", "pods", "-n", ns, "-l", "job-name="+job, "-o", "jsonpath={.items[0].spec.nodeName} {.items[0].status.containerStatuses[0].state.terminated.exitCode}")
+			Expect(err).NotTo(HaveOccurred())
+			return out
+		}
+		waitJob("ok", "Complete")
+		logs, _ := kubectl("logs", "-n", ns, "job/ok")
+		e := exit("ok")
+		say("job ok Complete; pod on node/exit code: %s; logs: %q", e, logs)
+		Expect(e).To(HaveSuffix(" 0"))
+		Expect(logs).To(ContainSubstring("answer=42"))
+
+		waitJob("fails", "Failed")
+		logs, _ = kubectl("logs", "-n", ns, "job/fails")
+		e = exit("fails")
+		say("job fails Failed; pod on node/exit code: %s; logs: %q", e, logs)
+		Expect(e).To(HaveSuffix(" 3"))
+
+		Eventually(func() error {
+			_, err := kubectlQuiet(false, "get", "cronjob", "-n", ns, "tick")
+			return err
+		}, time.Minute, time.Second).Should(Succeed())
+		Expect(kubectl("create", "job", "-n", ns, "--from=cronjob/tick", "tick-by-hand")).Error().NotTo(HaveOccurred())
+		waitJob("tick-by-hand", "Complete")
+		logs, _ = kubectl("logs", "-n", ns, "job/tick-by-hand")
+		e = exit("tick-by-hand")
+		say("kubectl create job --from=cronjob/tick tick-by-hand: Complete; pod on node/exit code: %s; logs: %q", e, logs)
+		Expect(e).To(HaveSuffix(" 0"))
+		Expect(logs).To(ContainSubstring("tick from tick-by-hand-"))
+	})
+
+	It("answers on the NodePort at the node's IP inside the node's network namespace", func() {
+		const stack, ns = "rn-nodeport", "rn-nodeport"
+		DeferCleanup(deleteStack, stack, ns)
+		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: `+stack+`}
+spec:
+  namespace: {name: `+ns+`}
+  components:
+  - name: web
+    containers:
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-quiet]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+    service:
+      type: NodePort
+      ports: [{port: 80, targetPort: http}]
+`+pin)
+		waitReady(stack, 2*time.Minute)
+		nodePort, err := kubectl("get", "service", "-n", ns, "web", "-o", "jsonpath={.spec.ports[0].nodePort}")
+		Expect(err).NotTo(HaveOccurred())
+		nodeIP, err := kubectl("get", "node", nodeName, "-o", `jsonpath={.status.addresses[?(@.type=="InternalIP")].address}`)
+		Expect(err).NotTo(HaveOccurred())
+		url := fmt.Sprintf("http://%s:%s/echo", nodeIP, nodePort)
+		out := fetch(clientNS, cl, "client", "wget -qO- "+url)
+		say("GET %s from pod %s: hostname=%s port=%s local=%s remote=%s", url, cl, line(out, "hostname"), line(out, "port"), line(out, "local"), line(out, "remote"))
+		Expect(line(out, "hostname")).To(HavePrefix("web-"))
+		Expect(line(out, "port")).To(Equal("8080"))
+	})
+})
