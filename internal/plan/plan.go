@@ -207,13 +207,11 @@ func Make(o Observed) *Plan {
 		desired[key] = true
 		obj = obj.DeepCopyObject().(client.Object)
 		live := o.Live[key]
-		takenBack := false
 		if live != nil && !owns(live) {
 			if !readoptable(live, stack) {
 				p.Conflicts = append(p.Conflicts, Conflict{Component: component, Key: key, Message: conflictMessage(key, live)})
 				return
 			}
-			takenBack = true
 			if live.GetLabels()[render.LabelRetained] == "true" {
 				p.Readopt = append(p.Readopt, live)
 			}
@@ -221,10 +219,8 @@ func Make(o Observed) *Plan {
 		if live != nil {
 			inv.add(live)
 		}
-		// A claim taken back by its labels stays unowned even when its volume is no
-		// longer retained: labels prove nothing, so it is never handed to the
-		// garbage collector on their strength.
-		if !isRetainedClaim(obj, stack) && !takenBack {
+		// A claim follows its volume's retain policy from here on, whoever made it.
+		if !isRetainedClaim(obj, stack) {
 			setOwner(obj, stack)
 		}
 		if workload {

@@ -322,16 +322,6 @@ func TestAClaimIsDeletedOnlyWhenSeenControlled(t *testing.T) {
 	}
 }
 
-func TestAClaimTakenBackByLabelsIsNeverOwned(t *testing.T) {
-	stack := testStack(func(s *appstackv1.AppStack) { s.Spec.Volumes[0].Retain = ptr.To(false) })
-	p := Make(observed(t, stack, nil, claim("data", "c", map[string]string{render.LabelStack: "shop", render.LabelVolume: "data"})))
-	for _, obj := range p.Shared {
-		if KeyOf(obj).Kind == "PersistentVolumeClaim" && len(obj.GetOwnerReferences()) > 0 {
-			t.Errorf("a claim taken back on the strength of its labels is given to the garbage collector")
-		}
-	}
-}
-
 func TestNamespaceKeptForRetainedClaimsIsTakenBack(t *testing.T) {
 	stack := testStack()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns",
