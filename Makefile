@@ -100,6 +100,10 @@ test-fuzz: ## A short fuzz run of the renderer: arbitrary specs never panic and 
 test-e2e: tools-cluster tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
 
+.PHONY: test-real-node
+test-real-node: ## Stacks on live containers: a throwaway cluster with one real node (root, Linux), the operator as a process; not part of make test (docs/real-node.md).
+	GO_TEST_FLAGS="$(GO_TEST_FLAGS)" test/realnode/run.sh
+
 ##@ Benchmark
 
 BENCH_N ?= 500

@@ -335,12 +335,19 @@ spec:
 		onHost, err := os.ReadFile(filepath.Join(hostPath, "proof.txt"))
 		Expect(err).NotTo(HaveOccurred())
 		say("wrote %q in db-0; claim data-db-0 is bound to PV %s (hostPath %s); the file on this machine says %q", token, pv, hostPath, strings.TrimSpace(string(onHost)))
-		url := "http://db-0.db." + ns + ":8080/proof.txt"
+		// Read back over HTTP from the client pod, at the IP the API gives the current
+		// db-0: its DNS name db-0.db.<ns> was seen to keep answering with the replaced
+		// pod's IP for over a minute (printed below, not relied on).
 		read := func(when string) {
 			GinkgoHelper()
+			ip, err := kubectlQuiet(false, "get", "pod", "-n", ns, "db-0", "-o", "jsonpath={.status.podIP}")
+			Expect(err).NotTo(HaveOccurred())
+			url := "http://" + ip + ":8080/proof.txt"
 			out := fetch(clientNS, cl, "client", "wget -qO- "+url)
-			say("%s: GET %s from %s: %q", when, url, cl, strings.TrimSpace(out))
+			say("%s: GET %s (db-0) from %s: %q", when, url, cl, strings.TrimSpace(out))
 			Expect(strings.TrimSpace(out)).To(Equal(token))
+			dns, _ := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "nslookup", "db-0.db."+ns+".svc.cluster.local")
+			say("%s: nslookup db-0.db.%s.svc.cluster.local: %s", when, ns, strings.Join(strings.Fields(dns), " "))
 		}
 		read("before anything")
 		uid := func() string {
