@@ -5,7 +5,9 @@ package manifest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -35,7 +37,11 @@ func YAML(objs []client.Object) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := yaml.Marshal(u.Object)
+		j, err := json.Marshal(u.Object)
+		if err != nil {
+			return nil, fmt.Errorf("marshal %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+		b, err := yaml.JSONToYAML(escapeUnreadable(j))
 		if err != nil {
 			return nil, fmt.Errorf("marshal %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
@@ -45,4 +51,28 @@ func YAML(objs []client.Object) ([]byte, error) {
 		buf.Write(b)
 	}
 	return buf.Bytes(), nil
+}
+
+// escapeUnreadable writes, as \u escapes, the characters JSON leaves raw but a YAML
+// reader refuses (DEL, the C1 controls but NEL, U+FEFF, U+FFFE, U+FFFF), so that
+// any string a stack may carry (an env value, an argument) prints as YAML. They can
+// only stand inside JSON strings, where an escape means the same character.
+func escapeUnreadable(j []byte) []byte {
+	unreadable := func(r rune) bool {
+		return r == 0x7f || (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfeff || r == 0xfffe || r == 0xffff
+	}
+	if !bytes.ContainsFunc(j, unreadable) {
+		return j
+	}
+	var out bytes.Buffer
+	for len(j) > 0 {
+		r, n := utf8.DecodeRune(j)
+		if unreadable(r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+		} else {
+			out.Write(j[:n])
+		}
+		j = j[n:]
+	}
+	return out.Bytes()
 }
