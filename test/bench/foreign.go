@@ -191,7 +191,7 @@ func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes 
 	for i := range idx {
 		idx[i] = i
 	}
-	parallelInts(8, idx, func(i int) {
+	parallel(8, idx, func(i int) {
 		stack := stacks[i%len(stacks)].Name
 		cm := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("lookalike-%03d", i), Namespace: foreignNamespace, Labels: map[string]string{
@@ -255,25 +255,6 @@ func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes 
 		fmt.Fprintln(os.Stderr, "bench: "+strings.Join(res.Failed, "; "))
 		os.Exit(1)
 	}
-}
-
-func parallelInts(workers int, xs []int, f func(int)) {
-	ch := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for x := range ch {
-				f(x)
-			}
-		}()
-	}
-	for _, x := range xs {
-		ch <- x
-	}
-	close(ch)
-	wg.Wait()
 }
 
 // freeAddr is a loopback address with a port free at the time of the call (the

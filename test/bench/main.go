@@ -334,20 +334,21 @@ func newClient(kubeconfig, ua string, qps float64, burst int) client.Client {
 	return c
 }
 
-func parallel(workers int, stacks []*appstackv1.AppStack, f func(*appstackv1.AppStack)) {
-	ch := make(chan *appstackv1.AppStack)
+// parallel runs f for each of xs on workers goroutines.
+func parallel[T any](workers int, xs []T, f func(T)) {
+	ch := make(chan T)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for s := range ch {
-				f(s)
+			for x := range ch {
+				f(x)
 			}
 		}()
 	}
-	for _, s := range stacks {
-		ch <- s
+	for _, x := range xs {
+		ch <- x
 	}
 	close(ch)
 	wg.Wait()
