@@ -149,17 +149,11 @@ build: ## Build the operator binary into bin/manager and the kubectl plugin into
 	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/kubectl-appstack ./cmd/kubectl-appstack
 
 # Images without a Docker daemon (docs/images.md): hack/images writes archives
-# that `ctr -n k8s.io images import` loads. Not part of `make test`.
+# that `ctr -n k8s.io images import` loads; the real node imports them.
 IMAGES_DIR ?= $(LOCALBIN)/images
-IMAGES_SUDO ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: images
 images: ## Write the operator (IMG), pause and testserver images as archives into bin/images/ (no Docker; see docs/images.md).
-	@[ -x /bin/busybox ] || { echo "installing busybox-static (the testserver image's applets)"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		$(IMAGES_SUDO) apt-get install -y --no-install-recommends busybox-static \
-		|| { $(IMAGES_SUDO) apt-get update && $(IMAGES_SUDO) apt-get install -y --no-install-recommends busybox-static; }; }
-	go -C hack/images build -trimpath -o $(LOCALBIN)/appstack-images .
-	$(LOCALBIN)/appstack-images -out $(IMAGES_DIR) -operator-image $(IMG)
+	IMG=$(IMG) IMAGES_DIR=$(IMAGES_DIR) hack/images.sh
 
 PLUGIN_DIR ?= $(shell go env GOPATH)/bin
 .PHONY: install-plugin

@@ -12,10 +12,13 @@
 # Environment: CLUSTER_NAME (appstack-dev), NODES (3), PV_POOL (PersistentVolumes of
 # each size in the pool, 20), PV_SIZES ("1Gi 5Gi 10Gi 50Gi"), AUDIT_POLICY
 # (hack/audit-policy.yaml: every write), KUBECONFIG_OUT (bin/$CLUSTER_NAME.kubeconfig).
-# REAL_NODE=1 (opt-in, root on Linux): also run one real node (containerd, kubelet,
-# kube-proxy, CoreDNS in a network namespace of its own) beside the kwok nodes; see
-# hack/real-node.sh. The cluster must be created with it (the apiserver's egress
-# selector); `down` removes the node too.
+# REAL_NODE (auto): where it can (root on Linux) the cluster also gets one real node
+# (containerd, kubelet, kube-proxy, CoreDNS in a network namespace of its own, the
+# project's images imported) beside the kwok nodes; see hack/real-node.sh and
+# docs/real-node.md. Elsewhere one line says why and the cluster is kwok-only.
+# REAL_NODE=0 leaves it out (the benchmark does); REAL_NODE=1 insists on it. The
+# choice is made when the cluster is created (the apiserver's egress selector);
+# `down` removes the node too.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,6 +40,10 @@ for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl
 done
 command -v kubectl >/dev/null || die "kubectl is not on PATH"
 
+# has_real_node: the cluster was created for a real node (its apiserver has the
+# egress selector).
+has_real_node() { grep -q -- "egress-selector-config-file" "$HOME/.kwok/clusters/$CLUSTER_NAME/kwok.yaml" 2>/dev/null; }
+
 exists() { "${KWOKCTL[@]}" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }
 healthy() { [[ -f $KUBECONFIG_OUT ]] && kubectl get --raw /readyz >/dev/null 2>&1; }
 
@@ -47,9 +54,12 @@ create() {
   # names the kubernetes Service's ClusterIP; kwok manages only its own nodes (the
   # annotation kwokctl puts on them), not the real one.
   local REAL_NODE_ARGS=() why
-  if [[ ${REAL_NODE:-} == 1 ]] && ! why=$("$ROOT/hack/real-node.sh" can-run); then
-    log "REAL_NODE=1 ignored: $why; kwok nodes only"
-  elif [[ ${REAL_NODE:-} == 1 ]]; then
+  if [[ ${REAL_NODE:-auto} == 0 ]]; then
+    :
+  elif ! why=$("$ROOT/hack/real-node.sh" can-run); then
+    [[ ${REAL_NODE:-auto} == 1 ]] && die "REAL_NODE=1 but the real node cannot run here: $why"
+    log "no real node: $why; kwok nodes only"
+  else
     local pki=$HOME/.kwok/clusters/$CLUSTER_NAME/pki
     REAL_NODE_ARGS=(
       --config "$(CLUSTER_NAME=$CLUSTER_NAME "$ROOT/hack/real-node.sh" kwokctl-config)"
@@ -106,7 +116,7 @@ up() {
   fi
   kubectl wait --for=condition=Ready nodes --all --timeout=60s >/dev/null
   storage
-  if [[ ${REAL_NODE:-} == 1 ]]; then
+  if has_real_node; then
     local rc=0
     CLUSTER_NAME=$CLUSTER_NAME KUBECONFIG=$KUBECONFIG_OUT "$ROOT/hack/real-node.sh" up || rc=$?
     [[ $rc == 0 || $rc == 3 ]] || die "the real node did not start (hack/real-node.sh status; logs under /var/lib/appstack-node/$CLUSTER_NAME/logs)"
@@ -181,7 +191,7 @@ EOF
 }
 
 down() {
-  if [[ ${REAL_NODE:-} == 1 || -d /var/lib/appstack-node/$CLUSTER_NAME ]]; then
+  if has_real_node || [[ -d /var/lib/appstack-node/$CLUSTER_NAME ]]; then
     CLUSTER_NAME=$CLUSTER_NAME KUBECONFIG=$KUBECONFIG_OUT "$ROOT/hack/real-node.sh" down
     rm -f "$BIN/$CLUSTER_NAME.egress-selector.yaml" "$BIN/$CLUSTER_NAME.real-node.kwokctl.yaml"
   fi

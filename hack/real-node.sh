@@ -23,14 +23,16 @@
 # the pod bridge except to pods; the Service CIDR is routed to the namespace's
 # loopback so its own processes reach ClusterIPs through kube-proxy. CoreDNS answers cluster names only (no forward plugin) on
 # the kube-dns Service (10.96.0.10). Nothing is pulled: the pause and busybox images
-# are written by appstack-mkimage and imported with ctr; pods must use
-# imagePullPolicy: IfNotPresent (or Never) with appstack.dev/* images.
+# are written by hack/images.sh (docs/images.md) and imported with ctr at every `up`
+# (the operator image is rebuilt from the tree each time); pods must use
+# imagePullPolicy: IfNotPresent (or Never) with those images.
 #
 # The node is named $NODE_NAME, labelled appstack.dev/real-node=true and tainted
 # appstack.dev/real-node=true:NoSchedule; a pod lands there only with
 #   nodeSelector: {appstack.dev/real-node: "true"}
 #   tolerations: [{key: appstack.dev/real-node, operator: Exists, effect: NoSchedule}]
-# Images: appstack.dev/pause:1 (sandbox), appstack.dev/busybox:1 (busybox-static).
+# Images: appstack.dev/pause:3.10 (sandbox), appstack.dev/testserver:0.1.0 and 0.2.0,
+# appstack-operator:0.1.0 (IMG).
 #
 # Everything lives under $STATE_DIR (/var/lib/appstack-node/<cluster>); processes are
 # recorded in $STATE_DIR/pids and stopped by PID; kubelet's cgroups are under
@@ -73,8 +75,8 @@ export KUBECONFIG=${KUBECONFIG:-$BIN/$CLUSTER_NAME.kubeconfig}
 NS=(nsenter "--net=/run/netns/$NETNS" --)
 CTR=(ctr --address "$STATE_DIR/containerd.sock" -n k8s.io)
 CRI=("$BIN/appstack-cri" -endpoint "unix://$STATE_DIR/containerd.sock")
-PAUSE_IMAGE=appstack.dev/pause:1
-BUSYBOX_IMAGE=appstack.dev/busybox:1
+PAUSE_IMAGE=appstack.dev/pause:3.10
+TEST_IMAGE=appstack.dev/testserver:0.1.0
 
 log() { echo "==> real node: $*"; }
 die() { echo "!! real node: $*" >&2; exit 1; }
@@ -204,18 +206,15 @@ current-context: local
 EOF
 }
 
+# images writes the project's images (hack/images.sh) and imports every archive in
+# bin/images into the node's containerd.
 images() {
-  local tmp applets args=()
-  tmp=$STATE_DIR/images
-  mkdir -p "$tmp"
-  "$BIN/appstack-mkimage" -o "$tmp/pause.tar" -name "$PAUSE_IMAGE" -file "$BIN/appstack-pause:/pause:0755" \
-    -entrypoint /pause -user 65535:65535 >/dev/null
-  applets=$(/bin/busybox --list | grep -vx busybox)
-  for a in $applets; do args+=(-symlink "/bin/busybox:/bin/$a"); done
-  "$BIN/appstack-mkimage" -o "$tmp/busybox.tar" -name "$BUSYBOX_IMAGE" -file /bin/busybox:/bin/busybox:0755 \
-    -dir /tmp -dir /etc -dir /root -dir /var/www "${args[@]}" -cmd sh >/dev/null
-  "${CTR[@]}" images import --all-platforms "$tmp/pause.tar" >/dev/null
-  "${CTR[@]}" images import --all-platforms "$tmp/busybox.tar" >/dev/null
+  local a
+  "$ROOT/hack/images.sh" >"$STATE_DIR/logs/images.log" 2>&1 ||
+    { tail -20 "$STATE_DIR/logs/images.log" >&2; die "hack/images.sh failed (log: $STATE_DIR/logs/images.log)"; }
+  for a in "$BIN"/images/*.tar; do
+    "${CTR[@]}" images import --all-platforms "$a" >/dev/null
+  done
 }
 
 write_configs() {
@@ -446,7 +445,8 @@ up() {
   local n all=1
   for n in api-host api-netns egress containerd kubelet kube-proxy coredns; do running "$n" || all=0; done
   if [[ $all == 1 ]]; then
-    log "$NODE_NAME already running (hack/real-node.sh down to stop it)"
+    images
+    log "$NODE_NAME already running (hack/real-node.sh down to stop it); images re-imported"
     return 0
   fi
   # Otherwise start what is missing (after a crash, or a reboot that left the state).
@@ -581,9 +581,9 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: web
-    image: $BUSYBOX_IMAGE
+    image: $TEST_IMAGE
     imagePullPolicy: IfNotPresent
-    command: [sh, -c, 'echo "hello from \$(hostname)" >/var/www/index.html; echo serving; exec httpd -f -p 8080 -h /var/www']
+    command: [sh, -c, 'echo "hello from \$(hostname)" >/tmp/index.html; echo serving; exec httpd -f -p 8080 -h /tmp']
     ports: [{name: http, containerPort: 8080}]
     readinessProbe: {tcpSocket: {port: http}, periodSeconds: 1}
 ---
@@ -597,7 +597,7 @@ EOF
   kubectl wait -n "$ns" --for=condition=Ready pod/web --timeout=60s >/dev/null || die "smoke: pod web not Ready"
   echo "smoke: pod web Ready on $(kubectl get pod -n "$ns" web -o jsonpath='{.spec.nodeName} {.status.podIP}') after $((SECONDS - t0))s"
   echo "smoke: kubectl logs web: $(kubectl logs -n "$ns" web)"
-  echo "smoke: kubectl exec web -- cat /var/www/index.html: $(kubectl exec -n "$ns" web -- cat /var/www/index.html)"
+  echo "smoke: kubectl exec web -- cat /tmp/index.html: $(kubectl exec -n "$ns" web -- cat /tmp/index.html)"
   kubectl apply -n "$ns" -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
@@ -609,7 +609,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: client
-    image: $BUSYBOX_IMAGE
+    image: $TEST_IMAGE
     imagePullPolicy: IfNotPresent
     command: [sh, -c, 'wget -qO- http://web.$ns.svc.cluster.local/ && wget -qO- http://$OUTSIDE/ 2>&1 | grep "Network is unreachable"']
 EOF

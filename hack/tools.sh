@@ -9,7 +9,8 @@
 # Groups: etcd, kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler),
 # kwok (kwok, kwokctl), controller-gen, helm, kustomize. Opt-in, not built by default
 # (hack/real-node.sh builds them): node (kubelet, kube-proxy), coredns, real-node (the
-# egress CONNECT proxy, the image writer and the pause process of hack/tools/real-node).
+# egress CONNECT proxy, the image writer and the pause process of hack/tools/real-node),
+# metrics-server (run as a process beside the real node, serving metrics.k8s.io).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,7 +40,9 @@ spec() {
     # Opt-in groups for the real node (hack/real-node.sh); not in ALL.
     node) echo "node|$(kube_ldflags)|k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy ./cri=appstack-cri" ;;
     coredns) echo "coredns|-s -w|github.com/coredns/coredns=coredns" ;;
-    real-node) echo "real-node|-s -w|./egress-proxy=appstack-egress-proxy ./mkimage=appstack-mkimage ./pause=appstack-pause" ;;
+    real-node) echo "real-node|-s -w|./egress-proxy=appstack-egress-proxy" ;;
+    # metrics-server reports its version through client-go's version package.
+    metrics-server) echo "metrics-server|-s -w -X k8s.io/client-go/pkg/version.gitVersion=v0.9.0 -X k8s.io/client-go/pkg/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.buildDate=1970-01-01T00:00:00Z|sigs.k8s.io/metrics-server/cmd/metrics-server=metrics-server" ;;
     *) echo "hack/tools.sh: unknown tool group '$1'" >&2; return 1 ;;
   esac
 }
