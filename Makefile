@@ -50,7 +50,7 @@ tools: ## Build every tool into bin/ from pinned Go modules (reuses what is ther
 
 .PHONY: tools-cluster
 tools-cluster:
-	hack/tools.sh etcd kubernetes kwok
+	hack/tools.sh etcd kubernetes kwok helm
 
 .PHONY: tools-envtest
 tools-envtest:

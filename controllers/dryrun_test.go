@@ -20,6 +20,8 @@ import (
 // under a name of its own so the controller's stacks are not disturbed).
 var _ = Describe("rendered objects of every sample", func() {
 	files, _ := filepath.Glob(filepath.Join("..", "config", "samples", "apps_*.yaml"))
+	live, _ := filepath.Glob(filepath.Join("..", "config", "samples", "real-node", "apps_*.yaml"))
+	files = append(files, live...)
 	It("finds the samples", func() { Expect(files).NotTo(BeEmpty()) })
 	for _, f := range files {
 		It("are accepted by the apiserver: "+filepath.Base(f), func() {

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # `make demo`: the local cluster, the CRD, the admission policy and the appstack
-# ClusterRoles, the operator (in the background, as a process on this machine) and
-# every sample stack, waited on until Ready (only those: other stacks do not count).
+# ClusterRoles, the operator and every sample stack, waited on until Ready (only
+# those: other stacks do not count).
+#
+# Where the cluster has a real node (root on Linux; hack/dev-cluster.sh), the operator
+# is installed from its chart (hack/real-node-values.yaml) and runs as two pods on that
+# node with its ServiceAccount, under Pod Security "restricted", one of them leading;
+# the live-container samples (config/samples/real-node) are applied too, and a page is
+# fetched from inside the cluster through a stack's Service name. Elsewhere the
+# operator runs in the background as a process on this machine.
 #
 #   hack/demo.sh        bring it all up (again: it restarts the operator on the newest build)
 #   hack/demo.sh stop   stop the operator (the cluster stays; `make dev-cluster-down` removes both)
@@ -18,6 +25,46 @@ WAIT=${WAIT:-180s}
 
 log() { echo "==> $*"; }
 die() { echo "!! $*" >&2; exit 1; }
+
+OP_NS=appstack-system
+RELEASE=appstack
+OP_DEPLOY=appstack-appstack-operator
+
+real_node() { kubectl get nodes -l appstack.dev/real-node=true -o name 2>/dev/null | grep -q .; }
+
+# The operator as pods on the real node, from the chart. The CRD and the admission
+# policy are installed above from config/ (kubectl), so the chart leaves them be.
+start_operator_pods() {
+  stop_operator
+  kubectl create namespace "$OP_NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl label namespace "$OP_NS" --overwrite pod-security.kubernetes.io/enforce=restricted \
+    pod-security.kubernetes.io/enforce-version=latest >/dev/null
+  local again=0
+  "$BIN/helm" status "$RELEASE" -n "$OP_NS" >/dev/null 2>&1 && again=1
+  "$BIN/helm" upgrade --install "$RELEASE" "$ROOT/charts/appstack-operator" -n "$OP_NS" \
+    -f "$ROOT/hack/real-node-values.yaml" --set installCRDs=false --set admissionPolicy.enabled=false \
+    --wait --timeout 180s >/dev/null || die "helm upgrade --install $RELEASE failed; kubectl get pods -n $OP_NS"
+  if [[ $again == 1 ]]; then
+    # Same tag, new image (hack/images.sh rebuilt it and the node imported it).
+    kubectl rollout restart "deployment/$OP_DEPLOY" -n "$OP_NS" >/dev/null
+    kubectl rollout status "deployment/$OP_DEPLOY" -n "$OP_NS" --timeout=180s >/dev/null ||
+      die "the operator's pods did not roll out; kubectl get pods -n $OP_NS"
+  fi
+  local holder=""
+  for _ in $(seq 60); do
+    holder=$(kubectl get lease -n "$OP_NS" appstack-operator.appstack.dev -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true)
+    [[ -n $holder ]] && kubectl get pod -n "$OP_NS" "${holder%%_*}" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  log "operator running as pods on the real node (chart $RELEASE in $OP_NS, Pod Security restricted); leader ${holder%%_*}"
+  kubectl get pods -n "$OP_NS" -o wide
+}
+
+stop_operator_pods() {
+  if "$BIN/helm" status "$RELEASE" -n "$OP_NS" >/dev/null 2>&1; then
+    "$BIN/helm" uninstall "$RELEASE" -n "$OP_NS" --wait >/dev/null && log "operator release $RELEASE uninstalled (the CRD and the stacks stay)"
+  fi
+}
 
 stop_operator() {
   if [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
@@ -45,6 +92,7 @@ start_operator() {
 
 if [[ ${1:-} == stop ]]; then
   stop_operator
+  [[ -f $KUBECONFIG ]] && kubectl get --raw /readyz >/dev/null 2>&1 && stop_operator_pods
   exit 0
 fi
 
@@ -71,13 +119,24 @@ kubectl apply --server-side --force-conflicts -f "$ROOT/config/rbac/appstack_vie
 kubectl create clusterrolebinding appstack-demo-editors --clusterrole=appstack-editor-role \
   --group=appstack:editors --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f - >/dev/null
 
-start_operator
+if real_node; then
+  start_operator_pods
+  LOGS="kubectl logs -n $OP_NS -l app.kubernetes.io/name=appstack-operator --prefix -f"
+else
+  stop_operator_pods
+  start_operator
+  LOGS="tail -f $LOGFILE"
+fi
 
 log "applying config/samples"
 # The stacks the samples define, and only those, are waited on: a stack of your own
 # that is failing on this cluster does not fail the demo.
 mapfile -t samples < <(kubectl apply -k "$ROOT/config/samples" -o name)
 [[ ${#samples[@]} -gt 0 ]] || die "kubectl apply -k config/samples applied nothing"
+if real_node; then
+  log "applying config/samples/real-node (live containers on the real node)"
+  mapfile -t -O "${#samples[@]}" samples < <(kubectl apply -k "$ROOT/config/samples/real-node" -o name)
+fi
 printf '%s configured\n' "${samples[@]}"
 
 log "waiting up to $WAIT for the ${#samples[@]} sample stacks to be Ready"
@@ -92,7 +151,7 @@ ready() {
 if ! ready; then
   kubectl get "${samples[@]}"
   kubectl get "${samples[@]}" -o jsonpath='{range .items[*]}{.metadata.name}: {.status.summary}{"\n"}{end}'
-  die "not every sample stack became Ready; operator log: $LOGFILE"
+  die "not every sample stack became Ready; operator log: $LOGS"
 fi
 
 echo
@@ -100,6 +159,18 @@ kubectl get "${samples[@]}"
 echo
 kubectl get deployments,services,pods -A -l app.kubernetes.io/managed-by=appstack-operator
 echo
+if real_node; then
+  # A real answer: the page the shared-page sample's sidecar writes, fetched from
+  # inside the cluster through the stack's Service name (a Service's endpoints
+  # follow a Ready pod by a moment; retry briefly).
+  fetch=(kubectl exec -n shared-page deploy/web -c writer -- wget -qO- http://web.shared-page/)
+  page=""
+  for _ in $(seq 30); do page=$("${fetch[@]}" 2>/dev/null) && break; sleep 1; done
+  [[ -n $page ]] || die "could not fetch http://web.shared-page/ from inside the cluster: ${fetch[*]}"
+  log "fetched from inside the cluster through the Service name: ${fetch[*]}"
+  echo "    $page"
+  echo
+fi
 log "demo ready in $((SECONDS - start))s. The cluster and the operator keep running:"
 cat <<EOF
     export KUBECONFIG=$KUBECONFIG_OUT
@@ -108,6 +179,6 @@ cat <<EOF
     kubectl delete deployment simple-app -n gurumee   # the operator puts it back
     # a stack author who is no admin (README.md, "Who may do what") is refused a privileged stack:
     kubectl --as=alice --as-group=appstack:editors apply --dry-run=server -f - <<<'{"apiVersion": "apps.appstack.dev/v1alpha1", "kind": "AppStack", "metadata": {"name": "mine"}, "spec": {"namespace": {"podSecurity": "privileged"}, "components": [{"name": "web", "containers": [{"name": "app", "image": "nginx"}]}]}}'
-    tail -f $LOGFILE                        # the operator's log
+    $LOGS   # the operator's log
     make dev-cluster-down                   # stop the operator and delete the cluster
 EOF

@@ -15,6 +15,8 @@ import (
 
 func TestRenderSamples(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "config", "samples", "apps_*.yaml"))
+	live, _ := filepath.Glob(filepath.Join("..", "..", "config", "samples", "real-node", "apps_*.yaml"))
+	files = append(files, live...)
 	if len(files) == 0 {
 		t.Fatal("no samples")
 	}

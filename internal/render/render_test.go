@@ -35,6 +35,8 @@ func samples(t *testing.T) map[string]*appstackv1.AppStack {
 		t.Fatal(err)
 	}
 	files, err := filepath.Glob(filepath.Join("..", "..", "config", "samples", "*.yaml"))
+	live, _ := filepath.Glob(filepath.Join("..", "..", "config", "samples", "real-node", "*.yaml"))
+	files = append(files, live...)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no samples found: %v", err)
 	}
