@@ -101,8 +101,8 @@ test-e2e: tools-cluster tools-envtest manifests ## e2e on a throwaway local clus
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
 
 .PHONY: test-real-node
-test-real-node: ## Stacks on live containers: a throwaway cluster with one real node (root, Linux), the operator as a process; not part of make test (docs/real-node.md).
-	GO_TEST_FLAGS="$(GO_TEST_FLAGS)" test/realnode/run.sh
+test-real-node: ## Only the e2e specs on live containers (label real-node): the operator's pods from the chart and the seeds on the real node (root, Linux; docs/real-node.md).
+	$(MAKE) --no-print-directory test-e2e GO_TEST_FLAGS="-ginkgo.label-filter=real-node $(GO_TEST_FLAGS)"
 
 ##@ Benchmark
 

@@ -60,7 +60,16 @@ create() {
     [[ ${REAL_NODE:-auto} == 1 ]] && die "REAL_NODE=1 but the real node cannot run here: $why"
     log "no real node: $why; kwok nodes only"
   else
-    local pki=$HOME/.kwok/clusters/$CLUSTER_NAME/pki
+    local pki=$HOME/.kwok/clusters/$CLUSTER_NAME/pki fp
+    fp=$(CLUSTER_NAME=$CLUSTER_NAME "$ROOT/hack/real-node.sh" front-proxy)
+    # The aggregation layer (metrics-server on the real node serves metrics.k8s.io):
+    # the front proxy's CA and client certificate (they override kwokctl's own
+    # proxy-client flags, the last value wins), and routing to the EndpointSlice's
+    # address, which the egress selector reaches. The autoscaler looks every 5 s and
+    # scales down 30 s after the load is gone (the default is 5 minutes), so the
+    # HorizontalPodAutoscaler demo and e2e spec see both directions.
+    # kwokctl v0.8.0 indexes --extra-args by position: every component's first flag
+    # must come before any component's repeat, so these stay after the ones above.
     REAL_NODE_ARGS=(
       --config "$(CLUSTER_NAME=$CLUSTER_NAME "$ROOT/hack/real-node.sh" kwokctl-config)"
       --extra-args "kwok-controller=manage-all-nodes=false"
@@ -69,6 +78,16 @@ create() {
       --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP"
       --extra-args "kube-apiserver=kubelet-client-certificate=$pki/admin.crt"
       --extra-args "kube-apiserver=kubelet-client-key=$pki/admin.key"
+      --extra-args "kube-apiserver=requestheader-client-ca-file=$fp/front-proxy-ca.crt"
+      --extra-args "kube-apiserver=requestheader-allowed-names=front-proxy-client"
+      --extra-args "kube-apiserver=requestheader-username-headers=X-Remote-User"
+      --extra-args "kube-apiserver=requestheader-group-headers=X-Remote-Group"
+      --extra-args "kube-apiserver=requestheader-extra-headers-prefix=X-Remote-Extra-"
+      --extra-args "kube-apiserver=proxy-client-cert-file=$fp/front-proxy-client.crt"
+      --extra-args "kube-apiserver=proxy-client-key-file=$fp/front-proxy-client.key"
+      --extra-args "kube-apiserver=enable-aggregator-routing=true"
+      --extra-args "kube-controller-manager=horizontal-pod-autoscaler-sync-period=5s"
+      --extra-args "kube-controller-manager=horizontal-pod-autoscaler-downscale-stabilization=30s"
     )
   fi
   log "creating cluster $CLUSTER_NAME (kwokctl, binary runtime, Kubernetes $("$BIN/kube-apiserver" --version | cut -d' ' -f2))"
@@ -193,7 +212,7 @@ EOF
 down() {
   if has_real_node || [[ -d /var/lib/appstack-node/$CLUSTER_NAME ]]; then
     CLUSTER_NAME=$CLUSTER_NAME KUBECONFIG=$KUBECONFIG_OUT "$ROOT/hack/real-node.sh" down
-    rm -f "$BIN/$CLUSTER_NAME.egress-selector.yaml" "$BIN/$CLUSTER_NAME.real-node.kwokctl.yaml"
+    rm -rf "$BIN/$CLUSTER_NAME.egress-selector.yaml" "$BIN/$CLUSTER_NAME.real-node.kwokctl.yaml" "$BIN/$CLUSTER_NAME.front-proxy"
   fi
   if exists; then
     "${KWOKCTL[@]}" delete cluster >/dev/null 2>&1 || die "kwokctl delete cluster $CLUSTER_NAME failed"

@@ -21,8 +21,14 @@
 # certificate, so in-cluster clients on the node verify it). An iptables guard in the
 # namespace (mangle FORWARD, ahead of kube-proxy's rules) drops anything forwarded off
 # the pod bridge except to pods; the Service CIDR is routed to the namespace's
-# loopback so its own processes reach ClusterIPs through kube-proxy. CoreDNS answers cluster names only (no forward plugin) on
-# the kube-dns Service (10.96.0.10). Nothing is pulled: the pause and busybox images
+# loopback so its own processes reach ClusterIPs through kube-proxy. CoreDNS answers
+# cluster names only (no forward plugin) on the kube-dns Service (10.96.0.10).
+# metrics-server v0.9.0 (hack/tools.sh metrics-server) runs in the namespace too, on
+# NODE_IP:$METRICS_PORT, reads the kubelet's resource metrics and is registered as the
+# APIService v1beta1.metrics.k8s.io (kubectl top, HorizontalPodAutoscalers); the
+# apiserver reaches it through the egress selector, trusting it by the cluster CA,
+# and it trusts the apiserver's front-proxy certificate (`front-proxy`, made before
+# the cluster is created). Nothing is pulled: the pause, test and operator images
 # are written by hack/images.sh (docs/images.md) and imported with ctr at every `up`
 # (the operator image is rebuilt from the tree each time); pods must use
 # imagePullPolicy: IfNotPresent (or Never) with those images.
@@ -64,6 +70,8 @@ NETNS=${NETNS:-appstack-node-${CLUSTER_NAME#appstack-}}
 POD_CIDR=${POD_CIDR:-10.244.0.0/24}
 SERVICE_CIDR=${SERVICE_CIDR:-10.96.0.0/16}
 DNS_IP=${DNS_IP:-10.96.0.10}
+METRICS_PORT=${METRICS_PORT:-4443}
+PROCESSES="api-host api-netns egress containerd kubelet kube-proxy coredns metrics-server"
 STATE_DIR=${STATE_DIR:-/var/lib/appstack-node/$CLUSTER_NAME}
 CGROUP_ROOT=/appstack-node-$CLUSTER_NAME
 BRIDGE=appstack0
@@ -112,6 +120,26 @@ options:
   kubeApiserverCertSANs: ["$first"]
 EOF
   echo "$(kwokctl_config_path)"
+}
+
+# The aggregation layer's front proxy (metrics-server trusts requests the apiserver
+# forwards with this client certificate): a CA and a client certificate, made before
+# the cluster is created because the apiserver's flags name them.
+front_proxy_dir() { echo "$BIN/$CLUSTER_NAME.front-proxy"; }
+write_front_proxy() {
+  local fp
+  fp=$(front_proxy_dir)
+  mkdir -p "$fp"
+  if [[ ! -f $fp/front-proxy-client.crt ]]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=appstack-front-proxy-ca" \
+      -keyout "$fp/front-proxy-ca.key" -out "$fp/front-proxy-ca.crt" 2>/dev/null
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=front-proxy-client" \
+      -keyout "$fp/front-proxy-client.key" -out "$fp/front-proxy-client.csr" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$fp/client.ext"
+    openssl x509 -req -in "$fp/front-proxy-client.csr" -CA "$fp/front-proxy-ca.crt" -CAkey "$fp/front-proxy-ca.key" \
+      -CAcreateserial -days 3650 -extfile "$fp/client.ext" -out "$fp/front-proxy-client.crt" 2>/dev/null
+  fi
+  echo "$fp"
 }
 
 # can_run prints why the node cannot run here, if it cannot.
@@ -188,6 +216,17 @@ cert() {
     -out "$STATE_DIR/pki/$name.csr" 2>/dev/null
   openssl x509 -req -in "$STATE_DIR/pki/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
     -days 365 -out "$STATE_DIR/pki/$name.crt" 2>/dev/null
+}
+# serving_cert NAME DNS signs a serving certificate for DNS and the node IP.
+serving_cert() {
+  local name=$1 dns=$2
+  [[ -f $STATE_DIR/pki/$name.crt ]] && return 0
+  openssl req -new -newkey rsa:2048 -nodes -subj "/CN=$dns" -keyout "$STATE_DIR/pki/$name.key" \
+    -out "$STATE_DIR/pki/$name.csr" 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:%s,IP:%s\n' \
+    "$dns" "$NODE_IP" >"$STATE_DIR/pki/$name.ext"
+  openssl x509 -req -in "$STATE_DIR/pki/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 365 -extfile "$STATE_DIR/pki/$name.ext" -out "$STATE_DIR/pki/$name.crt" 2>/dev/null
 }
 kubeconfig() { # kubeconfig NAME -> file whose server is the apiserver as seen from the namespace
   cat >"$STATE_DIR/$1.kubeconfig" <<EOF
@@ -432,18 +471,82 @@ ports:
 - {name: dns, port: 53, protocol: UDP}
 - {name: dns-tcp, port: 53, protocol: TCP}
 EOF
+  # metrics-server: reads the kubelet's /metrics/resource, serves metrics.k8s.io to
+  # the apiserver (which reaches it at NODE_IP:$METRICS_PORT through the egress
+  # selector: enable-aggregator-routing dials the EndpointSlice's address).
+  kubectl apply --server-side --field-manager=real-node -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "appstack:real-node:metrics-server", labels: {appstack.dev/real-node: "true"}}
+rules:
+- {apiGroups: [""], resources: [nodes/metrics], verbs: [get]}
+- {apiGroups: [""], resources: [pods, nodes], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "appstack:real-node:metrics-server", labels: {appstack.dev/real-node: "true"}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "appstack:real-node:metrics-server"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "appstack:real-node:metrics-server"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "appstack:real-node:metrics-server:auth-delegator", labels: {appstack.dev/real-node: "true"}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:auth-delegator"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "appstack:real-node:metrics-server"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: "appstack:real-node:metrics-server:auth-reader", namespace: kube-system, labels: {appstack.dev/real-node: "true"}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: extension-apiserver-authentication-reader}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "appstack:real-node:metrics-server"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: "system:aggregated-metrics-reader"
+  labels: {appstack.dev/real-node: "true", rbac.authorization.k8s.io/aggregate-to-view: "true", rbac.authorization.k8s.io/aggregate-to-edit: "true", rbac.authorization.k8s.io/aggregate-to-admin: "true"}
+rules:
+- {apiGroups: [metrics.k8s.io], resources: [pods, nodes], verbs: [get, list, watch]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: metrics-server, namespace: kube-system, labels: {k8s-app: metrics-server, appstack.dev/real-node: "true"}}
+spec:
+  ports: [{name: https, port: 443, protocol: TCP, targetPort: $METRICS_PORT}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: metrics-server-real-node
+  namespace: kube-system
+  labels: {kubernetes.io/service-name: metrics-server, endpointslice.kubernetes.io/managed-by: real-node.appstack.dev}
+addressType: IPv4
+endpoints: [{addresses: ["$NODE_IP"], conditions: {ready: true}}]
+ports: [{name: https, port: $METRICS_PORT, protocol: TCP}]
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.metrics.k8s.io, labels: {k8s-app: metrics-server, appstack.dev/real-node: "true"}}
+spec:
+  group: metrics.k8s.io
+  version: v1beta1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  service: {name: metrics-server, namespace: kube-system, port: 443}
+  caBundle: $(base64 -w0 "$PKI/ca.crt")
+EOF
 }
 
 up() {
   local why start=$SECONDS
   why=$(can_run) || { echo "==> real node: skipped: $why"; exit 3; }
   packages
-  "$ROOT/hack/tools.sh" node coredns real-node
+  "$ROOT/hack/tools.sh" node coredns metrics-server real-node
   cluster_facts
   mkdir -p "$STATE_DIR"/{pids,logs}
   echo "$NETNS" >"$STATE_DIR/netns"
   local n all=1
-  for n in api-host api-netns egress containerd kubelet kube-proxy coredns; do running "$n" || all=0; done
+  for n in $PROCESSES; do running "$n" || all=0; done
   if [[ $all == 1 ]]; then
     images
     log "$NODE_NAME already running (hack/real-node.sh down to stop it); images re-imported"
@@ -454,9 +557,12 @@ up() {
   cert kubelet "system:node:$NODE_NAME" system:nodes
   cert kube-proxy system:kube-proxy ""
   cert coredns appstack:real-node:coredns ""
+  cert metrics-server appstack:real-node:metrics-server ""
+  serving_cert metrics-server-serving metrics-server.kube-system.svc
   kubeconfig kubelet
   kubeconfig kube-proxy
   kubeconfig coredns
+  kubeconfig metrics-server
   netns
   cgroups
   rbac
@@ -474,6 +580,16 @@ up() {
     --node-labels appstack.dev/real-node=true --v 1
   running kube-proxy || start kube-proxy "$BIN/kube-proxy" --config "$STATE_DIR/kube-proxy.yaml" --v 1
   running coredns || start coredns "$BIN/coredns" -conf "$STATE_DIR/Corefile"
+  # The kubelet's serving certificate is self-signed (it names the node, not its IP),
+  # hence --kubelet-insecure-tls; the kubelet authenticates metrics-server by the
+  # cluster CA and authorizes nodes/metrics by webhook.
+  local ms=$STATE_DIR/metrics-server.kubeconfig
+  running metrics-server || start metrics-server "$BIN/metrics-server" --kubeconfig="$ms" \
+    --authentication-kubeconfig="$ms" --authorization-kubeconfig="$ms" \
+    --bind-address="$NODE_IP" --secure-port="$METRICS_PORT" --cert-dir="$STATE_DIR/pki" \
+    --tls-cert-file="$STATE_DIR/pki/metrics-server-serving.crt" --tls-private-key-file="$STATE_DIR/pki/metrics-server-serving.key" \
+    --node-selector=appstack.dev/real-node=true --kubelet-preferred-address-types=InternalIP \
+    --kubelet-use-node-status-port --kubelet-insecure-tls --metric-resolution=15s
   wait_for 90 "node $NODE_NAME Ready" kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
   log "$NODE_NAME Ready $((SECONDS - t0))s after its processes started ($((SECONDS - start))s in all); IP $NODE_IP in netns $NETNS"
 }
@@ -511,6 +627,7 @@ down() {
     NETNS=$(cat "$STATE_DIR/netns")
     NS=(nsenter "--net=/run/netns/$NETNS" --)
   fi
+  stop metrics-server
   stop kube-proxy
   stop coredns
   stop kubelet
@@ -553,7 +670,11 @@ down() {
   fi
   if kubectl get --raw /readyz >/dev/null 2>&1; then
     kubectl delete node "$NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-    kubectl delete endpointslice -n kube-system kube-dns-real-node --ignore-not-found >/dev/null 2>&1 || true
+    # An APIService whose backend is gone breaks discovery (and namespace deletion).
+    kubectl delete apiservice v1beta1.metrics.k8s.io --ignore-not-found >/dev/null 2>&1 || true
+    kubectl delete endpointslice -n kube-system kube-dns-real-node metrics-server-real-node --ignore-not-found >/dev/null 2>&1 || true
+    kubectl delete clusterrole,clusterrolebinding -l appstack.dev/real-node=true --ignore-not-found >/dev/null 2>&1 || true
+    kubectl delete rolebinding -n kube-system -l appstack.dev/real-node=true --ignore-not-found >/dev/null 2>&1 || true
     kubectl delete service -n kube-system -l appstack.dev/real-node=true --ignore-not-found >/dev/null 2>&1 || true
   fi
   log "$NODE_NAME removed (netns $NETNS, processes, mounts, cgroups $CGROUP_ROOT, $STATE_DIR)"
@@ -623,7 +744,7 @@ EOF
 
 status() {
   local n
-  for n in api-host api-netns egress containerd kubelet kube-proxy coredns; do
+  for n in $PROCESSES; do
     if running "$n"; then echo "$n: running, pid $(cat "$STATE_DIR/pids/$n")"; else echo "$n: not running"; fi
   done
   kubectl get node "$NODE_NAME" -o wide 2>/dev/null || true
@@ -637,6 +758,7 @@ case "${1:-up}" in
   status) status ;;
   egress-config) write_egress_config ;;
   kwokctl-config) write_kwokctl_config ;;
+  front-proxy) write_front_proxy ;;
   can-run) can_run ;;
   smoke) smoke ;;
   import)

@@ -1,8 +1,12 @@
 //go:build e2e
 
 // Package e2e runs the demo flow on a throwaway local cluster (hack/dev-cluster.sh:
-// real apiserver, scheduler and controllers, kwok nodes) with the operator as a
-// process on this machine, and checks what a user would check, with kubectl.
+// real apiserver, scheduler and controllers, kwok nodes and, where this machine
+// allows it, one real node) and checks what a user would check, with kubectl. With
+// the real node the operator under test is the chart, installed with helm as two
+// pods on that node (operator_test.go), and the specs labelled "real-node" run
+// stacks on live containers; without it the operator is a process on this machine
+// and those specs are skipped.
 package e2e
 
 import (
@@ -12,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,8 +26,7 @@ import (
 var (
 	root       string
 	kubeconfig string
-	operator   *exec.Cmd
-	opLog      *os.File
+	realNode   string // the real node's name, "" when the cluster has none
 )
 
 const (
@@ -67,16 +69,30 @@ var _ = BeforeSuite(func() {
 		Expect(err).NotTo(HaveOccurred(), string(b))
 	}
 
-	By("starting the operator")
-	opLog, err = os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
+	nodes, err := kubectl("get", "nodes", "-l", "appstack.dev/real-node=true", "-o", "jsonpath={.items[*].metadata.name}")
 	Expect(err).NotTo(HaveOccurred())
+	if realNode = strings.TrimSpace(nodes); realNode != "" {
+		By("installing the operator from its chart: pods on the real node " + realNode)
+		p := &podOperator{}
+		op = p
+		p.installChart()
+		return
+	}
+	fmt.Fprintf(GinkgoWriter, "NOTE: no real node in this cluster (see hack/dev-cluster.sh); the operator runs as a process and the real-node specs are skipped\n")
+	By("starting the operator as a process")
+	log, err := os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
+	Expect(err).NotTo(HaveOccurred())
+	op = &processOperator{log: log}
 	startOperator()
 })
 
 var _ = AfterSuite(func() {
-	stopOperator(syscall.SIGKILL)
-	if opLog != nil {
-		_ = opLog.Close()
+	if p, ok := op.(*processOperator); ok {
+		p.stop(true)
+		_ = p.log.Close()
+	} else if op != nil {
+		// Kept where the process operator's log would be, for the report below.
+		_ = os.WriteFile(filepath.Join(root, "bin", clusterName+".manager.log"), []byte(op.logs()), 0o644)
 	}
 	if os.Getenv("E2E_KEEP_CLUSTER") == "" {
 		_, _ = script("hack/dev-cluster.sh", "down")
@@ -91,8 +107,12 @@ var _ = ReportAfterSuite("operator log on failure", func(r Report) {
 	}
 })
 
-// kubectl runs kubectl against the e2e cluster, as a user would type it.
-func kubectl(args ...string) (string, error) {
+// kubectl runs kubectl against the e2e cluster, as a user would type it, and logs
+// the command and its output.
+func kubectl(args ...string) (string, error) { return kubectlQuiet(true, args...) }
+
+// kubectlQuiet is kubectl, logging only when verbose (for polls).
+func kubectlQuiet(verbose bool, args ...string) (string, error) {
 	cmd := exec.Command("kubectl", args...)
 	// bin/ first on the PATH, so `kubectl appstack` finds the plugin built above.
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig,
@@ -100,7 +120,9 @@ func kubectl(args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	fmt.Fprintf(GinkgoWriter, "$ kubectl %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
+	if verbose {
+		fmt.Fprintf(GinkgoWriter, "$ kubectl %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
+	}
 	if err != nil {
 		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 	}
@@ -113,28 +135,6 @@ func script(path string, args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	fmt.Fprintf(GinkgoWriter, "$ %s %s\n%s", path, strings.Join(args, " "), out)
 	return string(out), err
-}
-
-// startOperator runs the operator binary against the e2e cluster. A short sync
-// period makes full resyncs happen during the suite, so the zero-writes check
-// covers them.
-func startOperator() {
-	GinkgoHelper()
-	operator = exec.Command(filepath.Join(root, "bin", "manager-e2e"), "--sync-period=30s",
-		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0")
-	operator.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	operator.Stdout, operator.Stderr = opLog, opLog
-	Expect(operator.Start()).To(Succeed())
-}
-
-// stopOperator stops the operator with sig and waits for it to exit.
-func stopOperator(sig syscall.Signal) {
-	if operator == nil || operator.Process == nil {
-		return
-	}
-	_ = operator.Process.Signal(sig)
-	_ = operator.Wait()
-	operator = nil
 }
 
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

@@ -3,13 +3,8 @@
 package e2e
 
 import (
-	"crypto/tls"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -18,82 +13,32 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-// tokenOperator is an operator process that talks to the cluster with nothing but
-// the chart's ServiceAccount token.
-type tokenOperator struct {
-	cmd *exec.Cmd
-	log string
-}
-
-func startTokenOperator(name, kubeconfigPath string, metricsPort, probePort int) *tokenOperator {
-	GinkgoHelper()
-	logPath := filepath.Join(root, "bin", clusterName+"."+name+".log")
-	f, err := os.Create(logPath)
-	Expect(err).NotTo(HaveOccurred())
-	cmd := exec.Command(filepath.Join(root, "bin", "manager-e2e"),
-		"--leader-elect", "--leader-election-namespace=appstack-system",
-		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort), "--metrics-secure=true",
-		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort))
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfigPath)
-	cmd.Stdout, cmd.Stderr = f, f
-	Expect(cmd.Start()).To(Succeed())
-	return &tokenOperator{cmd: cmd, log: logPath}
-}
-
-func (o *tokenOperator) logText() string {
-	b, _ := os.ReadFile(o.log)
-	return string(b)
-}
-
-func (o *tokenOperator) kill() {
-	if o != nil && o.cmd.Process != nil {
-		_ = o.cmd.Process.Signal(syscall.SIGKILL)
-		_ = o.cmd.Wait()
-	}
-}
-
-func (o *tokenOperator) leading() bool {
-	return strings.Contains(strings.ToLower(o.logText()), "successfully acquired lease")
-}
-
-var _ = Describe("least privilege, proven on the cluster, and leader election", Ordered, func() {
-	var a, b *tokenOperator
-	var tokenKubeconfig string
+// The proof of least privilege is the operator the chart installs, running as pods
+// on the real node with nothing but its ServiceAccount's token.
+var _ = Describe("the operator from its chart, as pods on the real node", Ordered, Label("real-node"), func() {
+	var p *podOperator
 
 	BeforeAll(func() {
+		if !inCluster() {
+			Skip("the cluster has no real node (hack/dev-cluster.sh says why); the operator runs as a process here")
+		}
+		p = op.(*podOperator)
 		ensureSamples()
-		// Only the operators of this container may write while it runs.
-		stopOperator(syscall.SIGTERM)
-		// The suite installed the CRD with kubectl already; the chart leaves it be.
-		out, err := helm("upgrade", "--install", "appstack", filepath.Join(root, "charts", "appstack-operator"),
-			"--namespace", "appstack-system", "--create-namespace", "--set", "installCRDs=false")
-		Expect(err).NotTo(HaveOccurred(), out)
-
-		token, err := kubectl("create", "token", "appstack-appstack-operator", "-n", "appstack-system", "--duration=1h")
-		Expect(err).NotTo(HaveOccurred())
-		server, err := kubectl("config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
-		Expect(err).NotTo(HaveOccurred())
-		ca, err := kubectl("config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
-		Expect(err).NotTo(HaveOccurred())
-		tokenKubeconfig = filepath.Join(root, "bin", clusterName+".token.kubeconfig")
-		writeFile(tokenKubeconfig, fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: e2e, cluster: {server: %q, certificate-authority-data: %s}}]
-users: [{name: operator, user: {token: %s}}]
-contexts: [{name: operator, context: {cluster: e2e, user: operator}}]
-current-context: operator
-`, server, ca, strings.TrimSpace(token)))
 	})
 
-	AfterAll(func() {
-		a.kill()
-		b.kill()
-		startOperator()
-	})
+	It("runs two pods on the real node under Pod Security restricted, with the chart's ServiceAccount and no RBAC errors", func() {
+		Expect(kubectl("get", "namespace", opNamespace, "-o", `jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`)).To(Equal("restricted"))
+		pods, err := kubectl("get", "pods", "-n", opNamespace, "-l", opSelector, "-o",
+			`jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.spec.serviceAccountName} {.status.phase} {.spec.containers[0].image}{"\n"}{end}`)
+		Expect(err).NotTo(HaveOccurred())
+		lines := strings.Split(strings.TrimSpace(pods), "\n")
+		Expect(lines).To(HaveLen(opReplicas))
+		for _, l := range lines {
+			f := strings.Fields(l)
+			Expect(f[1:]).To(Equal([]string{realNode, opDeployment, "Running", "appstack-operator:0.1.0"}), l)
+		}
+		fmt.Fprintf(GinkgoWriter, "OPERATOR PODS\n%s", pods)
 
-	It("runs the operator with only the chart's ServiceAccount token: stacks converge, no RBAC errors", func() {
-		a = startTokenOperator("token-a", tokenKubeconfig, 18443, 18081)
-		Eventually(a.leading, 30*time.Second, 200*time.Millisecond).Should(BeTrue())
 		manyStacks("rbac", 5)
 		apply(`apiVersion: apps.appstack.dev/v1alpha1
 kind: AppStack
@@ -120,54 +65,77 @@ spec:
 `)
 		waitReady(append(stackRefs(numbered("rbac", 5)...), "stack/rbac-everything")...)
 		Expect(kubectl("delete", "stack", "rbac-00", "--timeout=60s")).Error().NotTo(HaveOccurred())
-		log := a.logText()
-		Expect(log).NotTo(ContainSubstring("forbidden"), "RBAC errors in the operator's log")
-		Expect(log).NotTo(ContainSubstring("Forbidden"))
+		log := p.logs()
+		Expect(log).To(ContainSubstring("Starting workers"))
+		Expect(strings.ToLower(log)).NotTo(ContainSubstring("forbidden"), "RBAC errors in the operator's log")
 	})
 
 	It("serves metrics only to an authorized token, with the per-stack gauges", func() {
-		Expect(kubectl("create", "serviceaccount", "scraper", "-n", "appstack-system")).Error().NotTo(HaveOccurred())
-		Expect(kubectl("create", "clusterrolebinding", "scraper-metrics", "--clusterrole=appstack-appstack-operator-metrics-reader",
-			"--serviceaccount=appstack-system:scraper")).Error().NotTo(HaveOccurred())
-		token, err := kubectl("create", "token", "scraper", "-n", "appstack-system")
-		Expect(err).NotTo(HaveOccurred())
-		// The operator's self-signed serving certificate; loopback only.
-		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-		get := func(tok string) (int, string) {
-			req, _ := http.NewRequest(http.MethodGet, "https://127.0.0.1:18443/metrics", nil)
-			if tok != "" {
-				req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
-			}
-			resp, err := c.Do(req)
-			Expect(err).NotTo(HaveOccurred())
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(body)
-		}
-		code, _ := get("")
+		ip := podIP(opNamespace, p.waitLeader())
+		code, _ := metricsGet(ip, "")
 		Expect(code).To(Equal(http.StatusUnauthorized))
-		code, body := get(token)
+		_, _ = kubectl("create", "serviceaccount", "nobody", "-n", opNamespace)
+		tok, err := kubectl("create", "token", "nobody", "-n", opNamespace)
+		Expect(err).NotTo(HaveOccurred())
+		code, _ = metricsGet(ip, strings.TrimSpace(tok))
+		Expect(code).To(Equal(http.StatusForbidden), "a token without the metrics-reader role")
+		code, body := metricsGet(ip, p.scraperToken)
 		Expect(code).To(Equal(http.StatusOK))
 		Expect(body).To(ContainSubstring(`appstack_components_ready{stack="rbac-everything"} 6`))
 		Expect(body).To(ContainSubstring(`appstack_components_total{stack="rbac-everything"} 6`))
 		for _, l := range strings.Split(body, "\n") {
 			if strings.HasPrefix(l, `appstack_components_`) && strings.Contains(l, "gurumee") {
-				fmt.Fprintf(GinkgoWriter, "SCRAPED %s\n", l)
+				fmt.Fprintf(GinkgoWriter, "SCRAPED https://%s:8443/metrics: %s\n", ip, l)
 			}
 		}
 	})
 
-	It("elects one leader of two; a SIGKILLed leader is replaced and a new stack converges", func() {
-		b = startTokenOperator("token-b", tokenKubeconfig, 18444, 18082)
-		Consistently(b.leading, 5*time.Second, 250*time.Millisecond).Should(BeFalse(), "only one leader")
-		Expect(b.logText()).NotTo(ContainSubstring("Starting workers"), "the standby must not reconcile")
+	It("elects one leader of two; when the leader crashes (SIGKILL) the other takes over and a new stack converges", func() {
+		leader := p.waitLeader()
+		pods, err := kubectl("get", "pods", "-n", opNamespace, "-l", opSelector, "-o", "jsonpath={.items[*].metadata.name}")
+		Expect(err).NotTo(HaveOccurred())
+		var standby string
+		for _, n := range strings.Fields(pods) {
+			if n != leader {
+				standby = n
+			}
+		}
+		Expect(standby).NotTo(BeEmpty())
+		standbyLog, err := kubectl("logs", "-n", opNamespace, standby)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(standbyLog).NotTo(ContainSubstring("Starting workers"), "the standby must not reconcile")
 
+		// A crash: the leader's manager process is SIGKILLed and cannot release its
+		// lease; the standby takes over once the lease (15 s) runs out. The kubelet
+		// restarts the killed container, which then stands by.
+		uid, err := kubectl("get", "pod", leader, "-n", opNamespace, "-o", "jsonpath={.metadata.uid}")
+		Expect(err).NotTo(HaveOccurred())
+		pids := managerPIDs(uid)
+		Expect(pids).To(HaveLen(1), "the leader's manager process")
 		killed := time.Now()
-		a.kill()
-		Eventually(b.leading, 60*time.Second, 100*time.Millisecond).Should(BeTrue())
-		takeover := time.Since(killed)
-		fmt.Fprintf(GinkgoWriter, "TAKEOVER after %s\n", takeover.Round(100*time.Millisecond))
-		AddReportEntry("leader takeover", takeover.Round(100*time.Millisecond).String())
+		Expect(syscall.Kill(pids[0], syscall.SIGKILL)).To(Succeed())
+		holder := func() string {
+			h, _ := kubectlQuiet(false, "get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
+			pod, _, _ := strings.Cut(h, "_")
+			return pod
+		}
+		Eventually(holder, 90*time.Second, 200*time.Millisecond).Should(Equal(standby))
+		takeover := time.Since(killed).Round(100 * time.Millisecond)
+		restarts, _ := kubectl("get", "pod", leader, "-n", opNamespace, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
+		fmt.Fprintf(GinkgoWriter, "TAKEOVER: leader %s SIGKILLed (pid %d), %s leads after %s; the killed container restarted %s time(s)\n",
+			leader, pids[0], standby, takeover, restarts)
+		AddReportEntry("leader takeover after SIGKILL", takeover.String())
+
+		// A pod deleted the usual way hands the lease over at once (it releases it on
+		// SIGTERM).
+		deleted := time.Now()
+		Expect(kubectl("delete", "pod", standby, "-n", opNamespace, "--wait=false")).Error().NotTo(HaveOccurred())
+		var next string
+		Eventually(func() string { next = p.leader(); return next }, 90*time.Second, 200*time.Millisecond).
+			Should(And(Not(BeEmpty()), Not(Equal(standby))))
+		handover := time.Since(deleted).Round(100 * time.Millisecond)
+		fmt.Fprintf(GinkgoWriter, "HANDOVER: leader %s deleted, %s leads after %s\n", standby, next, handover)
+		AddReportEntry("leader hand-over on pod deletion", handover.String())
 
 		apply(`apiVersion: apps.appstack.dev/v1alpha1
 kind: AppStack
@@ -176,6 +144,7 @@ spec:
   components: [{name: web, containers: [{name: app, image: nginx, ports: [{containerPort: 80}]}]}]
 `)
 		waitReady("stack/after-takeover")
-		Expect(b.logText()).NotTo(ContainSubstring("forbidden"))
+		Expect(kubectl("rollout", "status", "deployment/"+opDeployment, "-n", opNamespace, "--timeout=120s")).Error().NotTo(HaveOccurred())
+		Expect(strings.ToLower(p.logs())).NotTo(ContainSubstring("forbidden"))
 	})
 })

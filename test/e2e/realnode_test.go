@@ -1,6 +1,6 @@
-//go:build realnode
+//go:build e2e
 
-package realnode
+package e2e
 
 import (
 	"fmt"
@@ -14,6 +14,98 @@ import (
 	. "github.com/onsi/gomega"
 )
 
+// The seeds on live containers: every stack here is pinned to the real node (pin),
+// runs the project's test image (docs/images.md) and is applied with kubectl as a
+// user would; each spec prints what it saw (EVIDENCE lines). docs/real-node.md
+// lists them with the figures of a run.
+
+// pin places a component on the real node; it is indented for a component entry.
+const pin = `    nodeSelector: {appstack.dev/real-node: "true"}
+    tolerations: [{key: appstack.dev/real-node, operator: Exists, effect: NoSchedule}]
+`
+
+// client is a component that only sleeps: the pod requests are made from.
+const client = `  - name: client
+    containers:
+    - name: client
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+` + pin
+
+// header starts a stack named stack in a namespace of the same name; its
+// components follow.
+func header(stack string) string {
+	return "apiVersion: apps.appstack.dev/v1alpha1\nkind: AppStack\nmetadata: {name: " + stack +
+		"}\nspec:\n  namespace: {name: " + stack + "}\n  components:\n"
+}
+
+// manifests holds the files the specs apply.
+var manifests string
+
+// applyStack writes yaml to a file and applies it with kubectl apply -f, as a user would.
+func applyStack(name, yaml string) {
+	GinkgoHelper()
+	path := filepath.Join(manifests, name+".yaml")
+	Expect(os.WriteFile(path, []byte(yaml), 0o600)).To(Succeed())
+	fmt.Fprintf(GinkgoWriter, "---- %s ----\n%s", path, yaml)
+	Expect(kubectl("apply", "-f", path)).Error().NotTo(HaveOccurred())
+}
+
+func waitStack(stack string) { GinkgoHelper(); waitReady("stack/" + stack) }
+
+// deleteStack removes a stack and waits for its namespace to go.
+func deleteStack(stack, ns string) {
+	_, _ = kubectl("delete", "stack", stack, "--ignore-not-found", "--wait=true", "--timeout=60s")
+	_, _ = kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=60s")
+}
+
+// podOf is the name of a Running pod of a component on the real node.
+func podOf(ns, component string) string {
+	GinkgoHelper()
+	var pod string
+	Eventually(func() error {
+		out, err := kubectlQuiet(false, "get", "pods", "-n", ns, "-l", "apps.appstack.dev/component="+component,
+			"--field-selector=status.phase=Running", "-o",
+			`jsonpath={range .items[*]}{.metadata.deletionTimestamp}|{.metadata.name}|{.spec.nodeName}{"\n"}{end}`)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(out, "\n") {
+			f := strings.Split(l, "|")
+			if len(f) == 3 && f[0] == "" && f[2] == realNode {
+				pod = f[1]
+				return nil
+			}
+		}
+		return fmt.Errorf("no running pod of %s/%s on %s yet: %q", ns, component, realNode, out)
+	}, 90*time.Second, 500*time.Millisecond).Should(Succeed())
+	return pod
+}
+
+// sh runs a shell command in a container of a pod with kubectl exec.
+func sh(ns, pod, container, script string) (string, error) {
+	return kubectl("exec", "-n", ns, pod, "-c", container, "--", "sh", "-c", script)
+}
+
+// fetch retries a shell command in a pod until it succeeds (a Service's endpoints
+// and DNS record follow a pod becoming Ready by a moment) and returns its output.
+func fetch(ns, pod, container, script string) string {
+	GinkgoHelper()
+	var out string
+	Eventually(func() error {
+		var err error
+		out, err = sh(ns, pod, container, script)
+		return err
+	}, 60*time.Second, time.Second).Should(Succeed())
+	return out
+}
+
+// say prints evidence.
+func say(format string, args ...any) {
+	fmt.Fprintf(GinkgoWriter, "EVIDENCE: "+format+"\n", args...)
+}
+
 // line is the first "key: value" line of an /echo answer for key.
 func line(echo, key string) string {
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `: (.*)$`).FindStringSubmatch(echo)
@@ -23,18 +115,18 @@ func line(echo, key string) string {
 	return m[1]
 }
 
-var _ = Describe("stacks on the real node", Ordered, func() {
+var _ = Describe("stacks on the real node", Ordered, Label("real-node"), func() {
+	BeforeAll(func() {
+		if realNode == "" {
+			Skip("the cluster has no real node (hack/dev-cluster.sh says why)")
+		}
+		manifests = GinkgoT().TempDir()
+	})
 
 	It("shares an emptyDir between a sidecar that writes and a web container that serves it", func() {
 		const stack, ns = "rn-shared", "rn-shared"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
-kind: AppStack
-metadata: {name: `+stack+`}
-spec:
-  namespace: {name: `+ns+`}
-  components:
-  - name: web
+		applyStack(stack, header(stack)+`  - name: web
     containers:
     - name: writer
       image: appstack.dev/testserver:0.1.0
@@ -50,7 +142,7 @@ spec:
     volumes: [{name: shared, emptyDir: {}}]
 `+pin+client)
 		t0 := time.Now()
-		waitReady(stack, 2*time.Minute)
+		waitStack(stack)
 		say("stack %s Ready %s after apply", stack, since(t0))
 		web := podOf(ns, "web")
 		cl := podOf(ns, "client")
@@ -65,13 +157,7 @@ spec:
 	It("sends Service port 80 to container port 8080, by number and by name", func() {
 		const stack, ns = "rn-ports", "rn-ports"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
-kind: AppStack
-metadata: {name: `+stack+`}
-spec:
-  namespace: {name: `+ns+`}
-  components:
-  - name: numeric
+		applyStack(stack, header(stack)+`  - name: numeric
     containers:
     - name: web
       image: appstack.dev/testserver:0.1.0
@@ -88,7 +174,7 @@ spec:
     service:
       ports: [{port: 80, targetPort: http}]
 `+pin+client)
-		waitReady(stack, 2*time.Minute)
+		waitStack(stack)
 		cl := podOf(ns, "client")
 		for _, svc := range []string{"numeric", "named"} {
 			tp, err := kubectl("get", "service", "-n", ns, svc, "-o", `jsonpath={.spec.ports[0].port} -> {.spec.ports[0].targetPort}`)
@@ -105,13 +191,7 @@ spec:
 	It("resolves <svc>.<ns> and <svc>.<ns>.svc.cluster.local, and leads a dependent to its dependency with <DEP>_HOST/<DEP>_PORT", func() {
 		const stack, ns = "rn-dns", "rn-dns"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
-kind: AppStack
-metadata: {name: `+stack+`}
-spec:
-  namespace: {name: `+ns+`}
-  components:
-  - name: db
+		applyStack(stack, header(stack)+`  - name: db
     containers:
     - name: db
       image: appstack.dev/testserver:0.1.0
@@ -128,7 +208,7 @@ spec:
       imagePullPolicy: IfNotPresent
       command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
 `+pin)
-		waitReady(stack, 2*time.Minute)
+		waitStack(stack)
 		app := podOf(ns, "app")
 		clusterIP, err := kubectl("get", "service", "-n", ns, "db", "-o", "jsonpath={.spec.clusterIP}")
 		Expect(err).NotTo(HaveOccurred())
@@ -162,20 +242,14 @@ spec:
   components:
 `+client)
 		DeferCleanup(deleteStack, "rn-client", clientNS)
-		waitReady("rn-client", 2*time.Minute)
+		waitStack("rn-client")
 		cl = podOf(clientNS, "client")
 	})
 
 	It("heals: a killed web container restarts and a deleted pod is replaced, serving again each time", func() {
 		const stack, ns = "rn-heal", "rn-heal"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
-kind: AppStack
-metadata: {name: `+stack+`}
-spec:
-  namespace: {name: `+ns+`}
-  components:
-  - name: web
+		applyStack(stack, header(stack)+`  - name: web
     containers:
     - name: web
       image: appstack.dev/testserver:0.1.0
@@ -184,18 +258,18 @@ spec:
       ports: [{name: http, containerPort: 8080}]
       readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
 `+pin)
-		waitReady(stack, 2*time.Minute)
+		waitStack(stack)
 		web := podOf(ns, "web")
 		url := "http://web." + ns + ":8080/"
 		say("before: %s", strings.TrimSpace(fetch(clientNS, cl, "client", "wget -qO- "+url)))
 
 		t0 := time.Now()
 		_, _ = sh(ns, web, "web", "kill 1")
-		var down time.Duration
+		var down string
 		Eventually(func() error {
 			rc, err := kubectlQuiet(false, "get", "pod", "-n", ns, web, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
 			if err != nil || rc == "0" || rc == "" {
-				if down == 0 {
+				if down == "" {
 					if _, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "wget", "-qO-", url); err != nil {
 						down = since(t0)
 					}
@@ -229,13 +303,7 @@ spec:
 		const stack, ns = "rn-roll", "rn-roll"
 		DeferCleanup(deleteStack, stack, ns)
 		spec := func(version string) string {
-			return `apiVersion: apps.appstack.dev/v1alpha1
-kind: AppStack
-metadata: {name: ` + stack + `}
-spec:
-  namespace: {name: ` + ns + `}
-  components:
-  - name: web
+			return header(stack) + `  - name: web
     replicas: 2
     strategy: {type: RollingUpdate, maxSurge: 1, maxUnavailable: 0}
     containers:
@@ -248,7 +316,7 @@ spec:
 ` + pin
 		}
 		applyStack(stack, spec("0.1.0"))
-		waitReady(stack, 2*time.Minute)
+		waitStack(stack)
 		image := func(want string) {
 			GinkgoHelper()
 			Eventually(func() (string, error) {
@@ -304,13 +372,7 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 			_, _ = kubectl("exec", "-n", ns, "db-0", "--", "rm", "-f", "/data/proof.txt")
 			deleteStack(stack, ns)
 		})
-		yaml := `apiVersion: apps.appstack.dev/v1alpha1
-kind: AppStack
-metadata: {name: ` + stack + `}
-spec:
-  namespace: {name: ` + ns + `}
-  components:
-  - name: db
+		yaml := header(stack) + `  - name: db
     kind: StatefulSet
     # The pool's hostPath directories belong to root; the testserver runs as 65532.
     securityContext: {runAsUser: 0}
@@ -325,7 +387,7 @@ spec:
     volumeClaimTemplates: [{name: data, size: 1Gi}]
 ` + pin
 		applyStack(stack, yaml)
-		waitReady(stack, 2*time.Minute)
+		waitStack(stack)
 		token := fmt.Sprintf("written through claim data-db-0 at %s", time.Now().UTC().Format(time.RFC3339Nano))
 		Expect(sh(ns, "db-0", "db", `echo "`+token+`" >/data/proof.txt && ls -ln /data`)).Error().NotTo(HaveOccurred())
 		pv, err := kubectl("get", "pvc", "-n", ns, "data-db-0", "-o", "jsonpath={.spec.volumeName}")
@@ -374,7 +436,7 @@ spec:
 		Expect(err).NotTo(HaveOccurred())
 		say("stack deleted; no StatefulSet or pod left; the retained claim:\n%s", pvcs)
 		applyStack(stack, yaml)
-		waitReady(stack, 2*time.Minute)
+		waitStack(stack)
 		say("stack re-created; db-0 uid %s", uid())
 		read("after stack deletion and re-creation")
 	})
@@ -382,13 +444,7 @@ spec:
 	It("runs a Job to completion with its exit code, a failing Job with its own, and a CronJob's job on demand", func() {
 		const stack, ns = "rn-jobs", "rn-jobs"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
-kind: AppStack
-metadata: {name: `+stack+`}
-spec:
-  namespace: {name: `+ns+`}
-  components:
-  - name: ok
+		applyStack(stack, header(stack)+`  - name: ok
     kind: Job
     backoffLimit: 0
     restartPolicy: Never
@@ -425,6 +481,7 @@ spec:
 		exit := func(job string) string {
 			out, err := kubectl("get", "pods", "-n", ns, "-l", "job-name="+job, "-o", "jsonpath={.items[0].spec.nodeName} {.items[0].status.containerStatuses[0].state.terminated.exitCode}")
 			Expect(err).NotTo(HaveOccurred())
+			Expect(strings.Fields(out)[0]).To(Equal(realNode))
 			return out
 		}
 		waitJob("ok", "Complete")
@@ -456,13 +513,7 @@ spec:
 	It("answers on the NodePort at the node's IP inside the node's network namespace", func() {
 		const stack, ns = "rn-nodeport", "rn-nodeport"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, `apiVersion: apps.appstack.dev/v1alpha1
-kind: AppStack
-metadata: {name: `+stack+`}
-spec:
-  namespace: {name: `+ns+`}
-  components:
-  - name: web
+		applyStack(stack, header(stack)+`  - name: web
     containers:
     - name: web
       image: appstack.dev/testserver:0.1.0
@@ -474,15 +525,87 @@ spec:
       type: NodePort
       ports: [{port: 80, targetPort: http}]
 `+pin)
-		waitReady(stack, 2*time.Minute)
+		waitStack(stack)
 		nodePort, err := kubectl("get", "service", "-n", ns, "web", "-o", "jsonpath={.spec.ports[0].nodePort}")
 		Expect(err).NotTo(HaveOccurred())
-		nodeIP, err := kubectl("get", "node", nodeName, "-o", `jsonpath={.status.addresses[?(@.type=="InternalIP")].address}`)
+		nodeIP, err := kubectl("get", "node", realNode, "-o", `jsonpath={.status.addresses[?(@.type=="InternalIP")].address}`)
 		Expect(err).NotTo(HaveOccurred())
 		url := fmt.Sprintf("http://%s:%s/echo", nodeIP, nodePort)
 		out := fetch(clientNS, cl, "client", "wget -qO- "+url)
 		say("GET %s from pod %s: hostname=%s port=%s local=%s remote=%s", url, cl, line(out, "hostname"), line(out, "port"), line(out, "local"), line(out, "remote"))
 		Expect(line(out, "hostname")).To(HavePrefix("web-"))
 		Expect(line(out, "port")).To(Equal("8080"))
+	})
+
+	It("scales a component up from minReplicas under CPU load through its Service, and back down after the load stops", func() {
+		const stack, ns = "rn-hpa", "rn-hpa"
+		DeferCleanup(deleteStack, stack, ns)
+		applyStack(stack, header(stack)+`  - name: web
+    containers:
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-quiet]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+      resources: {requests: {cpu: 100m}, limits: {cpu: 400m}}
+    autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50}
+`+pin)
+		waitStack(stack)
+		hpa := func() string {
+			out, _ := kubectlQuiet(false, "get", "hpa", "-n", ns, "web", "-o",
+				"jsonpath={.status.currentReplicas}/{.status.desiredReplicas} cpu={.status.currentMetrics[0].resource.current.averageUtilization}%")
+			return out
+		}
+		// metrics-server scrapes the real kubelet; the autoscaler reads it through the
+		// aggregated metrics API.
+		Eventually(func() error {
+			_, err := kubectlQuiet(false, "top", "pods", "-n", ns)
+			return err
+		}, 2*time.Minute, 2*time.Second).Should(Succeed())
+		top, _ := kubectl("top", "pods", "-n", ns)
+		Eventually(hpa, 2*time.Minute, 2*time.Second).Should(MatchRegexp(`^1/1 cpu=\d+%$`))
+		say("at rest: hpa web %s; kubectl top pods:\n%s", hpa(), top)
+
+		// Three parallel loops of /burn?ms=300 through the Service; at most 4 minutes,
+		// until /tmp/stop-burn exists.
+		load := `rm -f /tmp/stop-burn; end=$(($(date +%s)+240)); for j in 1 2 3; do
+  (n=0; while [ $(date +%s) -lt $end ] && [ ! -f /tmp/stop-burn ]; do wget -qO- "http://web.` + ns + `:8080/burn?ms=300" >/dev/null 2>&1 && n=$((n+1)); done; echo "loop $j: $n requests") &
+done; wait`
+		result := make(chan string, 1)
+		go func() {
+			defer GinkgoRecover()
+			out, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "sh", "-c", load)
+			if err != nil {
+				out += "\nexec: " + err.Error()
+			}
+			result <- out
+		}()
+		t0 := time.Now()
+		Eventually(func() (int, error) {
+			var n int
+			out, err := kubectlQuiet(false, "get", "deployment", "-n", ns, "web", "-o", "jsonpath={.status.readyReplicas}")
+			if err == nil {
+				_, err = fmt.Sscan(out, &n)
+			}
+			return n, err
+		}, 4*time.Minute, 2*time.Second).Should(BeNumerically(">=", 2))
+		up := since(t0)
+		top, _ = kubectl("top", "pods", "-n", ns)
+		say("under load: %s after the load started the Deployment has %s ready replicas; hpa web %s; kubectl top pods:\n%s",
+			up, get("deployment", "web", "-n", ns, "-o", "jsonpath={.status.readyReplicas}"), hpa(), top)
+
+		_, _ = kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "touch", "/tmp/stop-burn")
+		var out string
+		Eventually(result, time.Minute).Should(Receive(&out))
+		say("load stopped: %s", strings.Join(strings.Fields(out), " "))
+		t1 := time.Now()
+		Eventually(func() (string, error) {
+			return kubectlQuiet(false, "get", "deployment", "-n", ns, "web", "-o", "jsonpath={.spec.replicas}")
+		}, 4*time.Minute, 2*time.Second).Should(Equal("1"))
+		say("after the load: back to 1 replica %s after it stopped; hpa web %s", since(t1), hpa())
+		events, _ := kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.kind=HorizontalPodAutoscaler", "-o",
+			`jsonpath={range .items[*]}{.reason}: {.message}{"\n"}{end}`)
+		say("the autoscaler's events:\n%s", events)
 	})
 })
