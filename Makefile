@@ -36,7 +36,7 @@ help: ## Display this help.
 ##@ The two commands
 
 .PHONY: demo
-demo: tools-cluster build ## Build what is missing, start the local cluster and the operator, apply config/samples, wait until Ready.
+demo: tools-cluster tools-real-node build ## Build what is missing, start the local cluster and the operator, apply config/samples, wait until Ready.
 	hack/demo.sh
 
 .PHONY: test
@@ -45,12 +45,19 @@ test: verify test-unit test-fuzz test-e2e bench-smoke ## Everything: generated f
 ##@ Development
 
 .PHONY: tools
-tools: ## Build every tool into bin/ from pinned Go modules (reuses what is there).
+tools: ## Build every tool into bin/ from pinned Go modules (reuses what is there); the real node's only where it can run.
 	hack/tools.sh
+	hack/real-node.sh tools
 
 .PHONY: tools-cluster
 tools-cluster:
 	hack/tools.sh etcd kubernetes kwok helm
+
+# The real node's tools (kubelet, kube-proxy, CoreDNS, metrics-server, the egress
+# proxy), only where it can run (root, Linux).
+.PHONY: tools-real-node
+tools-real-node:
+	hack/real-node.sh tools
 
 .PHONY: tools-envtest
 tools-envtest:
@@ -97,8 +104,8 @@ test-fuzz: ## A short fuzz run of the renderer: arbitrary specs never panic and 
 	go test ./internal/render -run '^$$' -fuzz FuzzRender -fuzztime $(FUZZTIME)
 
 .PHONY: test-e2e
-test-e2e: tools-cluster tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
-	go test -tags e2e ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
+test-e2e: tools-cluster tools-real-node tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
+	go test -tags e2e ./test/e2e/ -count=1 -timeout 45m -v -ginkgo.v $(GO_TEST_FLAGS)
 
 .PHONY: test-real-node
 test-real-node: ## Only the e2e specs on live containers (label real-node): the operator's pods from the chart and the seeds on the real node (root, Linux; docs/real-node.md).
@@ -125,7 +132,7 @@ bench-foreign: tools-cluster build ## What others can make the operator hold: FO
 ##@ Local cluster
 
 .PHONY: dev-cluster
-dev-cluster: tools-cluster ## Start (or keep) the local cluster: kwokctl, real apiserver/scheduler/controllers, NODES simulated nodes.
+dev-cluster: tools-cluster tools-real-node ## Start (or keep) the local cluster: kwokctl, real apiserver/scheduler/controllers, NODES simulated nodes and, where it can run, one real node (docs/real-node.md).
 	hack/dev-cluster.sh up
 
 .PHONY: dev-cluster-down

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# One real node beside the kwok nodes of the local cluster (opt-in: REAL_NODE=1
-# hack/dev-cluster.sh up calls this; it needs root on Linux).
+# One real node beside the kwok nodes of the local cluster (hack/dev-cluster.sh up
+# calls this where it can run: root on Linux; docs/real-node.md).
 #
 #   hack/real-node.sh up       start the node (idempotent: a running node is left alone)
 #   hack/real-node.sh down     stop it and remove everything it made
 #   hack/real-node.sh status   processes, node, sandboxes
 #   hack/real-node.sh smoke    a pod behind a Service on the node, fetched by DNS name
 #   hack/real-node.sh import A.tar...  load image archives (docker or OCI) into the node
+#   hack/real-node.sh tools    build its tools into bin/ (where it can run)
 #
 # What runs: containerd (Debian package), kubelet and kube-proxy v1.36.3 (hack/tools.sh
 # node), CoreDNS v1.15.0 (hack/tools.sh coredns) and the CNI bridge, all inside the
@@ -759,6 +760,13 @@ case "${1:-up}" in
   egress-config) write_egress_config ;;
   kwokctl-config) write_kwokctl_config ;;
   front-proxy) write_front_proxy ;;
+  tools) # build the node's tools where the node can run (make tools-real-node)
+    if why=$(can_run); then
+      "$ROOT/hack/tools.sh" node coredns metrics-server real-node
+    else
+      log "not building the node's tools: $why"
+    fi
+    ;;
   can-run) can_run ;;
   smoke) smoke ;;
   import)

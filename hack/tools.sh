@@ -7,10 +7,11 @@
 #   hack/tools.sh etcd helm  build just those groups
 #
 # Groups: etcd, kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler),
-# kwok (kwok, kwokctl), controller-gen, helm, kustomize. Opt-in, not built by default
-# (hack/real-node.sh builds them): node (kubelet, kube-proxy), coredns, real-node (the
-# egress CONNECT proxy, the image writer and the pause process of hack/tools/real-node),
-# metrics-server (run as a process beside the real node, serving metrics.k8s.io).
+# kwok (kwok, kwokctl), controller-gen, helm, kustomize. Not in the default set, built
+# by `hack/real-node.sh tools` (make tools-real-node) where the real node can run:
+# node (kubelet, kube-proxy, appstack-cri), coredns, real-node (the egress CONNECT
+# proxy of hack/tools/real-node), metrics-server (run beside the real node, serving
+# metrics.k8s.io).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -106,35 +106,42 @@ spec:
 		Expect(standbyLog).NotTo(ContainSubstring("Starting workers"), "the standby must not reconcile")
 
 		// A crash: the leader's manager process is SIGKILLed and cannot release its
-		// lease; the standby takes over once the lease (15 s) runs out. The kubelet
-		// restarts the killed container, which then stands by.
+		// lease; once the lease (15 s) runs out a new process holds it: the standby,
+		// or the killed container, which the kubelet restarts at once and which then
+		// competes with a new identity (pod name and a fresh UUID).
 		uid, err := kubectl("get", "pod", leader, "-n", opNamespace, "-o", "jsonpath={.metadata.uid}")
 		Expect(err).NotTo(HaveOccurred())
 		pids := managerPIDs(uid)
 		Expect(pids).To(HaveLen(1), "the leader's manager process")
-		killed := time.Now()
-		Expect(syscall.Kill(pids[0], syscall.SIGKILL)).To(Succeed())
 		holder := func() string {
 			h, _ := kubectlQuiet(false, "get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
-			pod, _, _ := strings.Cut(h, "_")
-			return pod
+			return h
 		}
-		Eventually(holder, 90*time.Second, 200*time.Millisecond).Should(Equal(standby))
+		before := holder()
+		Expect(before).To(HavePrefix(leader + "_"))
+		killed := time.Now()
+		Expect(syscall.Kill(pids[0], syscall.SIGKILL)).To(Succeed())
+		var after string
+		Eventually(func() string { after = holder(); return after }, 90*time.Second, 200*time.Millisecond).
+			Should(And(Not(BeEmpty()), Not(Equal(before))))
 		takeover := time.Since(killed).Round(100 * time.Millisecond)
 		restarts, _ := kubectl("get", "pod", leader, "-n", opNamespace, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
-		fmt.Fprintf(GinkgoWriter, "TAKEOVER: leader %s SIGKILLed (pid %d), %s leads after %s; the killed container restarted %s time(s)\n",
-			leader, pids[0], standby, takeover, restarts)
+		fmt.Fprintf(GinkgoWriter, "TAKEOVER: leader %s SIGKILLed (pid %d, lease holder %s); %s holds the lease after %s; the killed container restarted %s time(s)\n",
+			leader, pids[0], before, after, takeover, restarts)
 		AddReportEntry("leader takeover after SIGKILL", takeover.String())
+		Expect(restarts).To(Equal("1"))
+		current, _, _ := strings.Cut(after, "_")
+		Expect([]string{leader, standby}).To(ContainElement(current), "the lease holder is one of the operator's pods")
 
-		// A pod deleted the usual way hands the lease over at once (it releases it on
-		// SIGTERM).
+		// A leader's pod deleted the usual way hands the lease over at once (the
+		// manager releases it on SIGTERM).
 		deleted := time.Now()
-		Expect(kubectl("delete", "pod", standby, "-n", opNamespace, "--wait=false")).Error().NotTo(HaveOccurred())
+		Expect(kubectl("delete", "pod", current, "-n", opNamespace, "--wait=false")).Error().NotTo(HaveOccurred())
 		var next string
 		Eventually(func() string { next = p.leader(); return next }, 90*time.Second, 200*time.Millisecond).
-			Should(And(Not(BeEmpty()), Not(Equal(standby))))
+			Should(And(Not(BeEmpty()), Not(Equal(current))))
 		handover := time.Since(deleted).Round(100 * time.Millisecond)
-		fmt.Fprintf(GinkgoWriter, "HANDOVER: leader %s deleted, %s leads after %s\n", standby, next, handover)
+		fmt.Fprintf(GinkgoWriter, "HANDOVER: leader %s deleted, %s leads after %s\n", current, next, handover)
 		AddReportEntry("leader hand-over on pod deletion", handover.String())
 
 		apply(`apiVersion: apps.appstack.dev/v1alpha1

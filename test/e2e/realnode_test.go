@@ -40,6 +40,22 @@ func header(stack string) string {
 		"}\nspec:\n  namespace: {name: " + stack + "}\n  components:\n"
 }
 
+// webServer is component "web": the test server on 8080 (named http) with a
+// readiness probe, pinned to the real node; container (fields of the container,
+// indented by six) and component (fields of the component, indented by four) are
+// added to it.
+func webServer(container, component string) string {
+	return `  - name: web
+    containers:
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-quiet]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+` + container + component + pin
+}
+
 // manifests holds the files the specs apply.
 var manifests string
 
@@ -157,23 +173,20 @@ var _ = Describe("stacks on the real node", Ordered, Label("real-node"), func() 
 	It("sends Service port 80 to container port 8080, by number and by name", func() {
 		const stack, ns = "rn-ports", "rn-ports"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, header(stack)+`  - name: numeric
+		// Component numeric's Service sends port 80 to targetPort 8080, named's to http.
+		components := ""
+		for name, target := range map[string]string{"numeric": "8080", "named": "http"} {
+			components += `  - name: ` + name + `
     containers:
     - name: web
       image: appstack.dev/testserver:0.1.0
       imagePullPolicy: IfNotPresent
       ports: [{name: http, containerPort: 8080}]
     service:
-      ports: [{port: 80, targetPort: 8080}]
-`+pin+`  - name: named
-    containers:
-    - name: web
-      image: appstack.dev/testserver:0.1.0
-      imagePullPolicy: IfNotPresent
-      ports: [{name: http, containerPort: 8080}]
-    service:
-      ports: [{port: 80, targetPort: http}]
-`+pin+client)
+      ports: [{port: 80, targetPort: ` + target + `}]
+` + pin
+		}
+		applyStack(stack, header(stack)+components+client)
 		waitStack(stack)
 		cl := podOf(ns, "client")
 		for _, svc := range []string{"numeric", "named"} {
@@ -249,15 +262,7 @@ spec:
 	It("heals: a killed web container restarts and a deleted pod is replaced, serving again each time", func() {
 		const stack, ns = "rn-heal", "rn-heal"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, header(stack)+`  - name: web
-    containers:
-    - name: web
-      image: appstack.dev/testserver:0.1.0
-      imagePullPolicy: IfNotPresent
-      args: [-quiet]
-      ports: [{name: http, containerPort: 8080}]
-      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
-`+pin)
+		applyStack(stack, header(stack)+webServer("", ""))
 		waitStack(stack)
 		web := podOf(ns, "web")
 		url := "http://web." + ns + ":8080/"
@@ -513,18 +518,10 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 	It("answers on the NodePort at the node's IP inside the node's network namespace", func() {
 		const stack, ns = "rn-nodeport", "rn-nodeport"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, header(stack)+`  - name: web
-    containers:
-    - name: web
-      image: appstack.dev/testserver:0.1.0
-      imagePullPolicy: IfNotPresent
-      args: [-quiet]
-      ports: [{name: http, containerPort: 8080}]
-      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
-    service:
+		applyStack(stack, header(stack)+webServer("", `    service:
       type: NodePort
       ports: [{port: 80, targetPort: http}]
-`+pin)
+`))
 		waitStack(stack)
 		nodePort, err := kubectl("get", "service", "-n", ns, "web", "-o", "jsonpath={.spec.ports[0].nodePort}")
 		Expect(err).NotTo(HaveOccurred())
@@ -540,17 +537,9 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 	It("scales a component up from minReplicas under CPU load through its Service, and back down after the load stops", func() {
 		const stack, ns = "rn-hpa", "rn-hpa"
 		DeferCleanup(deleteStack, stack, ns)
-		applyStack(stack, header(stack)+`  - name: web
-    containers:
-    - name: web
-      image: appstack.dev/testserver:0.1.0
-      imagePullPolicy: IfNotPresent
-      args: [-quiet]
-      ports: [{name: http, containerPort: 8080}]
-      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
-      resources: {requests: {cpu: 100m}, limits: {cpu: 400m}}
-    autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50}
-`+pin)
+		applyStack(stack, header(stack)+webServer(`      resources: {requests: {cpu: 100m}, limits: {cpu: 400m}}
+`, `    autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50}
+`))
 		waitStack(stack)
 		hpa := func() string {
 			out, _ := kubectlQuiet(false, "get", "hpa", "-n", ns, "web", "-o",
