@@ -51,7 +51,7 @@ spec() {
 ALL=(etcd kubernetes kwok controller-gen helm kustomize)
 
 build_group() {
-  local group=$1 s dir ldflags pkgs stamp want pkg out missing=0 start
+  local group=$1 s dir ldflags pkgs stamp want pkg out missing=0 start from
   s=$(spec "$group")
   dir=$ROOT/hack/tools/${s%%|*}
   s=${s#*|}
@@ -69,7 +69,8 @@ build_group() {
   start=$(date +%s)
   for pkg in $pkgs; do
     out=$BIN/${pkg#*=}
-    echo "==> building ${pkg#*=} from $(awk '/^require [^(]/ {print $2 "@" $3; exit}' "$dir/go.mod")"
+    from=$(awk '/^require [^(]/ {print $2 "@" $3; exit}' "$dir/go.mod")
+    echo "==> building ${pkg#*=} from ${from:-hack/tools/${dir##*/}}"
     if ! (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "${pkg%=*}"); then
       echo "!! building ${pkg#*=} failed: (cd hack/tools/${dir##*/} && CGO_ENABLED=0 go build -trimpath -ldflags '$ldflags' -o $out ${pkg%=*})" >&2
       rm -f "$out.tmp"
