@@ -1,8 +1,13 @@
 # appstack-operator. `make help` lists the targets; the two a newcomer needs are
 # `make demo` (run it) and `make test` (prove it).
 
+# One version for the binaries, the image tag and the chart (hack/verify.sh checks
+# Chart.yaml): the VERSION file.
+VERSION ?= $(shell cat VERSION)
+# internal/version's stamps: VERSION, the commit and its date (hack/version.sh).
+VERSION_LDFLAGS ?= $(shell hack/version.sh ldflags)
 IMG_REPO ?= appstack-operator
-IMG_TAG ?= 0.1.0
+IMG_TAG ?= $(VERSION)
 IMG ?= $(IMG_REPO):$(IMG_TAG)
 KIND_CLUSTER ?= kind
 LOCALBIN ?= $(CURDIR)/bin
@@ -152,8 +157,8 @@ run: manifests build ## Run the operator in the foreground against the local clu
 
 .PHONY: build
 build: ## Build the operator binary into bin/manager and the kubectl plugin into bin/kubectl-appstack.
-	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/manager ./cmd
-	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/kubectl-appstack ./cmd/kubectl-appstack
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(VERSION_LDFLAGS)" -o $(LOCALBIN)/manager ./cmd
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(VERSION_LDFLAGS)" -o $(LOCALBIN)/kubectl-appstack ./cmd/kubectl-appstack
 
 # Images without a Docker daemon (docs/images.md): hack/images writes archives
 # that `ctr -n k8s.io images import` loads; the real node imports them.

@@ -21,6 +21,7 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"time"
@@ -28,18 +29,21 @@ import (
 	// Client auth plugins (OIDC, exec, ...) for running against any cluster.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/controllers"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/version"
 )
 
 var (
@@ -65,6 +69,7 @@ func main() {
 		burst                  int
 		syncPeriod             time.Duration
 		batchPeriod            time.Duration
+		showVersion            bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"Address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
@@ -89,8 +94,20 @@ func main() {
 			"into one reconcile and one status write; deletions are acted on at once. 0 reconciles at every event.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
+	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	flag.Parse()
+	if showVersion {
+		fmt.Println("appstack-operator", version.Get())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	build := version.Get()
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "appstack_operator_build_info",
+		Help: "The operator's build: always 1, with its version, commit, date and Go version as labels.",
+	}, []string{"version", "commit", "date", "goversion"})
+	buildInfo.WithLabelValues(build.Version, build.Commit, build.Date, build.GoVersion).Set(1)
+	metrics.Registry.MustRegister(buildInfo)
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {
@@ -150,7 +167,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("starting manager", "maxConcurrentReconciles", maxConcurrent, "qps", qps, "burst", burst, "batchPeriod", batchPeriod)
+	setupLog.Info("starting manager", "version", build.Version, "commit", build.Commit, "maxConcurrentReconciles", maxConcurrent, "qps", qps, "burst", burst, "batchPeriod", batchPeriod)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "manager stopped with an error")
 		os.Exit(1)

@@ -5,12 +5,13 @@
 # into its containerd) call it; every run rebuilds the operator image from the tree
 # (a few seconds with a warm Go cache; same inputs, same digests).
 #
-# Environment: IMG (appstack-operator:0.1.0), IMAGES_DIR (bin/images).
+# Environment: IMG (appstack-operator:<VERSION>), IMAGES_DIR (bin/images). The operator
+# carries the version stamps of hack/version.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${LOCALBIN:-$ROOT/bin}
-IMG=${IMG:-appstack-operator:0.1.0}
+IMG=${IMG:-appstack-operator:$("$ROOT/hack/version.sh")}
 IMAGES_DIR=${IMAGES_DIR:-$BIN/images}
 
 if [[ ! -x /bin/busybox ]]; then
@@ -22,4 +23,5 @@ if [[ ! -x /bin/busybox ]]; then
     { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends busybox-static >/dev/null; }
 fi
 go -C "$ROOT/hack/images" build -trimpath -o "$BIN/appstack-images" .
-"$BIN/appstack-images" -root "$ROOT" -out "$IMAGES_DIR" -operator-image "$IMG"
+"$BIN/appstack-images" -root "$ROOT" -out "$IMAGES_DIR" -operator-image "$IMG" \
+  -operator-ldflags "$("$ROOT/hack/version.sh" ldflags)"

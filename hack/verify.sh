@@ -2,6 +2,7 @@
 # Fails when a generated file (CRD, ClusterRole, DeepCopy) differs from what the
 # generators make from the code, or when Go code is not gofmt-ed. It compares the
 # working tree before and after generating, so it works with uncommitted changes too.
+# Also fails when a file that names the release disagrees with VERSION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 generated=(config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go docs/api.md charts/appstack-operator/files)
@@ -23,4 +24,14 @@ unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go
 if [[ -n $unformatted ]]; then
   echo "!! gofmt needed on:"; echo "$unformatted"; stale=1
 fi
+# One version everywhere: VERSION is the chart's version and appVersion and the tag
+# the chart, kustomize and the local values install.
+v=$(tr -d ' \n' <VERSION)
+check() { # check FILE REGEX-WITH-VERSION what
+  grep -Eq "$2" "$1" || { echo "!! $1: $3 is not VERSION ($v); set it to $v"; stale=1; }
+}
+check charts/appstack-operator/Chart.yaml "^version: $v\$" "version"
+check charts/appstack-operator/Chart.yaml "^appVersion: \"$v\"\$" "appVersion"
+check config/manager/kustomization.yaml "^  newTag: $v\$" "the image's newTag"
+check hack/real-node-values.yaml "^  tag: $v\$" "image.tag"
 exit $stale

@@ -220,7 +220,7 @@ func TestLayerTar(t *testing.T) {
 
 func TestCheckStatic(t *testing.T) {
 	o := testOptions(t)
-	bin, err := goBuild(filepath.Join(o.root, "hack", "images"), "./cmd/pause", filepath.Join(t.TempDir(), "pause"), "amd64")
+	bin, err := goBuild(filepath.Join(o.root, "hack", "images"), "./cmd/pause", filepath.Join(t.TempDir(), "pause"), "amd64", "")
 	if err != nil {
 		t.Fatal(err)
 	}

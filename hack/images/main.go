@@ -45,6 +45,7 @@ type options struct {
 	applets            []string // nil: ask the busybox binary (--list)
 	skipStaticCheck    bool     // tests use a stand-in busybox
 	operatorRef        string
+	operatorLdflags    string
 	testserverVersions []string
 }
 
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&o.arch, "arch", runtime.GOARCH, "GOARCH of the images")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "a static busybox binary for the testserver image (Debian: busybox-static)")
 	flag.StringVar(&o.operatorRef, "operator-image", "appstack-operator:0.1.0", "name:tag of the operator image")
+	flag.StringVar(&o.operatorLdflags, "operator-ldflags", "", "extra -ldflags for the operator's build (the version stamps of hack/version.sh ldflags)")
 	flag.StringVar(&versions, "testserver-versions", "0.1.0,0.2.0", "tags of the testserver image, one archive each; they differ only in TESTSERVER_VERSION, for rolling updates")
 	flag.StringVar(&only, "only", "pause,testserver,operator", "which images to write")
 	flag.Parse()
@@ -123,7 +125,7 @@ type result struct {
 }
 
 func writePause(o *options, work string) ([]result, error) {
-	bin, err := goBuild(filepath.Join(o.root, "hack", "images"), "./cmd/pause", filepath.Join(work, "pause"), o.arch)
+	bin, err := goBuild(filepath.Join(o.root, "hack", "images"), "./cmd/pause", filepath.Join(work, "pause"), o.arch, "")
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +157,7 @@ func writePause(o *options, work string) ([]result, error) {
 }
 
 func writeTestserver(o *options, work string) ([]result, error) {
-	bin, err := goBuild(filepath.Join(o.root, "hack", "images"), "./cmd/testserver", filepath.Join(work, "testserver"), o.arch)
+	bin, err := goBuild(filepath.Join(o.root, "hack", "images"), "./cmd/testserver", filepath.Join(work, "testserver"), o.arch, "")
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +229,7 @@ func testserverImage(o *options, serverBin, version string) (v1.Image, error) {
 }
 
 func writeOperator(o *options, work string) ([]result, error) {
-	bin, err := goBuild(o.root, "./cmd", filepath.Join(work, "manager"), o.arch)
+	bin, err := goBuild(o.root, "./cmd", filepath.Join(work, "manager"), o.arch, o.operatorLdflags)
 	if err != nil {
 		return nil, err
 	}
@@ -306,9 +308,10 @@ func writeArchive(dir, ref, file string, img v1.Image) (result, error) {
 	return result{ref: ref, path: relPath(dst), size: st.Size(), digest: d, configDigest: cd}, nil
 }
 
-// goBuild builds a static linux binary of pkg (relative to dir, the module).
-func goBuild(dir, pkg, out, arch string) (string, error) {
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, pkg)
+// goBuild builds a static linux binary of pkg (relative to dir, the module), with
+// ldflags added to -s -w.
+func goBuild(dir, pkg, out, arch, ldflags string) (string, error) {
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w "+ldflags, "-o", out, pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	cmd.Stderr = os.Stderr
