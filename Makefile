@@ -45,7 +45,7 @@ demo: tools-cluster tools-real-node build ## Build what is missing, start the lo
 	hack/demo.sh
 
 .PHONY: test
-test: verify test-unit test-fuzz test-e2e bench-smoke ## Everything: generated files up to date, unit + envtest suites, a short fuzz run, e2e on a local cluster.
+test: verify test-unit test-fuzz check-dockerfile test-e2e bench-smoke ## Everything: generated files up to date, unit + envtest suites, a short fuzz run, the Dockerfile's build, e2e on a local cluster.
 
 ##@ Development
 
@@ -172,6 +172,10 @@ PLUGIN_DIR ?= $(shell go env GOPATH)/bin
 install-plugin: build ## Install the kubectl plugin (kubectl appstack ...) into PLUGIN_DIR, which must be on PATH.
 	install -m 0755 $(LOCALBIN)/kubectl-appstack $(PLUGIN_DIR)/kubectl-appstack
 	@echo "installed $(PLUGIN_DIR)/kubectl-appstack; try: kubectl appstack render -f config/samples/apps_v1alpha1_appstack_database.yaml"
+
+.PHONY: check-dockerfile
+check-dockerfile: ## Build the Dockerfile's builder stage without Docker, from exactly the files its build context holds (.dockerignore, COPY lines).
+	go -C hack/images run ./dockercontext
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).
