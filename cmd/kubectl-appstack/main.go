@@ -5,6 +5,7 @@
 //	kubectl appstack status shop --wait            # a tree of components, objects and pods; exit 0 when Ready
 //	kubectl appstack history shop                  # the recorded revisions of a stack
 //	kubectl appstack rollback shop --to-revision 2 # restore a revision's spec
+//	kubectl appstack version                       # the plugin's version and the operator's
 package main
 
 import (
@@ -13,17 +14,20 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/appstack-dev/appstack-operator/internal/version"
 )
 
 func main() {
 	root := &cobra.Command{
 		Use:           "kubectl-appstack",
 		Short:         "Work with AppStacks: render them offline, show their status, list and roll back their revisions",
+		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRenderCommand(os.Stdout), newStatusCommand(os.Stdout),
-		newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout))
+		newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout), newVersionCommand(os.Stdout))
 	if err := root.Execute(); err != nil {
 		if !errors.Is(err, errNotReady) {
 			fmt.Fprintln(os.Stderr, "error:", err)

@@ -62,8 +62,10 @@ var _ = BeforeSuite(func() {
 
 	By("building the operator and the kubectl plugin")
 	bin := filepath.Join(root, "bin", "manager-e2e")
+	ldflags, err := exec.Command(filepath.Join(root, "hack", "version.sh"), "ldflags").Output()
+	Expect(err).NotTo(HaveOccurred())
 	for pkg, out := range map[string]string{"./cmd": bin, "./cmd/kubectl-appstack": filepath.Join(root, "bin", "kubectl-appstack")} {
-		build := exec.Command("go", "build", "-o", out, pkg)
+		build := exec.Command("go", "build", "-ldflags", strings.TrimSpace(string(ldflags)), "-o", out, pkg)
 		build.Dir = root
 		b, err := build.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(b))

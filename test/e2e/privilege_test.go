@@ -5,6 +5,9 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -68,6 +71,20 @@ spec:
 		log := p.logs()
 		Expect(log).To(ContainSubstring("Starting workers"))
 		Expect(strings.ToLower(log)).NotTo(ContainSubstring("forbidden"), "RBAC errors in the operator's log")
+	})
+
+	It("says its version: kubectl appstack version, the start log and the build_info metric", func() {
+		want, err := os.ReadFile(filepath.Join(root, "VERSION"))
+		Expect(err).NotTo(HaveOccurred())
+		v := strings.TrimSpace(string(want))
+		out, err := kubectl("appstack", "version")
+		Expect(err).NotTo(HaveOccurred())
+		fmt.Fprintf(GinkgoWriter, "VERSION\n%s", out)
+		Expect(out).To(MatchRegexp(`(?m)^Client Version: ` + regexp.QuoteMeta(v) + ` \(commit [0-9a-f]{12}`))
+		Expect(out).To(MatchRegexp(`(?m)^Operator Version: ` + regexp.QuoteMeta(v) + ` \(` + opNamespace + `/` + opDeployment +
+			`, image appstack-operator:` + regexp.QuoteMeta(v) + `, 2/2 ready, leader ` + opDeployment + `-`))
+		Expect(p.logs()).To(ContainSubstring(`"msg":"starting manager","version":"` + v + `"`))
+		Expect(p.scrape()).To(MatchRegexp(`appstack_operator_build_info\{commit="[0-9a-f]{12}(-dirty)?",date="[^"]+",goversion="go[^"]+",version="` + regexp.QuoteMeta(v) + `"\} 1`))
 	})
 
 	It("serves metrics only to an authorized token, with the per-stack gauges", func() {
