@@ -22,11 +22,27 @@ mkdir -p "$BIN" "$STAMPS"
 # Everything the control plane reports about itself comes from these.
 KUBE_VERSION=v1.36.3
 kube_ldflags() {
-  local v=k8s.io/component-base/version
-  local major minor
+  local major minor v out="-s -w"
   major=$(echo "${KUBE_VERSION#v}" | cut -d. -f1)
   minor=$(echo "${KUBE_VERSION#v}" | cut -d. -f2)
-  echo "-s -w -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=$major -X $v.gitMinor=$minor -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
+  # component-base is what a binary reports (--version, /version); client-go is what
+  # it says in its user agent (the audit log), as Kubernetes' own build stamps both.
+  for v in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    out+=" -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=$major -X $v.gitMinor=$minor -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$out"
+}
+
+# helm's version, and the Kubernetes version it assumes without a cluster (helm
+# template, helm lint) from the client-go it is built with, as helm's Makefile does.
+helm_ldflags() {
+  local dir=$ROOT/hack/tools/helm helm client minor
+  helm=$(awk '$2 == "helm.sh/helm/v3" {print $3; exit}' "$dir/go.mod")
+  client=$(awk '$1 == "k8s.io/client-go" {print $2; exit}' "$dir/go.mod")
+  minor=$(echo "${client#v}" | cut -d. -f2)
+  echo "-s -w -X helm.sh/helm/v3/internal/version.version=$helm -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+    "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" \
+    "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
 }
 
 # group -> "module-dir|ldflags|package=binary ..."
@@ -36,8 +52,12 @@ spec() {
     kubernetes) echo "kubernetes|$(kube_ldflags)|k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager=kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler" ;;
     kwok) echo "kwok|-s -w -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${KUBE_VERSION#v}|sigs.k8s.io/kwok/cmd/kwok=kwok sigs.k8s.io/kwok/cmd/kwokctl=kwokctl" ;;
     controller-gen) echo "controller-gen|-s -w|sigs.k8s.io/controller-tools/cmd/controller-gen=controller-gen" ;;
-    helm) echo "helm|-s -w|helm.sh/helm/v3/cmd/helm=helm" ;;
+    helm) echo "helm|$(helm_ldflags)|helm.sh/helm/v3/cmd/helm=helm" ;;
     kustomize) echo "kustomize|-s -w|sigs.k8s.io/kustomize/kustomize/v5=kustomize" ;;
+    # What `golangci-lint version` reports, set as its .goreleaser.yml does: the release
+    # pinned in hack/tools/golangci-lint/go.mod, its tagged commit and that commit's time
+    # (the module's .info Time). Change all three with the pin.
+    golangci-lint) echo "golangci-lint|-s -w -X main.version=2.13.1 -X main.commit=6d2288e0 -X main.date=2026-08-20T14:25:22Z|github.com/golangci/golangci-lint/v2/cmd/golangci-lint=golangci-lint" ;;
     # Opt-in groups for the real node (hack/real-node.sh); not in ALL.
     node) echo "node|$(kube_ldflags)|k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy ./cri=appstack-cri" ;;
     coredns) echo "coredns|-s -w|github.com/coredns/coredns=coredns" ;;
