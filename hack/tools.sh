@@ -7,8 +7,8 @@
 #   hack/tools.sh etcd helm  build just those groups
 #
 # Groups: etcd, kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler),
-# kwok (kwok, kwokctl), controller-gen, helm, kustomize. Not in the default set, built
-# by `hack/real-node.sh tools` (make tools-real-node) where the real node can run:
+# kwok (kwok, kwokctl), controller-gen, helm, kustomize, golangci-lint. Not in the
+# default set, built by `hack/real-node.sh tools` (make tools-real-node) where the real node can run:
 # node (kubelet, kube-proxy, appstack-cri), coredns, real-node (the egress CONNECT
 # proxy of hack/tools/real-node), metrics-server (run beside the real node, serving
 # metrics.k8s.io).
@@ -58,6 +58,10 @@ spec() {
     # pinned in hack/tools/golangci-lint/go.mod, its tagged commit and that commit's time
     # (the module's .info Time). Change all three with the pin.
     golangci-lint) echo "golangci-lint|-s -w -X main.version=2.13.1 -X main.commit=6d2288e0 -X main.date=2026-08-20T14:25:22Z|github.com/golangci/golangci-lint/v2/cmd/golangci-lint=golangci-lint" ;;
+    # What `golangci-lint version` reports, set as its .goreleaser.yml does: the release
+    # pinned in hack/tools/golangci-lint/go.mod, its tagged commit and that commit's time
+    # (the module's .info Time). Change all three with the pin.
+    golangci-lint) echo "golangci-lint|-s -w -X main.version=2.13.1 -X main.commit=6d2288e0 -X main.date=2026-08-20T14:25:22Z|github.com/golangci/golangci-lint/v2/cmd/golangci-lint=golangci-lint" ;;
     # Opt-in groups for the real node (hack/real-node.sh); not in ALL.
     node) echo "node|$(kube_ldflags)|k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy ./cri=appstack-cri" ;;
     coredns) echo "coredns|-s -w|github.com/coredns/coredns=coredns" ;;
@@ -68,7 +72,7 @@ spec() {
   esac
 }
 
-ALL=(etcd kubernetes kwok controller-gen helm kustomize)
+ALL=(etcd kubernetes kwok controller-gen helm kustomize golangci-lint)
 
 build_group() {
   local group=$1 s dir ldflags pkgs stamp want pkg out missing=0 start from
