@@ -173,6 +173,10 @@ install-plugin: build ## Install the kubectl plugin (kubectl appstack ...) into 
 	install -m 0755 $(LOCALBIN)/kubectl-appstack $(PLUGIN_DIR)/kubectl-appstack
 	@echo "installed $(PLUGIN_DIR)/kubectl-appstack; try: kubectl appstack render -f config/samples/apps_v1alpha1_appstack_database.yaml"
 
+.PHONY: release
+release: tools-envtest ## The release's artifacts in dist/: install.yaml, the chart, the plugin for 4 platforms, the operator image archive, a krew manifest, SHA256SUMS (hack/release.sh).
+	hack/release.sh dist
+
 .PHONY: check-dockerfile
 check-dockerfile: ## Build the Dockerfile's builder stage without Docker, from exactly the files its build context holds (.dockerignore, COPY lines).
 	go -C hack/images run ./dockercontext

@@ -67,62 +67,95 @@ var _ = Describe("metrics", func() {
 	})
 })
 
-var _ = Describe("kubectl apply -k config/local", Ordered, Label("real-node"), func() {
+// The other two installs, checked the same way on the real node: the operator's
+// two pods run there, lead and reconcile a new stack with no RBAC error. Both use
+// namespace appstack-system and the chart's lease, so they never write beside the
+// chart's operator; the chart's is stopped meanwhile anyway.
+var _ = Describe("installing without helm", Ordered, Label("real-node"), func() {
 	const deployment = "appstack-operator-controller-manager"
 
 	BeforeAll(func() {
 		if !inCluster() {
 			Skip("the cluster has no real node (hack/dev-cluster.sh says why)")
 		}
-		// Only the kustomize install's operator may write while this runs.
 		stopOperator(syscall.SIGTERM)
-		DeferCleanup(func() {
-			// Everything config/local made but the CRD (deleting it deletes every
-			// stack) and the namespace (the chart's release lives there too).
-			rendered, err := kubectl("kustomize", filepath.Join(root, "config", "local"))
-			Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(startOperator)
+	})
+
+	// installed checks the kustomize-made Deployment's pods and their work, then
+	// removes everything in rendered but the CRD (deleting it deletes every stack)
+	// and the namespace (the chart's release lives there too).
+	installed := func(rendered string) {
+		GinkgoHelper()
+		defer func() {
 			var keep []string
 			for _, doc := range strings.Split(rendered, "\n---\n") {
 				if !strings.Contains(doc, "\nkind: CustomResourceDefinition\n") && !strings.Contains(doc, "\nkind: Namespace\n") {
 					keep = append(keep, doc)
 				}
 			}
-			dir, err := os.MkdirTemp("", "e2e-local-")
+			dir, err := os.MkdirTemp("", "e2e-install-")
 			Expect(err).NotTo(HaveOccurred())
 			defer os.RemoveAll(dir)
-			f := filepath.Join(dir, "local.yaml")
+			f := filepath.Join(dir, "installed.yaml")
 			writeFile(f, strings.Join(keep, "\n---\n"))
 			Expect(kubectl("delete", "-f", f, "--ignore-not-found", "--wait=true", "--timeout=90s")).Error().NotTo(HaveOccurred())
-			startOperator()
-		})
-	})
-
-	It("runs the operator's two pods on the real node; one leads and reconciles a new stack", func() {
-		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "local"))).Error().NotTo(HaveOccurred())
+		}()
 		Expect(kubectl("rollout", "status", "deployment/"+deployment, "-n", opNamespace, "--timeout=120s")).Error().NotTo(HaveOccurred())
-		pods, err := kubectl("get", "pods", "-n", opNamespace, "-l", "control-plane=controller-manager", "-o",
-			`jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.spec.serviceAccountName} {.status.phase}{"\n"}{end}`)
-		Expect(err).NotTo(HaveOccurred())
-		fmt.Fprintf(GinkgoWriter, "KUSTOMIZE OPERATOR PODS\n%s", pods)
-		lines := strings.Split(strings.TrimSpace(pods), "\n")
-		Expect(lines).To(HaveLen(2))
-		for _, l := range lines {
-			Expect(strings.Fields(l)[1:]).To(Equal([]string{realNode, "appstack-operator-controller-manager", "Running"}), l)
-		}
+		// Every pod (a replaced one may still be terminating for a moment) runs on the
+		// real node with the installer's ServiceAccount.
+		var pods string
+		Eventually(func() error {
+			var err error
+			pods, err = kubectlQuiet(false, "get", "pods", "-n", opNamespace, "-l", "control-plane=controller-manager", "-o",
+				`jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.spec.serviceAccountName} {.status.phase}{"\n"}{end}`)
+			if err != nil || strings.TrimSpace(pods) == "" {
+				return fmt.Errorf("no pods yet: %v", err)
+			}
+			for _, l := range strings.Split(strings.TrimSpace(pods), "\n") {
+				if f := strings.Fields(l); len(f) != 4 || f[1] != realNode || f[2] != deployment || f[3] != "Running" {
+					return fmt.Errorf("pod not Running on %s with ServiceAccount %s: %s", realNode, deployment, l)
+				}
+			}
+			return nil
+		}, 2*time.Minute, time.Second).Should(Succeed())
+		GinkgoWriter.Printf("OPERATOR PODS\n%s", pods)
 		Eventually(func() string {
 			holder, _ := kubectl("get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
 			return holder
 		}, 90*time.Second, 500*time.Millisecond).Should(HavePrefix(deployment + "-"))
 		apply(`apiVersion: apps.appstack.dev/v1alpha1
 kind: AppStack
-metadata: {name: kustomize-installed}
+metadata: {name: installed-without-helm}
 spec:
   components: [{name: web, containers: [{name: app, image: nginx, ports: [{containerPort: 80}]}]}]
 `)
-		waitReady("stack/kustomize-installed")
+		waitReady("stack/installed-without-helm")
 		logs, err := kubectl("logs", "-n", opNamespace, "-l", "control-plane=controller-manager", "--tail=-1", "--prefix")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(strings.ToLower(logs)).NotTo(ContainSubstring("forbidden"))
-		Expect(kubectl("delete", "stack", "kustomize-installed", "--timeout=60s")).Error().NotTo(HaveOccurred())
+		Expect(kubectl("delete", "stack", "installed-without-helm", "--timeout=60s")).Error().NotTo(HaveOccurred())
+	}
+
+	It("kubectl apply -k config/local runs the operator's two pods on the real node; one leads and reconciles a new stack", func() {
+		rendered, err := kubectl("kustomize", filepath.Join(root, "config", "local"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "local"))).Error().NotTo(HaveOccurred())
+		installed(rendered)
+	})
+
+	It("kubectl apply -f dist/install.yaml (hack/release.sh) runs the operator; pinned to the real node, it reconciles a new stack", func() {
+		f := filepath.Join(GinkgoT().TempDir(), "install.yaml")
+		out, err := exec.Command(filepath.Join(root, "hack", "release.sh"), "install-yaml", f).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		b, err := os.ReadFile(f)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-f", f)).Error().NotTo(HaveOccurred())
+		// The released installer runs anywhere; on this cluster only the real node has
+		// the image, so the pods are sent there, as a user of the local cluster would.
+		Expect(kubectl("patch", "deployment", deployment, "-n", opNamespace, "--type=strategic", "-p",
+			`{"spec":{"template":{"spec":{"nodeSelector":{"appstack.dev/real-node":"true"},"tolerations":[{"key":"appstack.dev/real-node","operator":"Exists","effect":"NoSchedule"}]}}}}`)).
+			Error().NotTo(HaveOccurred())
+		installed(string(b))
 	})
 })
