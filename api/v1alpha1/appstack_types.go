@@ -810,7 +810,3 @@ type AppStackList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []AppStack `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&AppStack{}, &AppStackList{})
-}
