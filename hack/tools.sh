@@ -58,10 +58,6 @@ spec() {
     # pinned in hack/tools/golangci-lint/go.mod, its tagged commit and that commit's time
     # (the module's .info Time). Change all three with the pin.
     golangci-lint) echo "golangci-lint|-s -w -X main.version=2.13.1 -X main.commit=6d2288e0 -X main.date=2026-08-20T14:25:22Z|github.com/golangci/golangci-lint/v2/cmd/golangci-lint=golangci-lint" ;;
-    # What `golangci-lint version` reports, set as its .goreleaser.yml does: the release
-    # pinned in hack/tools/golangci-lint/go.mod, its tagged commit and that commit's time
-    # (the module's .info Time). Change all three with the pin.
-    golangci-lint) echo "golangci-lint|-s -w -X main.version=2.13.1 -X main.commit=6d2288e0 -X main.date=2026-08-20T14:25:22Z|github.com/golangci/golangci-lint/v2/cmd/golangci-lint=golangci-lint" ;;
     # Opt-in groups for the real node (hack/real-node.sh); not in ALL.
     node) echo "node|$(kube_ldflags)|k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy ./cri=appstack-cri" ;;
     coredns) echo "coredns|-s -w|github.com/coredns/coredns=coredns" ;;
