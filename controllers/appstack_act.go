@@ -80,14 +80,16 @@ func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 }
 
 // applyAll applies objs at once and records in the inventory what they are.
-func (r *AppStackReconciler) applyAll(ctx context.Context, s *scope, inv *inventoryBuilder, objs []client.Object) error {
+func (r *AppStackReconciler) applyAll(
+	ctx context.Context, s *scope, inv *inventoryBuilder, objs []client.Object,
+) error {
 	return each(objs, func(obj client.Object) error {
 		if err := r.apply(ctx, s, obj); err != nil {
 			return err
 		}
 		// Revisions are history, and an adopted namespace is not the stack's.
 		if obj.GetUID() != "" && plan.KeyOf(obj).Kind != "ControllerRevision" &&
-			(plan.KeyOf(obj).Kind != "Namespace" || metav1.IsControlledBy(obj, s.stack)) {
+			(plan.KeyOf(obj).Kind != plan.KindNamespace || metav1.IsControlledBy(obj, s.stack)) {
 			inv.add(plan.Entry(obj))
 		}
 		return nil
@@ -171,7 +173,8 @@ func (r *AppStackReconciler) replace(ctx context.Context, s *scope, obj client.O
 		return &applyError{kind: kind, name: obj.GetName(), err: fmt.Errorf("replace after %v: %w", cause, err)}
 	}
 	r.applier.Forget(obj)
-	logf.FromContext(ctx).Info("replacing: the change cannot be made in place", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName(), "reason", apiMessage(cause))
+	logf.FromContext(ctx).Info("replacing: the change cannot be made in place",
+		"kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName(), "reason", apiMessage(cause))
 	r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Replaced", "Apply",
 		"deleted %s %s/%s to create it again: the change cannot be made in place", kind, obj.GetNamespace(), obj.GetName())
 	return nil
@@ -190,9 +193,11 @@ func (r *AppStackReconciler) handOver(ctx context.Context, h plan.Handover) erro
 	}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
 		client.FieldOwner(plan.HandoverManager), client.ForceOwnership); err != nil {
-		return &applyError{kind: gvk.Kind, name: h.Object.GetName(), err: fmt.Errorf("hand the replica count over to the autoscaler: %w", err)}
+		return &applyError{kind: gvk.Kind, name: h.Object.GetName(),
+			err: fmt.Errorf("hand the replica count over to the autoscaler: %w", err)}
 	}
-	logf.FromContext(ctx).Info("handed the replica count over to the autoscaler", "kind", gvk.Kind, "name", h.Object.GetName(), "replicas", h.Replicas)
+	logf.FromContext(ctx).Info("handed the replica count over to the autoscaler",
+		"kind", gvk.Kind, "name", h.Object.GetName(), "replicas", h.Replicas)
 	return nil
 }
 
@@ -205,7 +210,9 @@ const (
 // prune deletes inventory members that are no longer wanted, each only if it is
 // still the object the stack created (a UID precondition); a retained claim is
 // labelled retained and leaves the inventory instead.
-func (r *AppStackReconciler) prune(ctx context.Context, s *scope, inv *inventoryBuilder, prunes []plan.Prune, why string) error {
+func (r *AppStackReconciler) prune(
+	ctx context.Context, s *scope, inv *inventoryBuilder, prunes []plan.Prune, why string,
+) error {
 	var errs []error
 	for _, p := range prunes {
 		e := p.Entry
@@ -238,7 +245,8 @@ func (r *AppStackReconciler) prune(ctx context.Context, s *scope, inv *inventory
 		u.SetNamespace(e.Namespace)
 		u.SetName(e.Name)
 		uid := e.UID
-		err := r.Client.Delete(ctx, u, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		err := r.Client.Delete(ctx, u, client.Preconditions{UID: &uid},
+			client.PropagationPolicy(metav1.DeletePropagationBackground))
 		switch {
 		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
 			// Gone, or replaced by an object that is not the stack's: either way no
@@ -259,7 +267,7 @@ func (r *AppStackReconciler) prune(ctx context.Context, s *scope, inv *inventory
 
 // keep labels StatefulSet claims retained whose component no longer uses them.
 func (r *AppStackReconciler) keep(ctx context.Context, s *scope, claims []client.Object, why string) error {
-	var errs []error
+	errs := make([]error, 0, len(claims))
 	for _, c := range claims {
 		errs = append(errs, r.retainClaim(ctx, s, c, why))
 	}
@@ -270,8 +278,9 @@ func (r *AppStackReconciler) keep(ctx context.Context, s *scope, claims []client
 // stack's owner reference, so that the garbage collector cannot take it with the
 // stack.
 func (r *AppStackReconciler) retainClaim(ctx context.Context, s *scope, claim client.Object, why string) error {
-	owned := slices.ContainsFunc(claim.GetOwnerReferences(), func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID })
-	if claim.GetLabels()[render.LabelRetained] == "true" && !owned {
+	owned := slices.ContainsFunc(claim.GetOwnerReferences(),
+		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID })
+	if claim.GetLabels()[render.LabelRetained] == render.LabelRetainedValue && !owned {
 		return nil
 	}
 	base := claim.DeepCopyObject().(client.Object)
@@ -279,7 +288,7 @@ func (r *AppStackReconciler) retainClaim(ctx context.Context, s *scope, claim cl
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[render.LabelRetained] = "true"
+	labels[render.LabelRetained] = render.LabelRetainedValue
 	claim.SetLabels(labels)
 	claim.SetOwnerReferences(slices.DeleteFunc(slices.Clone(claim.GetOwnerReferences()),
 		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID }))
@@ -287,7 +296,8 @@ func (r *AppStackReconciler) retainClaim(ctx context.Context, s *scope, claim cl
 		return fmt.Errorf("label retained claim %s/%s: %w", claim.GetNamespace(), claim.GetName(), err)
 	}
 	r.Recorder.Eventf(s.stack, claim, corev1.EventTypeNormal, "Retained", "Prune",
-		"kept PersistentVolumeClaim %s/%s and its data (%s): the volume is retained", claim.GetNamespace(), claim.GetName(), why)
+		"kept PersistentVolumeClaim %s/%s and its data (%s): the volume is retained",
+		claim.GetNamespace(), claim.GetName(), why)
 	return nil
 }
 

@@ -208,7 +208,8 @@ func (r *AppStackReconciler) cacheLags(ctx context.Context, s *scope) bool {
 func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.applier = ssa.NewApplier(r.Client, render.ManagedBy)
 	byLabel := batched(handler.EnqueueRequestsFromMapFunc(r.stackFromLabel), r.BatchPeriod)
-	byOwner := batched(handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &appstackv1.AppStack{}, handler.OnlyControllerOwner()), r.BatchPeriod)
+	byOwner := batched(handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
+		&appstackv1.AppStack{}, handler.OnlyControllerOwner()), r.BatchPeriod)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&appstackv1.AppStack{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Adopted namespaces and retained claims carry no owner reference; the stack

@@ -132,7 +132,7 @@ var _ = Describe("AppStack controller", func() {
 		Expect(svc.Spec.Ports[0].TargetPort).To(Equal(intstr.FromInt32(80)))
 		Expect(svc.Spec.Selector).To(Equal(d.Spec.Selector.MatchLabels))
 
-		var managers []string
+		managers := make([]string, 0, len(d.ManagedFields))
 		for _, mf := range d.ManagedFields {
 			managers = append(managers, fmt.Sprintf("%s/%s", mf.Manager, mf.Operation))
 		}

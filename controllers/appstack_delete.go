@@ -70,7 +70,9 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 
 // waitForDeletion says in the status and in an event which child the deletion
 // waits for, and looks again after a backoff.
-func (r *AppStackReconciler) waitForDeletion(ctx context.Context, s *scope, before *appstackv1.AppStack, m *stackMemory, waitingFor []string) (ctrl.Result, error) {
+func (r *AppStackReconciler) waitForDeletion(
+	ctx context.Context, s *scope, before *appstackv1.AppStack, m *stackMemory, waitingFor []string,
+) (ctrl.Result, error) {
 	msg := "deleting: waiting for " + strings.Join(waitingFor, ", ") + " to go"
 	if msg != m.deleteWait {
 		m.deleteWait, m.deleteBackoff = msg, minDeletionBackoff
@@ -120,14 +122,14 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 	for _, level := range levels {
 		var waiting []string
 		for _, e := range inv.list() {
-			if e.Kind == "Namespace" || !inLevel(e, level) {
+			if e.Kind == plan.KindNamespace || !inLevel(e, level) {
 				continue
 			}
 			obj := live[plan.EntryKey(e)]
 			switch {
 			case obj == nil || obj.GetUID() != e.UID:
 				inv.drop(plan.EntryKey(e)) // gone, or someone else's now
-			case e.Kind == "PersistentVolumeClaim" && retained(s.stack, obj):
+			case e.Kind == plan.KindPersistentVolumeClaim && retained(s.stack, obj):
 				if err := r.retainClaim(ctx, s, obj, whyDeleted); err != nil {
 					return nil, err
 				}
@@ -236,7 +238,7 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 	ns.OwnerReferences = slices.DeleteFunc(slices.Clone(ns.OwnerReferences),
 		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID })
 	ns.Labels = maps.Clone(ns.Labels)
-	ns.Labels[render.LabelRetained] = "true"
+	ns.Labels[render.LabelRetained] = render.LabelRetainedValue
 	if err := r.Client.Patch(ctx, ns, client.MergeFrom(base)); err != nil {
 		return nil, fmt.Errorf("keep namespace %s for its claims: %w", s.namespace, err)
 	}

@@ -32,7 +32,7 @@ func (r *AppStackReconciler) observe(ctx context.Context, s *scope) (plan.Observ
 		return o, err
 	}
 	if o.Namespace != nil && !o.Namespace.DeletionTimestamp.IsZero() {
-		return o, &applyError{kind: "Namespace", name: s.namespace,
+		return o, &applyError{kind: plan.KindNamespace, name: s.namespace,
 			err: fmt.Errorf("namespace is being deleted; the stack is applied once it is gone")}
 	}
 	o.Inventory = r.knownInventory(s.stack)
@@ -75,7 +75,9 @@ func (r *AppStackReconciler) readLive(ctx context.Context, s *scope, o plan.Obse
 // liveObject reads the object named like want: from the cache when it is the
 // stack's own there, else from the apiserver (with its managedFields, so that a
 // conflict can say who manages it). It returns nil when there is none.
-func (r *AppStackReconciler) liveObject(ctx context.Context, s *scope, want client.Object, inventory []appstackv1.InventoryEntry) (client.Object, error) {
+func (r *AppStackReconciler) liveObject(
+	ctx context.Context, s *scope, want client.Object, inventory []appstackv1.InventoryEntry,
+) (client.Object, error) {
 	gvk := want.GetObjectKind().GroupVersionKind()
 	o, err := r.Client.Scheme().New(gvk)
 	if err != nil {

@@ -14,10 +14,10 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
-// planRevision works out the ControllerRevision that records the spec (docs/ownership.md
-// explains why revisions are not in the inventory), applied with the workloads: a new spec gets the next number; a spec seen
-// before (a rollback) gets its old revision renumbered as the newest, as
-// Deployments do.
+// planRevision works out the ControllerRevision that records the spec
+// (docs/ownership.md explains why revisions are not in the inventory), applied with
+// the workloads: a new spec gets the next number; a spec seen before (a rollback)
+// gets its old revision renumbered as the newest, as Deployments do.
 func (r *AppStackReconciler) planRevision(ctx context.Context, s *scope) error {
 	list := &appsv1.ControllerRevisionList{}
 	// StatefulSets and DaemonSets keep ControllerRevisions of their own, labelled
@@ -27,7 +27,8 @@ func (r *AppStackReconciler) planRevision(ctx context.Context, s *scope) error {
 		client.MatchingLabels{render.LabelStack: s.stack.Name}, client.HasLabels{render.LabelSpecHash}); err != nil {
 		return fmt.Errorf("list revisions: %w", err)
 	}
-	revs := slices.DeleteFunc(list.Items, func(cr appsv1.ControllerRevision) bool { return !metav1.IsControlledBy(&cr, s.stack) })
+	revs := slices.DeleteFunc(list.Items,
+		func(cr appsv1.ControllerRevision) bool { return !metav1.IsControlledBy(&cr, s.stack) })
 	slices.SortFunc(revs, func(a, b appsv1.ControllerRevision) int { return int(a.Revision - b.Revision) })
 	hash, err := render.SpecHash(s.stack)
 	if err != nil {
@@ -38,7 +39,8 @@ func (r *AppStackReconciler) planRevision(ctx context.Context, s *scope) error {
 		latest = revs[len(revs)-1].Revision
 	}
 	number := latest + 1
-	if i := slices.IndexFunc(revs, func(cr appsv1.ControllerRevision) bool { return cr.Labels[render.LabelSpecHash] == hash }); i >= 0 {
+	sameSpec := func(cr appsv1.ControllerRevision) bool { return cr.Labels[render.LabelSpecHash] == hash }
+	if i := slices.IndexFunc(revs, sameSpec); i >= 0 {
 		if i == len(revs)-1 {
 			number = latest // the current spec is already the newest revision
 		}

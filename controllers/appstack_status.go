@@ -120,7 +120,9 @@ func (s *scope) conflict(component string) *plan.Conflict {
 // componentStatus reads a component's workload and Service from the cache and
 // computes its status. Objects that do not carry this stack's label are not the
 // stack's and count as absent.
-func (r *AppStackReconciler) componentStatus(ctx context.Context, s *scope, c *appstackv1.Component) appstackv1.ComponentStatus {
+func (r *AppStackReconciler) componentStatus(
+	ctx context.Context, s *scope, c *appstackv1.Component,
+) appstackv1.ComponentStatus {
 	if conflict := s.conflict(c.Name); conflict != nil {
 		// An object of the component's name is someone else's: what it shows is
 		// not the component's.
@@ -162,7 +164,9 @@ func (r *AppStackReconciler) storageClassExists(ctx context.Context) func(string
 
 // observePodsAndClaims reads, for failure attribution, the component's pods and
 // the claims they mount: the stack volumes it names and its StatefulSet claims.
-func (r *AppStackReconciler) observePodsAndClaims(ctx context.Context, s *scope, c *appstackv1.Component, obs *status.Observed) {
+func (r *AppStackReconciler) observePodsAndClaims(
+	ctx context.Context, s *scope, c *appstackv1.Component, obs *status.Observed,
+) {
 	selector := client.MatchingLabels(render.SelectorLabels(s.stack, c.Name))
 	pods := &corev1.PodList{}
 	if err := r.Client.List(ctx, pods, client.InNamespace(s.namespace), selector); err == nil {

@@ -22,20 +22,23 @@ func batched(h handler.EventHandler, period time.Duration) handler.EventHandler 
 	if period <= 0 {
 		return h
 	}
-	later := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	later := func(q requestQueue) requestQueue {
 		return delayedQueue{TypedRateLimitingInterface: q, after: period}
 	}
 	return handler.Funcs{
-		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q requestQueue) {
 			h.Create(ctx, e, later(q))
 		},
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q requestQueue) {
 			h.Update(ctx, e, later(q))
 		},
 		DeleteFunc:  h.Delete,
 		GenericFunc: h.Generic,
 	}
 }
+
+// requestQueue is the work queue that event handlers add reconcile requests to.
+type requestQueue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 
 // delayedQueue turns Add into AddAfter. The delaying queue keeps the earliest time
 // an item is due, so a burst of events enqueues a stack once. In controller-runtime's

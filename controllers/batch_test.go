@@ -28,7 +28,7 @@ func mapper(t *testing.T, names ...string) handler.MapFunc {
 	if err := appstackv1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	var objs []client.Object
+	objs := make([]client.Object, 0, len(names))
 	for _, n := range names {
 		objs = append(objs, &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: n}})
 	}

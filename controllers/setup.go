@@ -65,7 +65,11 @@ func CacheOptions(syncPeriod time.Duration) cache.Options {
 			byObject[obj] = cache.ByObject{Label: managed, Transform: stubForeign}
 		}
 	}
-	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: byObject, SyncPeriod: &syncPeriod}
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject:         byObject,
+		SyncPeriod:       &syncPeriod,
+	}
 }
 
 // stubForeign keeps of an object that no stack controls only its identity, labels,
@@ -80,7 +84,7 @@ func stubForeign(obj any) (any, error) {
 		return obj, nil
 	}
 	o.SetManagedFields(nil)
-	if owner := metav1.GetControllerOf(o); owner != nil && owner.Kind == "AppStack" && owner.APIVersion == appstackv1.GroupVersion.String() {
+	if controlledByStack(o) {
 		return o, nil
 	}
 	stub := reflect.New(reflect.TypeOf(o).Elem()).Interface().(client.Object)
@@ -95,6 +99,12 @@ func stubForeign(obj any) (any, error) {
 	stub.SetDeletionTimestamp(o.GetDeletionTimestamp())
 	stub.SetCreationTimestamp(o.GetCreationTimestamp())
 	return stub, nil
+}
+
+// controlledByStack says whether an AppStack is o's controller.
+func controlledByStack(o metav1.Object) bool {
+	owner := metav1.GetControllerOf(o)
+	return owner != nil && owner.Kind == "AppStack" && owner.APIVersion == appstackv1.GroupVersion.String()
 }
 
 // trimStack drops what kubectl's client-side apply keeps on a stack: a second
@@ -119,7 +129,7 @@ func trimPod(obj any) (any, error) {
 		return obj, nil
 	}
 	p.ManagedFields = nil
-	if owner := metav1.GetControllerOf(p); owner != nil && owner.Kind == "AppStack" && owner.APIVersion == appstackv1.GroupVersion.String() {
+	if controlledByStack(p) {
 		return p, nil
 	}
 	p.Annotations = nil

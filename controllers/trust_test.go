@@ -234,18 +234,18 @@ var _ = Describe("Trust", func() {
 	})
 
 	It("reports a node port someone else holds as a failed apply, and replaces nothing", func() {
-		svc := func(name string) appstackv1.Component {
+		svc := func() appstackv1.Component {
 			c := webComponent("web", 1)
 			c.Service = &appstackv1.ServiceSpec{Type: appstackv1.ServiceTypeNodePort,
 				Ports: []appstackv1.ServicePort{{Port: 80, NodePort: 30777}}}
 			return c
 		}
-		createStack(newStack("port-a", svc("a")))
+		createStack(newStack("port-a", svc()))
 		a := &corev1.Service{}
 		Eventually(func() error {
 			return k8sClient.Get(ctx, client.ObjectKey{Namespace: "port-a", Name: "web"}, a)
 		}, timeout, interval).Should(Succeed())
-		createStack(newStack("port-b", svc("b")))
+		createStack(newStack("port-b", svc()))
 		Eventually(func(g Gomega) {
 			c := readyCondition(g, "port-b")
 			g.Expect(c.Reason).To(Equal(appstackv1.ReasonApplyFailed))

@@ -73,16 +73,16 @@ func walk(out *strings.Builder, prefix string, s apiextensionsv1.JSONSchemaProps
 		if p.XIntOrString {
 			typ = "int or string"
 		}
-		if p.Type == "array" && p.Items != nil && p.Items.Schema != nil {
+		if p.Type == typeArray && p.Items != nil && p.Items.Schema != nil {
 			typ = "[]" + p.Items.Schema.Type
 		}
 		key := name
-		if p.Type == "array" {
+		if p.Type == typeArray {
 			key += "[]"
 		}
 		if u, ok := upstream[key]; ok {
 			typ = u
-			if p.Type == "array" {
+			if p.Type == typeArray {
 				typ = "[]" + u
 			}
 		}
@@ -91,13 +91,19 @@ func walk(out *strings.Builder, prefix string, s apiextensionsv1.JSONSchemaProps
 			continue
 		}
 		switch {
-		case p.Type == "object" && len(p.Properties) > 0:
+		case p.Type == typeObject && len(p.Properties) > 0:
 			walk(out, path+".", p)
-		case p.Type == "array" && p.Items != nil && p.Items.Schema != nil && len(p.Items.Schema.Properties) > 0:
+		case p.Type == typeArray && p.Items != nil && p.Items.Schema != nil && len(p.Items.Schema.Properties) > 0:
 			walk(out, path+"[].", *p.Items.Schema)
 		}
 	}
 }
+
+// The OpenAPI types whose properties the tables walk into.
+const (
+	typeArray  = "array"
+	typeObject = "object"
+)
 
 func bounds(p apiextensionsv1.JSONSchemaProps) string {
 	var b []string
@@ -105,7 +111,7 @@ func bounds(p apiextensionsv1.JSONSchemaProps) string {
 		b = append(b, "default `"+string(p.Default.Raw)+"`")
 	}
 	if len(p.Enum) > 0 {
-		var vals []string
+		vals := make([]string, 0, len(p.Enum))
 		for _, e := range p.Enum {
 			vals = append(vals, strings.Trim(string(e.Raw), `"`))
 		}

@@ -50,7 +50,8 @@ func bound(path string) error {
 		return fmt.Errorf("no spec.versions")
 	}
 	for _, v := range versions {
-		component := get(v, "schema", "openAPIV3Schema", "properties", "spec", "properties", "components", "items", "properties")
+		component := get(v, "schema", "openAPIV3Schema", "properties",
+			"spec", "properties", "components", "items", "properties")
 		for _, list := range []string{"containers", "initContainers"} {
 			ctr, ok := get(component, list, "items", "properties").(map[string]any)
 			if !ok {

@@ -44,6 +44,13 @@ const AnnotationRestore = "apps.appstack.dev/restore-on-release"
 // the plan that the replica count must be handed over first (see Handover).
 const AnnotationAutoscaled = render.AnnotationAutoscaled
 
+// The kinds that the plan treats apart: the namespace is applied first and deleted
+// last, and a claim holds data.
+const (
+	KindNamespace             = "Namespace"
+	KindPersistentVolumeClaim = "PersistentVolumeClaim"
+)
+
 // HandoverManager is the field manager that keeps a workload's replica count while
 // the operator's own apply stops setting it, so that the count is never reset to
 // the default of 1 on its way to the autoscaler.
@@ -180,28 +187,9 @@ func Make(o Observed) *Plan {
 		return p
 	}
 
-	// The namespace: created and owned, taken back, or adopted.
-	ns := o.Desired.Namespace.DeepCopyObject().(client.Object)
-	switch {
-	case o.Namespace == nil || metav1.IsControlledBy(o.Namespace, stack):
-		setOwner(ns, stack)
-		if o.Namespace != nil && o.Namespace.Labels[render.LabelRetained] == "true" {
-			p.Readopt = append(p.Readopt, o.Namespace) // a take-back whose label removal failed
-		}
-	case retainedFor(o.Namespace, stack.Name):
-		// Kept by an earlier stack of this name for its retained claims: this stack
-		// created it, so it owns it again.
-		setOwner(ns, stack)
-		p.Readopt = append(p.Readopt, o.Namespace)
-	default:
-		recordRestore(ns, o.Namespace)
-	}
-	p.Namespace = ns
-	if o.Namespace != nil {
-		inv.keepIfOwned(o.Namespace, stack)
-	}
+	p.planNamespace(o, inv)
 
-	desired := map[Key]bool{KeyOf(ns): true}
+	desired := map[Key]bool{KeyOf(p.Namespace): true}
 	place := func(obj client.Object, component string, workload bool) {
 		key := KeyOf(obj)
 		desired[key] = true
@@ -212,7 +200,7 @@ func Make(o Observed) *Plan {
 				p.Conflicts = append(p.Conflicts, Conflict{Component: component, Key: key, Message: conflictMessage(key, live)})
 				return
 			}
-			if live.GetLabels()[render.LabelRetained] == "true" {
+			if live.GetLabels()[render.LabelRetained] == render.LabelRetainedValue {
 				p.Readopt = append(p.Readopt, live)
 			}
 		}
@@ -266,8 +254,48 @@ func Make(o Observed) *Plan {
 		}
 	}
 
-	// Prune: inventory members no longer desired. Retained claims are kept and
-	// labelled instead.
+	p.planPrune(o, inv, desired)
+	p.Keep = orphanedTemplateClaims(o)
+	// A StatefulSet's retained claims that its component uses again (the stack or
+	// the component came back) are no longer retained: the StatefulSet reuses them.
+	for _, claim := range TemplateClaims(stack.Name, o.Labelled) {
+		c := render.Component(stack, claim.GetLabels()[render.LabelComponent])
+		if claim.GetLabels()[render.LabelRetained] == render.LabelRetainedValue && c != nil && templateOf(c, claim.GetName()) {
+			p.Readopt = append(p.Readopt, claim)
+		}
+	}
+
+	p.Inventory = inv.sorted()
+	return p
+}
+
+// planNamespace sets the namespace: created and owned, taken back, or adopted.
+func (p *Plan) planNamespace(o Observed, inv *inventory) {
+	stack := o.Stack
+	ns := o.Desired.Namespace.DeepCopyObject().(client.Object)
+	switch {
+	case o.Namespace == nil || metav1.IsControlledBy(o.Namespace, stack):
+		setOwner(ns, stack)
+		if o.Namespace != nil && o.Namespace.Labels[render.LabelRetained] == render.LabelRetainedValue {
+			p.Readopt = append(p.Readopt, o.Namespace) // a take-back whose label removal failed
+		}
+	case retainedFor(o.Namespace, stack.Name):
+		// Kept by an earlier stack of this name for its retained claims: this stack
+		// created it, so it owns it again.
+		setOwner(ns, stack)
+		p.Readopt = append(p.Readopt, o.Namespace)
+	default:
+		recordRestore(ns, o.Namespace)
+	}
+	p.Namespace = ns
+	if o.Namespace != nil {
+		inv.keepIfOwned(o.Namespace, stack)
+	}
+}
+
+// planPrune lists the inventory members no longer desired. Retained claims are
+// kept and labelled instead.
+func (p *Plan) planPrune(o Observed, inv *inventory, desired map[Key]bool) {
 	for _, e := range inv.sorted() {
 		key := EntryKey(e)
 		if desired[key] {
@@ -279,7 +307,7 @@ func Make(o Observed) *Plan {
 			// now keeps running until it can be replaced.
 			continue
 		}
-		if e.Kind == "PersistentVolumeClaim" && (live == nil || !metav1.IsControlledBy(live, stack)) {
+		if e.Kind == KindPersistentVolumeClaim && (live == nil || !metav1.IsControlledBy(live, o.Stack)) {
 			// Data: a claim is deleted only when the stack is seen to control it.
 			// One the cache does not show is kept too (the act reads it first).
 			p.Prune = append(p.Prune, Prune{Entry: e, Retain: true, Object: live})
@@ -287,18 +315,6 @@ func Make(o Observed) *Plan {
 		}
 		p.Prune = append(p.Prune, Prune{Entry: e})
 	}
-	p.Keep = orphanedTemplateClaims(o)
-	// A StatefulSet's retained claims that its component uses again (the stack or
-	// the component came back) are no longer retained: the StatefulSet reuses them.
-	for _, claim := range TemplateClaims(stack.Name, o.Labelled) {
-		c := render.Component(stack, claim.GetLabels()[render.LabelComponent])
-		if claim.GetLabels()[render.LabelRetained] == "true" && c != nil && templateOf(c, claim.GetName()) {
-			p.Readopt = append(p.Readopt, claim)
-		}
-	}
-
-	p.Inventory = inv.sorted()
-	return p
 }
 
 // namespaceBlocker refuses a namespace that is not the stack's to use: another
@@ -330,7 +346,7 @@ func namespaceBlocker(o Observed) *Blocker {
 // retainedFor tells whether ns is a namespace a deleted stack of this name created
 // and kept for its retained claims.
 func retainedFor(ns *corev1.Namespace, stack string) bool {
-	return ns.Labels[render.LabelStack] == stack && ns.Labels[render.LabelRetained] == "true" && len(ns.OwnerReferences) == 0
+	return ns.Labels[render.LabelStack] == stack && ns.Labels[render.LabelRetained] == render.LabelRetainedValue && len(ns.OwnerReferences) == 0
 }
 
 // readoptable tells whether live is the claim of a retained stack volume of this
@@ -340,14 +356,14 @@ func retainedFor(ns *corev1.Namespace, stack string) bool {
 // takes the claim back (and drops the retained label, if set).
 func readoptable(live client.Object, stack *appstackv1.AppStack) bool {
 	l := live.GetLabels()
-	return KeyOf(live).Kind == "PersistentVolumeClaim" && l[render.LabelStack] == stack.Name &&
+	return KeyOf(live).Kind == KindPersistentVolumeClaim && l[render.LabelStack] == stack.Name &&
 		l[render.LabelVolume] == live.GetName() && len(live.GetOwnerReferences()) == 0
 }
 
 // isRetainedClaim: a retained stack volume's claim carries no owner reference, so
 // that the garbage collector can never take its data with the stack.
 func isRetainedClaim(obj client.Object, stack *appstackv1.AppStack) bool {
-	if KeyOf(obj).Kind != "PersistentVolumeClaim" {
+	if KeyOf(obj).Kind != KindPersistentVolumeClaim {
 		return false
 	}
 	for i := range stack.Spec.Volumes {
@@ -468,7 +484,7 @@ func conflictMessage(key Key, live client.Object) string {
 // default to 1; the count is first taken by HandoverManager at no less than it is
 // now and no less than minReplicas.
 func handover(desired, live client.Object, c *appstackv1.Component) (Handover, bool) {
-	if live == nil || c == nil || c.Autoscaling == nil || live.GetAnnotations()[AnnotationAutoscaled] == "true" {
+	if live == nil || c == nil || c.Autoscaling == nil || live.GetAnnotations()[AnnotationAutoscaled] == render.AnnotationAutoscaledValue {
 		return Handover{}, false
 	}
 	var now *int32
@@ -493,12 +509,11 @@ func unsafeChanges(o Observed, owns func(client.Object) bool) *Blocker {
 	stack := o.Stack
 	for i := range stack.Spec.Volumes {
 		v := &stack.Spec.Volumes[i]
-		live, ok := o.Live[Key{"PersistentVolumeClaim", render.NamespaceName(stack), v.Name}].(*corev1.PersistentVolumeClaim)
-		if !ok || !(owns(live) || readoptable(live, stack)) {
-			continue
+		live, ok := o.Live[Key{KindPersistentVolumeClaim, render.NamespaceName(stack), v.Name}].(*corev1.PersistentVolumeClaim)
+		if ok && (owns(live) || readoptable(live, stack)) {
+			problems = append(problems, claimChange(field.NewPath("spec", "volumes").Index(i), v.Name,
+				render.PersistentVolumeClaim(stack, v).Spec, live.Spec)...)
 		}
-		problems = append(problems, claimChange(field.NewPath("spec", "volumes").Index(i), v.Name,
-			render.PersistentVolumeClaim(stack, v).Spec, live.Spec)...)
 	}
 	for i := range stack.Spec.Components {
 		c := &stack.Spec.Components[i]
@@ -581,8 +596,8 @@ func orphanedTemplateClaims(o Observed) []client.Object {
 	var out []client.Object
 	for _, obj := range o.Labelled {
 		l := obj.GetLabels()
-		if KeyOf(obj).Kind != "PersistentVolumeClaim" || l[render.LabelVolume] != "" || l[render.LabelComponent] == "" ||
-			l[render.LabelRetained] == "true" || len(obj.GetOwnerReferences()) > 0 || obj.GetDeletionTimestamp() != nil {
+		if KeyOf(obj).Kind != KindPersistentVolumeClaim || l[render.LabelVolume] != "" || l[render.LabelComponent] == "" ||
+			l[render.LabelRetained] == render.LabelRetainedValue || len(obj.GetOwnerReferences()) > 0 || obj.GetDeletionTimestamp() != nil {
 			continue
 		}
 		if c := render.Component(o.Stack, l[render.LabelComponent]); c != nil && templateOf(c, obj.GetName()) {
@@ -600,7 +615,7 @@ func TemplateClaims(stack string, labelled []client.Object) []client.Object {
 	var out []client.Object
 	for _, obj := range labelled {
 		l := obj.GetLabels()
-		if KeyOf(obj).Kind == "PersistentVolumeClaim" && l[render.LabelStack] == stack && l[render.LabelVolume] == "" && l[render.LabelComponent] != "" {
+		if KeyOf(obj).Kind == KindPersistentVolumeClaim && l[render.LabelStack] == stack && l[render.LabelVolume] == "" && l[render.LabelComponent] != "" {
 			out = append(out, obj)
 		}
 	}
@@ -688,8 +703,8 @@ func (inv *inventory) sorted() []appstackv1.InventoryEntry {
 func SortInventory(out []appstackv1.InventoryEntry) []appstackv1.InventoryEntry {
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if (a.Kind == "Namespace") != (b.Kind == "Namespace") {
-			return a.Kind == "Namespace"
+		if (a.Kind == KindNamespace) != (b.Kind == KindNamespace) {
+			return a.Kind == KindNamespace
 		}
 		if a.Kind != b.Kind {
 			return a.Kind < b.Kind

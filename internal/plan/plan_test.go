@@ -68,7 +68,7 @@ func deployment(name string, uid types.UID, mutate ...func(*appsv1.Deployment)) 
 
 func claim(name string, uid types.UID, labels map[string]string) *corev1.PersistentVolumeClaim {
 	return &corev1.PersistentVolumeClaim{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: KindPersistentVolumeClaim},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", UID: uid, Labels: labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
@@ -82,7 +82,7 @@ func ownedBy(stack *appstackv1.AppStack) func(*appsv1.Deployment) {
 }
 
 func keys(objs []client.Object) []string {
-	var out []string
+	out := make([]string, 0, len(objs))
 	for _, o := range objs {
 		out = append(out, KeyOf(o).String())
 	}
@@ -110,7 +110,7 @@ func TestNewStackAppliesEverythingAndOwnsAllButRetainedClaims(t *testing.T) {
 	}
 	for _, obj := range append(append([]client.Object{p.Namespace}, p.Shared...), p.Workloads...) {
 		owned := metav1.IsControlledBy(obj, stack)
-		if KeyOf(obj).Kind == "PersistentVolumeClaim" {
+		if KeyOf(obj).Kind == KindPersistentVolumeClaim {
 			if owned {
 				t.Errorf("retained claim %s is owned by the stack: the garbage collector would take its data", obj.GetName())
 			}
@@ -176,7 +176,7 @@ func TestRetainedClaimIsKeptNotPrunedAndTakenBack(t *testing.T) {
 	// The volume entry was removed: the recorded claim is retained.
 	removed := testStack(func(s *appstackv1.AppStack) { s.Spec.Volumes = nil })
 	o := observed(t, removed, nil, claim("data", "claim-uid", labels))
-	o.Inventory = []appstackv1.InventoryEntry{{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: "shop", Name: "data", UID: "claim-uid"}}
+	o.Inventory = []appstackv1.InventoryEntry{{APIVersion: "v1", Kind: KindPersistentVolumeClaim, Namespace: "shop", Name: "data", UID: "claim-uid"}}
 	p := Make(o)
 	if retain, ok := pruned(p)["PersistentVolumeClaim shop/data"]; !ok || !retain {
 		t.Fatalf("a retained claim must be labelled retained, not deleted: %+v", p.Prune)
@@ -309,7 +309,7 @@ func TestWaitingComponentKeepsItsOldWorkload(t *testing.T) {
 func TestAClaimIsDeletedOnlyWhenSeenControlled(t *testing.T) {
 	removed := testStack(func(s *appstackv1.AppStack) { s.Spec.Volumes = nil })
 	o := observed(t, removed, nil) // the cache does not show the claim
-	o.Inventory = []appstackv1.InventoryEntry{{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: "shop", Name: "data", UID: "claim-uid"}}
+	o.Inventory = []appstackv1.InventoryEntry{{APIVersion: "v1", Kind: KindPersistentVolumeClaim, Namespace: "shop", Name: "data", UID: "claim-uid"}}
 	if retain, ok := pruned(Make(o))["PersistentVolumeClaim shop/data"]; !ok || !retain {
 		t.Errorf("a claim the cache does not show is deleted: %+v", Make(o).Prune)
 	}

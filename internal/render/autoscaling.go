@@ -1,6 +1,7 @@
 package render
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -37,7 +38,7 @@ func HorizontalPodAutoscaler(stack *appstackv1.AppStack, c *appstackv1.Component
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: componentMeta(stack, c.Name, c.Name),
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: string(KindOf(c)), Name: c.Name},
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: string(KindOf(c)), Name: c.Name},
 			MinReplicas:    ptr.To(ptr.Deref(a.MinReplicas, 1)),
 			MaxReplicas:    a.MaxReplicas,
 			Metrics:        metrics,

@@ -15,6 +15,9 @@ import (
 // component or the stack that declared it, because it is retained.
 const LabelRetained = "apps.appstack.dev/retained"
 
+// LabelRetainedValue is LabelRetained's value on a retained object.
+const LabelRetainedValue = "true"
+
 // PersistentVolumeClaim renders a stack volume. Whether the claim is owned by the
 // stack (and so deleted with it) is the controller's decision, from Retains.
 func PersistentVolumeClaim(stack *appstackv1.AppStack, v *appstackv1.StackVolume) *corev1.PersistentVolumeClaim {

@@ -45,7 +45,7 @@ func Revision(stack *appstackv1.AppStack, n int64) (*appsv1.ControllerRevision, 
 	labels := StackLabels(stack)
 	labels[LabelSpecHash] = hash
 	return &appsv1.ControllerRevision{
-		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "ControllerRevision"},
+		TypeMeta: metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: "ControllerRevision"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      fmt.Sprintf("%s-%s", stack.Name, hash),
 			Namespace: NamespaceName(stack),

@@ -101,24 +101,33 @@ func validateComponent(stack *appstackv1.AppStack, c *appstackv1.Component, p *f
 		}
 	}
 	if c.Service != nil {
-		for i, sp := range c.Service.Ports {
-			if sp.TargetPort != nil && sp.TargetPort.Type == intstr.String && !portNames[sp.TargetPort.StrVal] {
-				errs = append(errs, field.Invalid(p.Child("service", "ports").Index(i).Child("targetPort"), sp.TargetPort.StrVal,
-					"names no port of any container; use a containers[].ports[].name or a port number"))
-			}
-		}
-		needsPorts := c.Service.Type != appstackv1.ServiceTypeNone && c.Service.Type != appstackv1.ServiceTypeHeadless &&
-			!(c.Service.Type == "" && KindOf(c) == appstackv1.KindStatefulSet)
-		if needsPorts && len(c.Service.Ports) == 0 && !hasContainerPort(c.Containers) {
-			errs = append(errs, field.Required(p.Child("service", "ports"),
-				"the containers declare no ports to derive the Service from; list the Service ports or set service.type: None"))
-		}
+		errs = append(errs, validateService(c, p, portNames)...)
 	}
 	if c.Ingress != nil {
 		if svcs := Services(stack, c); len(svcs) == 0 || len(svcs[0].Spec.Ports) == 0 {
 			errs = append(errs, field.Invalid(p.Child("ingress"), c.Ingress.Host,
 				"routes to the component's Service, which has no ports; declare a container port or service.ports"))
 		}
+	}
+	return errs
+}
+
+// validateService checks a component's service against its containers' ports
+// (portNames: the named ports of its containers).
+func validateService(c *appstackv1.Component, p *field.Path, portNames map[string]bool) field.ErrorList {
+	var errs field.ErrorList
+	for i, sp := range c.Service.Ports {
+		if sp.TargetPort != nil && sp.TargetPort.Type == intstr.String && !portNames[sp.TargetPort.StrVal] {
+			errs = append(errs, field.Invalid(p.Child("service", "ports").Index(i).Child("targetPort"), sp.TargetPort.StrVal,
+				"names no port of any container; use a containers[].ports[].name or a port number"))
+		}
+	}
+	headlessByDefault := c.Service.Type == "" && KindOf(c) == appstackv1.KindStatefulSet
+	needsPorts := c.Service.Type != appstackv1.ServiceTypeNone && c.Service.Type != appstackv1.ServiceTypeHeadless &&
+		!headlessByDefault
+	if needsPorts && len(c.Service.Ports) == 0 && !hasContainerPort(c.Containers) {
+		errs = append(errs, field.Required(p.Child("service", "ports"),
+			"the containers declare no ports to derive the Service from; list the Service ports or set service.type: None"))
 	}
 	return errs
 }

@@ -21,7 +21,7 @@ func replicas(c *appstackv1.Component) *int32 {
 // Deployment renders a component of kind Deployment.
 func Deployment(stack *appstackv1.AppStack, c *appstackv1.Component) *appsv1.Deployment {
 	d := &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		TypeMeta:   metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: "Deployment"},
 		ObjectMeta: workloadMeta(stack, c),
 		Spec: appsv1.DeploymentSpec{
 			Replicas:                replicas(c),
@@ -52,7 +52,7 @@ func StatefulSet(stack *appstackv1.AppStack, c *appstackv1.Component) *appsv1.St
 		policy = appsv1.DeletePersistentVolumeClaimRetentionPolicyType
 	}
 	s := &appsv1.StatefulSet{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+		TypeMeta:   metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: "StatefulSet"},
 		ObjectMeta: workloadMeta(stack, c),
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:             replicas(c),
@@ -83,7 +83,7 @@ func StatefulSet(stack *appstackv1.AppStack, c *appstackv1.Component) *appsv1.St
 // DaemonSet renders a component of kind DaemonSet: one pod per eligible node.
 func DaemonSet(stack *appstackv1.AppStack, c *appstackv1.Component) *appsv1.DaemonSet {
 	d := &appsv1.DaemonSet{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"},
+		TypeMeta:   metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: "DaemonSet"},
 		ObjectMeta: workloadMeta(stack, c),
 		Spec: appsv1.DaemonSetSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: SelectorLabels(stack, c.Name)},
@@ -157,7 +157,7 @@ func workloadMeta(stack *appstackv1.AppStack, c *appstackv1.Component) metav1.Ob
 		Labels:    podLabels(stack, c),
 	}
 	if c.Autoscaling != nil {
-		m.Annotations = map[string]string{AnnotationAutoscaled: "true"}
+		m.Annotations = map[string]string{AnnotationAutoscaled: AnnotationAutoscaledValue}
 	}
 	return m
 }
@@ -167,6 +167,9 @@ func workloadMeta(stack *appstackv1.AppStack, c *appstackv1.Component) metav1.Ob
 // autoscaled still has the count the operator set, which is handed over first so
 // that it never drops to the default of 1 (see internal/plan).
 const AnnotationAutoscaled = "apps.appstack.dev/autoscaled"
+
+// AnnotationAutoscaledValue is AnnotationAutoscaled's value on an autoscaled workload.
+const AnnotationAutoscaledValue = "true"
 
 // componentMeta is the metadata of a component's supporting objects.
 func componentMeta(stack *appstackv1.AppStack, name, component string) metav1.ObjectMeta {

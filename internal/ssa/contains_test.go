@@ -90,7 +90,7 @@ func TestContainsMatchesNamedItemsByName(t *testing.T) {
 
 func TestContainsListsNotKeyedByName(t *testing.T) {
 	mounts := func(items ...[2]string) map[string]any {
-		out := []any{}
+		out := make([]any, 0, len(items))
 		for _, it := range items {
 			out = append(out, map[string]any{"name": it[0], "mountPath": it[1]})
 		}
@@ -107,7 +107,7 @@ func TestContainsListsNotKeyedByName(t *testing.T) {
 	}
 
 	owners := func(uids ...string) map[string]any {
-		out := []any{}
+		out := make([]any, 0, len(uids))
 		for _, uid := range uids {
 			out = append(out, map[string]any{"name": "shop", "uid": uid})
 		}
@@ -121,7 +121,7 @@ func TestContainsListsNotKeyedByName(t *testing.T) {
 	}
 
 	rules := func(hosts ...string) map[string]any {
-		out := []any{}
+		out := make([]any, 0, len(hosts))
 		for _, h := range hosts {
 			out = append(out, map[string]any{"host": h})
 		}

@@ -48,7 +48,7 @@ var containerProblems = map[string]string{
 // cluster explains it (the rollout is just under way). Messages name the object or
 // container and carry nothing that changes while the cause does not (no pod
 // names, no timestamps, no back-off durations).
-func cause(c *appstackv1.Component, obs Observed) (reason, message string, failed, found bool) {
+func cause(obs Observed) (reason, message string, failed, found bool) {
 	if r, m, ok := failedCreate(obs.Workload); ok {
 		return r, m, false, true
 	}

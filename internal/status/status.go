@@ -132,7 +132,7 @@ func Component(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed
 		if st == kstatus.FailedStatus {
 			cs.Phase, cs.Reason = appstackv1.PhaseFailed, string(appstackv1.PhaseFailed)
 		}
-		if reason, message, failed, ok := cause(c, obs); ok {
+		if reason, message, failed, ok := cause(obs); ok {
 			cs.Reason, cs.Message = reason, message
 			if failed {
 				cs.Phase = appstackv1.PhaseFailed

@@ -196,7 +196,7 @@ func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes 
 		cm := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("lookalike-%03d", i), Namespace: foreignNamespace, Labels: map[string]string{
 				render.LabelManagedBy: render.ManagedBy, render.LabelInstance: stack,
-				render.LabelStack: stack, render.LabelComponent: "web"}},
+				render.LabelStack: stack, render.LabelComponent: webComponent}},
 			Data: map[string]string{"blob": blob},
 		}
 		must(dc.Create(ctx, cm))

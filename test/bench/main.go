@@ -63,6 +63,9 @@ const (
 	uaOperator        = "appstack-operator"
 	objectsPerStack   = 9 // namespace, configmap, claim, 3 workloads, 2 services, revision
 	workloadsPerStack = 3
+	// webComponent is the stacks' Deployment component with a Service: the drift
+	// phase deletes its Deployments, and the -foreign ConfigMaps carry its labels.
+	webComponent = "web"
 )
 
 // The operator's metrics and pprof addresses; the -foreign mode picks free ports, so
@@ -213,7 +216,7 @@ func main() {
 	step("drift: deleting %d web Deployments one at a time", *drifts)
 	var recov []float64
 	for _, i := range rand.New(rand.NewSource(1)).Perm(*n)[:min(*drifts, *n)] {
-		key := client.ObjectKey{Namespace: fmt.Sprintf("bench-o-%03d", i), Name: "web"}
+		key := client.ObjectKey{Namespace: fmt.Sprintf("bench-o-%03d", i), Name: webComponent}
 		d := &appsv1.Deployment{}
 		must(dc.Get(ctx, key, d))
 		old := d.UID
@@ -289,9 +292,9 @@ func profile(query, file string) <-chan struct{} {
 		defer resp.Body.Close()
 		f, err := os.Create(file)
 		must(err)
-		defer f.Close()
 		_, err = io.Copy(f, resp.Body)
 		must(err)
+		must(f.Close())
 	}()
 	return done
 }
@@ -307,7 +310,7 @@ func makeStacks(prefix string, n int) []*appstackv1.AppStack {
 				Volumes: []appstackv1.StackVolume{{Name: "db-data", Size: resource.MustParse("1Gi"),
 					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, Retain: ptr.To(true)}},
 				Components: []appstackv1.Component{
-					{Name: "web", Kind: appstackv1.KindDeployment, Replicas: ptr.To(int32(2)),
+					{Name: webComponent, Kind: appstackv1.KindDeployment, Replicas: ptr.To(int32(2)),
 						Containers: []corev1.Container{{Name: "app", Image: "nginx:1.27",
 							Ports:        []corev1.ContainerPort{{Name: "http", ContainerPort: 80, Protocol: corev1.ProtocolTCP}},
 							VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/app"}}}},
@@ -625,7 +628,7 @@ func byResource(m map[string]float64) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var parts []string
+	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s %.2f", k, m[k]))
 	}

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,8 +124,10 @@ var _ = Describe("who may do what: the admission policy reserves privileged stac
 	BeforeAll(func() {
 		By("installing the admission policy (config/admission) and the appstack ClusterRoles")
 		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "admission"))).Error().NotTo(HaveOccurred())
-		args := []string{"apply", "--server-side", "--force-conflicts"}
-		for _, r := range []string{"viewer", "editor", "admin"} {
+		roles := []string{"viewer", "editor", "admin"}
+		args := make([]string, 0, 3+2*len(roles))
+		args = append(args, "apply", "--server-side", "--force-conflicts")
+		for _, r := range roles {
 			args = append(args, "-f", filepath.Join(root, "config", "rbac", "appstack_"+r+"_role.yaml"))
 		}
 		Expect(kubectl(args...)).Error().NotTo(HaveOccurred())
@@ -151,10 +152,10 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "appstack:pl
 		whoami, err := kubectl("auth", "whoami")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(whoami).To(ContainSubstring("system:masters"))
-		fmt.Fprintf(GinkgoWriter, "ADMIN %s\n", strings.Join(strings.Fields(whoami), " "))
+		GinkgoWriter.Printf("ADMIN %s\n", strings.Join(strings.Fields(whoami), " "))
 		whoami, err = kubectl(append(asAlice, "auth", "whoami")...)
 		Expect(err).NotTo(HaveOccurred())
-		fmt.Fprintf(GinkgoWriter, "ALICE %s\n", strings.Join(strings.Fields(whoami), " "))
+		GinkgoWriter.Printf("ALICE %s\n", strings.Join(strings.Fields(whoami), " "))
 	})
 
 	AfterAll(func() {
@@ -174,7 +175,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "appstack:pl
 			_, err := kubectl(append(asAlice, "apply", "--dry-run=server", "-f", f)...)
 			return refusal(err)
 		}, 60*time.Second, 500*time.Millisecond).Should(HavePrefix(p.field))
-		fmt.Fprintf(GinkgoWriter, "POLICY in force within %s\n", since(start))
+		GinkgoWriter.Printf("POLICY in force within %s\n", since(start))
 	})
 
 	for _, p := range privilegedStacks {
@@ -183,7 +184,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "appstack:pl
 			_, err := kubectl(append(asAlice, "apply", "-f", f)...)
 			Expect(err).To(HaveOccurred(), "alice applied %s", p.what)
 			msg := refusal(err)
-			fmt.Fprintf(GinkgoWriter, "CASE %s: alice refused: %s\n", p.what, msg)
+			GinkgoWriter.Printf("CASE %s: alice refused: %s\n", p.what, msg)
 			// config/admission's policy, or the chart's when a spec installed the chart
 			// (<release>-appstack-operator-privileged-stacks): the same CEL.
 			Expect(err.Error()).To(MatchRegexp(`ValidatingAdmissionPolicy '[-a-z0-9]*privileged-stacks' with binding`))
@@ -194,7 +195,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "appstack:pl
 			out, err := kubectl("apply", "--dry-run=server", "-f", f)
 			Expect(err).NotTo(HaveOccurred(), "the admin (system:masters) was refused %s", p.what)
 			Expect(out).To(ContainSubstring("created (server dry run)"))
-			fmt.Fprintf(GinkgoWriter, "CASE %s: admin accepted: %s\n", p.what, strings.TrimSpace(out))
+			GinkgoWriter.Printf("CASE %s: admin accepted: %s\n", p.what, strings.TrimSpace(out))
 		})
 	}
 
@@ -215,10 +216,10 @@ spec:
 `)
 		_, err := kubectl(append(asAlice, "apply", "--dry-run=server", "-f", f)...)
 		Expect(err).To(HaveOccurred())
-		fmt.Fprintf(GinkgoWriter, "CASE everything at once: alice refused: %s\n", refusal(err))
+		GinkgoWriter.Printf("CASE everything at once: alice refused: %s\n", refusal(err))
 		out, err := kubectl(append(asBob, "apply", "--dry-run=server", "-f", f)...)
 		Expect(err).NotTo(HaveOccurred(), "bob (appstack:platform-admins) was refused")
-		fmt.Fprintf(GinkgoWriter, "CASE everything at once: bob (appstack:platform-admins) accepted: %s\n", strings.TrimSpace(out))
+		GinkgoWriter.Printf("CASE everything at once: bob (appstack:platform-admins) accepted: %s\n", strings.TrimSpace(out))
 	})
 
 	It("accepts ordinary stacks from alice: every sample, under another name", func() {
@@ -245,7 +246,7 @@ spec:
 			// create, so that it is a CREATE the policy sees (apply could be an update).
 			out, err := kubectl(append(asAlice, "create", "--dry-run=server", "-f", f)...)
 			Expect(err).NotTo(HaveOccurred(), "alice was refused the ordinary stack %s", filepath.Base(sample))
-			fmt.Fprintf(GinkgoWriter, "CASE ordinary %s: alice accepted: %s\n", filepath.Base(sample), strings.TrimSpace(out))
+			GinkgoWriter.Printf("CASE ordinary %s: alice accepted: %s\n", filepath.Base(sample), strings.TrimSpace(out))
 		}
 	})
 
@@ -270,12 +271,12 @@ spec:
 		// The spec is unchanged: nothing new is granted.
 		out, err := kubectl(append(asAlice, "label", "stack", "vap-admin-made", "team=web")...)
 		Expect(err).NotTo(HaveOccurred())
-		fmt.Fprintf(GinkgoWriter, "CASE update, labels only: alice accepted: %s\n", strings.TrimSpace(out))
+		GinkgoWriter.Printf("CASE update, labels only: alice accepted: %s\n", strings.TrimSpace(out))
 
 		_, err = kubectl(append(asAlice, "patch", "stack", "vap-admin-made", "--type=merge", "-p", `{"spec":{"paused":false}}`)...)
 		Expect(err).To(HaveOccurred())
 		msg := refusal(err)
-		fmt.Fprintf(GinkgoWriter, "CASE update, spec changed: alice refused: %s\n", msg)
+		GinkgoWriter.Printf("CASE update, spec changed: alice refused: %s\n", msg)
 		Expect(msg).To(HavePrefix("spec.components[web].volumes[logs].hostPath: hostPath volumes are " + reservedTo))
 	})
 })

@@ -129,7 +129,7 @@ var _ = Describe("failure attribution", Ordered, func() {
 			d := statusWithin(tc.name, tc.reason, start, limit)
 			msg := get("stack", tc.name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].message}`)
 			Expect(msg).To(ContainSubstring(tc.message))
-			fmt.Fprintf(GinkgoWriter, "ATTRIBUTED %-26s in %-8s %s\n", tc.reason, d.Round(100*time.Millisecond), msg)
+			GinkgoWriter.Printf("ATTRIBUTED %-26s in %-8s %s\n", tc.reason, d.Round(100*time.Millisecond), msg)
 			AddReportEntry("attributed "+tc.reason, d.Round(100*time.Millisecond).String())
 		})
 	}
@@ -156,12 +156,12 @@ var _ = Describe("failure attribution", Ordered, func() {
 		Expect(out).To(ContainSubstring("AppStack fail-pull"))
 		Expect(out).To(MatchRegexp(`web Deployment Progressing 0/1 ImagePullBackOff: container app cannot pull image "nginx:does-not-exist"`))
 		Expect(out).To(MatchRegexp(`Pod web-\S+ Pending 0/1 ready; app: ImagePullBackOff`))
-		fmt.Fprintf(GinkgoWriter, "STATUS TREE (failing):\n%s", out)
+		GinkgoWriter.Printf("STATUS TREE (failing):\n%s", out)
 
 		out, err = kubectl("appstack", "status", "gurumee")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(out).To(ContainSubstring("AppStack gurumee (namespace gurumee, revision 1): Ready"))
-		fmt.Fprintf(GinkgoWriter, "STATUS TREE (healthy):\n%s", out)
+		GinkgoWriter.Printf("STATUS TREE (healthy):\n%s", out)
 
 		out, err = kubectl("appstack", "status", "fail-pull", "-o", "json")
 		Expect(err).To(HaveOccurred())
@@ -189,7 +189,7 @@ var _ = Describe("failure attribution", Ordered, func() {
 
 	AfterAll(func() {
 		// Leave the cluster at rest for the suites that follow.
-		var names []string
+		names := make([]string, 0, len(cases))
 		for _, tc := range cases {
 			names = append(names, tc.name)
 		}

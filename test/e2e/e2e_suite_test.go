@@ -80,7 +80,7 @@ var _ = BeforeSuite(func() {
 		p.installChart()
 		return
 	}
-	fmt.Fprintf(GinkgoWriter, "NOTE: no real node in this cluster (see hack/dev-cluster.sh); the operator runs as a process and the real-node specs are skipped\n")
+	GinkgoWriter.Printf("NOTE: no real node in this cluster (see hack/dev-cluster.sh); the operator runs as a process and the real-node specs are skipped\n")
 	By("starting the operator as a process")
 	log, err := os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
 	Expect(err).NotTo(HaveOccurred())
@@ -104,7 +104,7 @@ var _ = AfterSuite(func() {
 var _ = ReportAfterSuite("operator log on failure", func(r Report) {
 	if !r.SuiteSucceeded {
 		if b, err := os.ReadFile(filepath.Join(root, "bin", clusterName+".manager.log")); err == nil {
-			fmt.Fprintf(GinkgoWriter, "---- operator log ----\n%s\n", b)
+			GinkgoWriter.Printf("---- operator log ----\n%s\n", b)
 		}
 	}
 })
@@ -123,7 +123,7 @@ func kubectlQuiet(verbose bool, args ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if verbose {
-		fmt.Fprintf(GinkgoWriter, "$ kubectl %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
+		GinkgoWriter.Printf("$ kubectl %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
 	}
 	if err != nil {
 		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
@@ -135,7 +135,7 @@ func script(path string, args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(root, path), args...)
 	cmd.Env = append(os.Environ(), "CLUSTER_NAME="+clusterName, "KUBECONFIG_OUT="+kubeconfig)
 	out, err := cmd.CombinedOutput()
-	fmt.Fprintf(GinkgoWriter, "$ %s %s\n%s", path, strings.Join(args, " "), out)
+	GinkgoWriter.Printf("$ %s %s\n%s", path, strings.Join(args, " "), out)
 	return string(out), err
 }
 

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -44,7 +43,7 @@ spec:
 	It("brings every sample stack to Ready", func() {
 		start := time.Now()
 		ensureSamples()
-		fmt.Fprintf(GinkgoWriter, "samples Ready after %s\n", since(start))
+		GinkgoWriter.Printf("samples Ready after %s\n", since(start))
 	})
 
 	It("shows NAMESPACE, READY, STATUS, REVISION and AGE in kubectl get stacks, every sample Ready", func() {
@@ -165,7 +164,7 @@ spec:
 		Eventually(func() (string, error) {
 			return kubectl("get", "deployment", "simple-app", "-n", "gurumee", "-o", "jsonpath={.metadata.uid}", "--ignore-not-found")
 		}, 5*time.Second, 100*time.Millisecond).Should(And(Not(BeEmpty()), Not(Equal(old))))
-		fmt.Fprintf(GinkgoWriter, "deployment restored after %s\n", since(start))
+		GinkgoWriter.Printf("deployment restored after %s\n", since(start))
 		waitReady("stack/gurumee")
 	})
 })

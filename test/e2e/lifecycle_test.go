@@ -75,7 +75,7 @@ var _ = Describe("drift", Ordered, func() {
 	It("restores a deleted Deployment, Service and ConfigMap within 2 s", func() {
 		for _, obj := range [][2]string{{"deployment", "web"}, {"service", "web"}, {"configmap", "web-config"}} {
 			d := restoreTime(obj[0], obj[1], "drift")
-			fmt.Fprintf(GinkgoWriter, "RESTORE %s %s: %s\n", obj[0], obj[1], d.Round(time.Millisecond))
+			GinkgoWriter.Printf("RESTORE %s %s: %s\n", obj[0], obj[1], d.Round(time.Millisecond))
 			AddReportEntry("restore "+obj[0], d.Round(time.Millisecond).String())
 		}
 	})
@@ -345,7 +345,7 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 			total += n
 		}
 		stacks := len(strings.Fields(get("stacks", "-o", "jsonpath={.items[*].metadata.name}")))
-		fmt.Fprintf(GinkgoWriter, "WRITES AT REST over %s, %d stacks, %d reconciles: %d writes %v\n",
+		GinkgoWriter.Printf("WRITES AT REST over %s, %d stacks, %d reconciles: %d writes %v\n",
 			time.Since(start).Round(time.Second), stacks, passes, total, writes)
 		AddReportEntry("writes at rest", total)
 		Expect(passes).To(BeNumerically(">=", 2*stacks), "the window must include full resyncs of every stack")
@@ -363,11 +363,11 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 				ready++
 			}
 		}
-		fmt.Fprintf(GinkgoWriter, "at SIGKILL: %d of 20 restart stacks fully ready\n", ready)
+		GinkgoWriter.Printf("at SIGKILL: %d of 20 restart stacks fully ready\n", ready)
 		Expect(ready).To(BeNumerically("<", 20), "the kill must land in the middle of converging")
 		startOperator()
 		waitReady(stackRefs(numbered("restart", 20)...)...)
-		fmt.Fprintf(GinkgoWriter, "all Ready %s after the first create\n", since(start))
+		GinkgoWriter.Printf("all Ready %s after the first create\n", since(start))
 
 		for i := 0; i < 20; i++ {
 			ns := fmt.Sprintf("restart-%02d", i)

@@ -151,7 +151,7 @@ func (p *podOperator) stop(kill bool) {
 		for _, pid := range pids {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
-		fmt.Fprintf(GinkgoWriter, "SIGKILLed manager processes %v\n", pids)
+		GinkgoWriter.Printf("SIGKILLed manager processes %v\n", pids)
 	}
 	Expect(kubectl("scale", "deployment/"+opDeployment, "-n", opNamespace, "--replicas=0")).Error().NotTo(HaveOccurred())
 	Eventually(func() string {
@@ -238,22 +238,30 @@ func nodeDial(ctx context.Context, _, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", addr, addr)
+	if err := connect(conn, addr); err != nil {
+		_ = conn.Close() // the tunnel failed: its error, not the close's, is the one to report
+		return nil, err
+	}
+	return conn, nil
+}
+
+// connect asks the egress proxy at the other end of conn for a tunnel to addr.
+func connect(conn net.Conn, addr string) error {
+	if _, err := fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", addr, addr); err != nil {
+		return fmt.Errorf("egress proxy: CONNECT %s: %w", addr, err)
+	}
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
-		conn.Close()
-		return nil, err
+		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		conn.Close()
-		return nil, fmt.Errorf("egress proxy: CONNECT %s: %s", addr, resp.Status)
+		return fmt.Errorf("egress proxy: CONNECT %s: %s", addr, resp.Status)
 	}
 	if br.Buffered() > 0 {
-		conn.Close()
-		return nil, fmt.Errorf("egress proxy: CONNECT %s: unexpected bytes after the response", addr)
+		return fmt.Errorf("egress proxy: CONNECT %s: unexpected bytes after the response", addr)
 	}
-	return conn, nil
+	return nil
 }
 
 // managerPIDs are the host PIDs of the manager processes in the real node's

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,7 +39,7 @@ var _ = Describe("the operator from its chart, as pods on the real node", Ordere
 			f := strings.Fields(l)
 			Expect(f[1:]).To(Equal([]string{realNode, opDeployment, "Running", "appstack-operator:0.1.0"}), l)
 		}
-		fmt.Fprintf(GinkgoWriter, "OPERATOR PODS\n%s", pods)
+		GinkgoWriter.Printf("OPERATOR PODS\n%s", pods)
 
 		manyStacks("rbac", 5)
 		apply(`apiVersion: apps.appstack.dev/v1alpha1
@@ -79,7 +78,7 @@ spec:
 		v := strings.TrimSpace(string(want))
 		out, err := kubectl("appstack", "version")
 		Expect(err).NotTo(HaveOccurred())
-		fmt.Fprintf(GinkgoWriter, "VERSION\n%s", out)
+		GinkgoWriter.Printf("VERSION\n%s", out)
 		Expect(out).To(MatchRegexp(`(?m)^Client Version: ` + regexp.QuoteMeta(v) + ` \(commit [0-9a-f]{12}`))
 		Expect(out).To(MatchRegexp(`(?m)^Operator Version: ` + regexp.QuoteMeta(v) + ` \(` + opNamespace + `/` + opDeployment +
 			`, image appstack-operator:` + regexp.QuoteMeta(v) + `, 2/2 ready, leader ` + opDeployment + `-`))
@@ -102,7 +101,7 @@ spec:
 		Expect(body).To(ContainSubstring(`appstack_components_total{stack="rbac-everything"} 6`))
 		for _, l := range strings.Split(body, "\n") {
 			if strings.HasPrefix(l, `appstack_components_`) && strings.Contains(l, "gurumee") {
-				fmt.Fprintf(GinkgoWriter, "SCRAPED https://%s:8443/metrics: %s\n", ip, l)
+				GinkgoWriter.Printf("SCRAPED https://%s:8443/metrics: %s\n", ip, l)
 			}
 		}
 	})
@@ -143,7 +142,7 @@ spec:
 			Should(And(Not(BeEmpty()), Not(Equal(before))))
 		takeover := time.Since(killed).Round(100 * time.Millisecond)
 		restarts, _ := kubectl("get", "pod", leader, "-n", opNamespace, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
-		fmt.Fprintf(GinkgoWriter, "TAKEOVER: leader %s SIGKILLed (pid %d, lease holder %s); %s holds the lease after %s; the killed container restarted %s time(s)\n",
+		GinkgoWriter.Printf("TAKEOVER: leader %s SIGKILLed (pid %d, lease holder %s); %s holds the lease after %s; the killed container restarted %s time(s)\n",
 			leader, pids[0], before, after, takeover, restarts)
 		AddReportEntry("leader takeover after SIGKILL", takeover.String())
 		Expect(restarts).To(Equal("1"))
@@ -158,7 +157,7 @@ spec:
 		Eventually(func() string { next = p.leader(); return next }, 90*time.Second, 200*time.Millisecond).
 			Should(And(Not(BeEmpty()), Not(Equal(current))))
 		handover := time.Since(deleted).Round(100 * time.Millisecond)
-		fmt.Fprintf(GinkgoWriter, "HANDOVER: leader %s deleted, %s leads after %s\n", current, next, handover)
+		GinkgoWriter.Printf("HANDOVER: leader %s deleted, %s leads after %s\n", current, next, handover)
 		AddReportEntry("leader hand-over on pod deletion", handover.String())
 
 		apply(`apiVersion: apps.appstack.dev/v1alpha1

@@ -64,7 +64,7 @@ func applyStack(name, yaml string) {
 	GinkgoHelper()
 	path := filepath.Join(manifests, name+".yaml")
 	Expect(os.WriteFile(path, []byte(yaml), 0o600)).To(Succeed())
-	fmt.Fprintf(GinkgoWriter, "---- %s ----\n%s", path, yaml)
+	GinkgoWriter.Printf("---- %s ----\n%s", path, yaml)
 	Expect(kubectl("apply", "-f", path)).Error().NotTo(HaveOccurred())
 }
 
@@ -119,7 +119,7 @@ func fetch(ns, pod, container, script string) string {
 
 // say prints evidence.
 func say(format string, args ...any) {
-	fmt.Fprintf(GinkgoWriter, "EVIDENCE: "+format+"\n", args...)
+	GinkgoWriter.Printf("EVIDENCE: "+format+"\n", args...)
 }
 
 // line is the first "key: value" line of an /echo answer for key.

@@ -100,7 +100,7 @@ func trustCleanup(kinds ...[2]string) {
 // saw prints what a spec saw, on a line of its own (kubectl's jsonpath output before
 // it ends without a newline).
 func saw(format string, args ...any) {
-	fmt.Fprintf(GinkgoWriter, "\nSAW: "+format, args...)
+	GinkgoWriter.Printf("\nSAW: "+format, args...)
 }
 
 // trustRefusal is what the apiserver or the plugin said, for the log.
@@ -120,7 +120,7 @@ func trustWatch(args ...string) (stop func() string) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	Expect(cmd.Start()).To(Succeed())
-	fmt.Fprintf(GinkgoWriter, "$ kubectl %s &\n", strings.Join(args, " "))
+	GinkgoWriter.Printf("$ kubectl %s &\n", strings.Join(args, " "))
 	return func() string {
 		cancel()
 		_ = cmd.Wait()
