@@ -45,7 +45,7 @@ demo: tools-cluster tools-real-node build ## Build what is missing, start the lo
 	hack/demo.sh
 
 .PHONY: test
-test: verify test-unit test-fuzz check-dockerfile test-e2e bench-smoke ## Everything: generated files up to date, unit + envtest suites, a short fuzz run, the Dockerfile's build, e2e on a local cluster.
+test: verify lint test-unit test-fuzz check-dockerfile test-e2e bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the Dockerfile's build, e2e on a local cluster.
 
 ##@ Development
 
@@ -88,6 +88,15 @@ generate: tools-gen ## Generate DeepCopy methods.
 .PHONY: fmt
 fmt: ## Run gofmt on the code.
 	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: tools-lint
+tools-lint:
+	hack/tools.sh golangci-lint
+
+.PHONY: lint
+lint: tools-lint ## golangci-lint (.golangci.yml) on the code and on the e2e suite (build tag e2e).
+	$(LOCALBIN)/golangci-lint run ./...
+	$(LOCALBIN)/golangci-lint run --build-tags e2e ./test/...
 
 .PHONY: vet
 vet: ## Run go vet.

@@ -75,11 +75,13 @@ func main() {
 		"Address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0",
-		"Address Go's pprof endpoints (/debug/pprof/) bind to, e.g. 127.0.0.1:6060; 0 disables them. Unauthenticated: bind to loopback.")
+		"Address Go's pprof endpoints (/debug/pprof/) bind to, e.g. 127.0.0.1:6060; 0 disables them. "+
+			"Unauthenticated: bind to loopback.")
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Elect a leader so that only one of several replicas reconciles.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "",
-		"Namespace of the leader election Lease; defaults to the pod's own namespace (needed when running outside the cluster).")
+		"Namespace of the leader election Lease; defaults to the pod's own namespace "+
+			"(needed when running outside the cluster).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS behind Kubernetes authentication and authorization; false serves plain HTTP.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
@@ -167,7 +169,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("starting manager", "version", build.Version, "commit", build.Commit, "maxConcurrentReconciles", maxConcurrent, "qps", qps, "burst", burst, "batchPeriod", batchPeriod)
+	setupLog.Info("starting manager", "version", build.Version, "commit", build.Commit,
+		"maxConcurrentReconciles", maxConcurrent, "qps", qps, "burst", burst, "batchPeriod", batchPeriod)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "manager stopped with an error")
 		os.Exit(1)

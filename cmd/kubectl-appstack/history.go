@@ -45,9 +45,10 @@ func newRollbackCommand(out io.Writer) *cobra.Command {
 	var flags clusterFlags
 	var to int64
 	cmd := &cobra.Command{
-		Use:     "rollback STACK --to-revision N",
-		Short:   "Restore a stack's spec from a recorded revision",
-		Long:    "rollback writes the spec recorded in revision N back to the stack; the operator then applies it, and records it as the newest revision.",
+		Use:   "rollback STACK --to-revision N",
+		Short: "Restore a stack's spec from a recorded revision",
+		Long: "rollback writes the spec recorded in revision N back to the stack; " +
+			"the operator then applies it, and records it as the newest revision.",
 		Example: "  kubectl appstack rollback shop --to-revision 2",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,7 +68,9 @@ func newRollbackCommand(out io.Writer) *cobra.Command {
 }
 
 // revisions returns the stack and its revisions, oldest first.
-func revisions(ctx context.Context, c client.Client, name string) (*appstackv1.AppStack, []appsv1.ControllerRevision, error) {
+func revisions(
+	ctx context.Context, c client.Client, name string,
+) (*appstackv1.AppStack, []appsv1.ControllerRevision, error) {
 	stack := &appstackv1.AppStack{}
 	if err := c.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
 		return nil, nil, fmt.Errorf("get stack %s: %w", name, err)
@@ -90,7 +93,8 @@ func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.Contr
 		return err
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "REVISION\tCURRENT\tCREATED\tCOMPONENTS")
+	// Writes to the tabwriter are buffered; Flush below returns the first error.
+	_, _ = fmt.Fprintln(w, "REVISION\tCURRENT\tCREATED\tCOMPONENTS")
 	for _, r := range revs {
 		data, err := decode(r)
 		if err != nil {
@@ -100,16 +104,17 @@ func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.Contr
 		if r.Revision == stack.Status.Revision {
 			current = "*"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", r.Revision, current, r.CreationTimestamp.UTC().Format("2006-01-02 15:04:05"), summary(data.Spec))
+		_, _ = fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", r.Revision, current,
+			r.CreationTimestamp.UTC().Format("2006-01-02 15:04:05"), summary(data.Spec))
 	}
 	return w.Flush()
 }
 
 // summary is one line per revision: each component with its images.
 func summary(spec appstackv1.AppStackSpec) string {
-	var parts []string
+	parts := make([]string, 0, len(spec.Components))
 	for _, c := range spec.Components {
-		var images []string
+		images := make([]string, 0, len(c.Containers))
 		for _, ctr := range c.Containers {
 			images = append(images, ctr.Image)
 		}

@@ -107,7 +107,7 @@ func (d document) name() string {
 
 // readStacks reads every YAML document of a file; each must be an AppStack.
 func readStacks(path string, stdin io.Reader) ([]document, error) {
-	var r io.Reader = stdin
+	r := stdin
 	source := "<stdin>"
 	if path != "-" {
 		b, err := os.ReadFile(path)
@@ -140,7 +140,8 @@ func readStacks(path string, stdin io.Reader) ([]document, error) {
 			continue
 		}
 		if obj["apiVersion"] != appstackv1.GroupVersion.String() || obj["kind"] != "AppStack" {
-			return nil, fmt.Errorf("%s: document %d is %v %v, not an %s AppStack", source, i, obj["apiVersion"], obj["kind"], appstackv1.GroupVersion)
+			return nil, fmt.Errorf("%s: document %d is %v %v, not an %s AppStack", source, i,
+				obj["apiVersion"], obj["kind"], appstackv1.GroupVersion)
 		}
 		docs = append(docs, document{source: source, obj: obj})
 	}

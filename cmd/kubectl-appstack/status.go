@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,7 +95,9 @@ pipeline: --wait polls until the stack is Ready or --timeout passes.`,
 							return err
 						}
 					} else {
-						printTree(out, tree, isTerminal(out))
+						if err := printTree(out, tree, isTerminal(out)); err != nil {
+							return err
+						}
 					}
 					if !tree.Ready {
 						return errNotReady
@@ -138,7 +141,9 @@ func buildTree(ctx context.Context, c client.Client, name string) (*Tree, error)
 
 // componentObjects lists the component's native objects (found by the stack's
 // labels) with their kstatus health, and its pods with their state.
-func componentObjects(ctx context.Context, c client.Client, stack *appstackv1.AppStack, component string) ([]Node, []Node, error) {
+func componentObjects(
+	ctx context.Context, c client.Client, stack *appstackv1.AppStack, component string,
+) ([]Node, []Node, error) {
 	ns := render.NamespaceName(stack)
 	selector := client.MatchingLabels{render.LabelStack: stack.Name, render.LabelComponent: component}
 	var objs []Node
@@ -195,7 +200,7 @@ func podMessage(p corev1.Pod) string {
 	return msg
 }
 
-func printTree(out io.Writer, t *Tree, color bool) {
+func printTree(out io.Writer, t *Tree, color bool) error {
 	paint := func(s string) string {
 		if !color {
 			return s
@@ -203,14 +208,18 @@ func printTree(out io.Writer, t *Tree, color bool) {
 		switch s {
 		case "Ready", "Current", "Running", "Succeeded", "True":
 			return "\x1b[32m" + s + "\x1b[0m"
-		case "Failed", "FailedCreate", "Unschedulable", "ImagePullBackOff", "CrashLoopBackOff", "CreateContainerConfigError",
-			"ClaimPending", "ProgressDeadlineExceeded", "JobFailed", "InvalidSpec", "NamespaceConflict", "UnsafeChange", "ApplyFailed":
+		case "Failed", "FailedCreate", "Unschedulable", "ImagePullBackOff", "CrashLoopBackOff",
+			"CreateContainerConfigError", "ClaimPending", "ProgressDeadlineExceeded", "JobFailed",
+			"InvalidSpec", "NamespaceConflict", "UnsafeChange", "ApplyFailed":
 			return "\x1b[31m" + s + "\x1b[0m"
 		default:
 			return "\x1b[33m" + s + "\x1b[0m"
 		}
 	}
-	fmt.Fprintf(out, "AppStack %s (namespace %s, revision %d): %s — %s\n", t.Stack, t.Namespace, t.Revision, paint(t.Reason), t.Message)
+	if _, err := fmt.Fprintf(out, "AppStack %s (namespace %s, revision %d): %s — %s\n",
+		t.Stack, t.Namespace, t.Revision, paint(t.Reason), t.Message); err != nil {
+		return err
+	}
 	for i, c := range t.Components {
 		last := i == len(t.Components)-1
 		branch, indent := "├─", "│  "
@@ -221,7 +230,9 @@ func printTree(out io.Writer, t *Tree, color bool) {
 		if c.Reason != "" {
 			line += " " + paint(c.Reason) + ": " + c.Message
 		}
-		fmt.Fprintln(out, line)
+		if _, err := fmt.Fprintln(out, line); err != nil {
+			return err
+		}
 		nodes := slices.Concat(c.Objects, c.Pods)
 		for j, n := range nodes {
 			b := "├─"
@@ -232,9 +243,12 @@ func printTree(out io.Writer, t *Tree, color bool) {
 			if n.Message != "" {
 				l += " " + n.Message
 			}
-			fmt.Fprintln(out, l)
+			if _, err := fmt.Fprintln(out, l); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 func isTerminal(w io.Writer) bool {
@@ -245,9 +259,9 @@ func isTerminal(w io.Writer) bool {
 // componentKinds are the kinds a component's objects can be, listed in this order.
 // Pods, bare ones included, are listed apart.
 var componentKinds = []schema.GroupVersionKind{
-	{Group: "apps", Version: "v1", Kind: "Deployment"},
-	{Group: "apps", Version: "v1", Kind: "StatefulSet"},
-	{Group: "apps", Version: "v1", Kind: "DaemonSet"},
+	appsv1.SchemeGroupVersion.WithKind("Deployment"),
+	appsv1.SchemeGroupVersion.WithKind("StatefulSet"),
+	appsv1.SchemeGroupVersion.WithKind("DaemonSet"),
 	{Group: "batch", Version: "v1", Kind: "Job"},
 	{Group: "batch", Version: "v1", Kind: "CronJob"},
 	{Group: "", Version: "v1", Kind: "Service"},

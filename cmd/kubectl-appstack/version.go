@@ -34,9 +34,8 @@ its Deployment (label app.kubernetes.io/name=appstack-operator), the chart's ver
 label, the image, ready replicas and the pod holding the leader lease.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(out, "Client Version: %s\n", version.Get())
-			if clientOnly {
-				return nil
+			if _, err := fmt.Fprintf(out, "Client Version: %s\n", version.Get()); err != nil || clientOnly {
+				return err
 			}
 			c, err := flags.client()
 			if err != nil {
@@ -47,10 +46,13 @@ label, the image, ready replicas and the pod holding the leader lease.`,
 				return fmt.Errorf("read the operator's version from the cluster: %w (--client prints only the plugin's)", err)
 			}
 			if len(lines) == 0 {
-				fmt.Fprintf(out, "Operator Version: none found (no Deployment labelled %s=appstack-operator that you may list)\n", operatorLabel)
+				lines = []string{fmt.Sprintf("none found (no Deployment labelled %s=appstack-operator that you may list)",
+					operatorLabel)}
 			}
 			for _, l := range lines {
-				fmt.Fprintf(out, "Operator Version: %s\n", l)
+				if _, err := fmt.Fprintf(out, "Operator Version: %s\n", l); err != nil {
+					return err
+				}
 			}
 			return nil
 		},
