@@ -76,14 +76,16 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 	if s.revision > 0 {
 		st.Revision = s.revision
 	}
-	if sum.Ready == sum.Total {
-		st.Summary = sum.Message
-		setReadyCondition(s.stack, metav1.ConditionTrue, appstackv1.ReasonReady, sum.Message)
-		return
-	}
+	// A config or volume held by someone else is not the stack's, whatever its pods
+	// say: they run on that object, not on what the stack asks for.
 	if c := s.sharedConflict(); c != nil {
 		st.Summary = c.Message
 		setReadyCondition(s.stack, metav1.ConditionFalse, appstackv1.ReasonConflict, c.Message)
+		return
+	}
+	if sum.Ready == sum.Total {
+		st.Summary = sum.Message
+		setReadyCondition(s.stack, metav1.ConditionTrue, appstackv1.ReasonReady, sum.Message)
 		return
 	}
 	st.Summary = fmt.Sprintf("%d/%d components ready; %s", sum.Ready, sum.Total, sum.Message)

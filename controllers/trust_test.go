@@ -132,6 +132,31 @@ var _ = Describe("Trust", func() {
 		})
 	}
 
+	It("is not Ready while a config it names is someone else's, even with every component ready", func() {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-shared",
+			Annotations: map[string]string{appstackv1.AnnotationAdopt: "shared"}}}
+		Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "team-shared"}, Data: map[string]string{"a": "1"}}
+		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+		stack := newStack("shared", webComponent("web", 1))
+		stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "team-shared", Adopt: true}
+		stack.Spec.Configs = []appstackv1.Config{{Name: "settings", Data: map[string]string{"a": "2"}}}
+		createStack(stack)
+		Eventually(func(g Gomega) { rollOut(g, client.ObjectKey{Namespace: "team-shared", Name: "web"}) }, timeout, interval).Should(Succeed())
+		Eventually(func(g Gomega) {
+			s := getStack("shared")
+			g.Expect(s.Status.Ready).To(Equal("1/1"), "the component is ready")
+			c := readyCondition(g, "shared")
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(appstackv1.ReasonConflict))
+			g.Expect(c.Message).To(ContainSubstring("ConfigMap team-shared/settings already exists and is not this stack's"))
+		}, timeout, interval).Should(Succeed())
+		live := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(cm), live)).To(Succeed())
+		Expect(live.Data).To(Equal(map[string]string{"a": "1"}))
+		Expect(live.ResourceVersion).To(Equal(cm.ResourceVersion), "the foreign ConfigMap is untouched")
+	})
+
 	It("never writes to, owns or deletes objects it did not create in an adopted namespace", func() {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-foreign",
 			Annotations: map[string]string{appstackv1.AnnotationAdopt: "foreign"}}}

@@ -780,7 +780,11 @@ const (
 // +kubebuilder:printcolumn:name="Revision",type=integer,JSONPath=`.status.revision`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name: a stack name is at most 63 characters, because it is the default namespace name"
-// +kubebuilder:validation:XValidation:rule="!((has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) in ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'appstack-system'])",message="spec.namespace.name: default, kube-system, kube-public, kube-node-lease and appstack-system are protected (a stack named like one of them needs spec.namespace.name); choose a namespace of your own"
+// The protected namespaces are refused when a stack is created; an update is
+// never refused for them (oldSelf is set), so a stack stored before `default`
+// joined the list still takes labels, status, spec changes and the removal of its
+// finalizer (docs/api-evolution.md). The namespace cannot change anyway (below).
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || !((has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) in ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'appstack-system'])",message="spec.namespace.name: default, kube-system, kube-public, kube-node-lease and appstack-system are protected (a stack named like one of them needs spec.namespace.name); choose a namespace of your own",optionalOldSelf=true
 // +kubebuilder:validation:XValidation:rule="(has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) == (has(oldSelf.spec.__namespace__) && has(oldSelf.spec.__namespace__.name) ? oldSelf.spec.__namespace__.name : oldSelf.metadata.name)",message="spec.namespace.name: cannot change; a stack lives in one namespace for life. To move it, delete the stack (its retained volumes stay in the old namespace) and create it again with the new name"
 
 // AppStack is a whole application stack — namespace, workloads, services and
