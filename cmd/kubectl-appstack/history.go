@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -82,7 +83,11 @@ func revisions(
 		client.MatchingLabels{render.LabelStack: name}, client.HasLabels{render.LabelSpecHash}); err != nil {
 		return nil, nil, fmt.Errorf("list revisions of %s: %w", name, err)
 	}
-	revs := list.Items
+	// Labels prove nothing: only the revisions the stack controls (the operator
+	// writes them with its controller reference) are the stack's.
+	revs := slices.DeleteFunc(list.Items, func(cr appsv1.ControllerRevision) bool {
+		return !metav1.IsControlledBy(&cr, stack)
+	})
 	slices.SortFunc(revs, func(a, b appsv1.ControllerRevision) int { return int(a.Revision - b.Revision) })
 	return stack, revs, nil
 }
