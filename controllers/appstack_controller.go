@@ -1,7 +1,9 @@
-// Package controllers holds the AppStack reconciler: a thin driver that renders the
-// desired children (internal/render), applies them (internal/ssa), prunes what is
-// no longer desired, and writes the status computed from the cluster
-// (internal/status) once per pass, only when it changed.
+// Package controllers holds the AppStack reconciler, a thin driver over three phases
+// (docs/design.md): observe reads what the pass needs (appstack_observe.go), the pure
+// internal/plan decides ownership, conflicts, hand-overs and the prune set, and act
+// applies the rendered children (internal/render, internal/ssa), prunes by the
+// inventory and deletes (appstack_act.go, appstack_delete.go); the status computed
+// from the cluster (internal/status) is written once per pass, only when it changed.
 package controllers
 
 import (
@@ -33,8 +35,11 @@ import (
 type AppStackReconciler struct {
 	// Client reads from the manager's cache and writes to the apiserver.
 	Client client.Client
-	// APIReader reads past the cache, for the one object the cache cannot hold: a
-	// namespace the stack is about to adopt (it is not labelled yet).
+	// APIReader reads past the cache, for what the cache does not hold or may hold
+	// only as a stub: a namespace the stack is about to adopt, an object in the way of
+	// a desired name (a conflict, with its managedFields for the message), claims the
+	// cache has not seen yet when pruning, and the claims and StatefulSets read
+	// before a namespace is deleted.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	// MaxConcurrentReconciles bounds how many stacks are reconciled at once.

@@ -34,7 +34,8 @@ func ownedKinds() []client.Object {
 
 // CacheOptions scopes the manager's cache to what the operator manages: children
 // carry the managed-by label, and nobody's managedFields are worth keeping in
-// memory. Everything the reconciler reads through its cached client is listed.
+// memory. Every kind the reconciler reads through its cached client is listed, but
+// StorageClasses (a handful, cluster-scoped, cached whole).
 // Two kinds are narrowed further, as they are most of the objects: the pods of
 // workloads keep only what failure attribution reads (trimPod), and of the
 // ControllerRevisions only the stack's own are cached — StatefulSets and
@@ -56,7 +57,9 @@ func CacheOptions(syncPeriod time.Duration) cache.Options {
 		case *corev1.Pod:
 			byObject[obj] = cache.ByObject{Label: managed, Transform: trimPod}
 		case *appsv1.ControllerRevision:
-			byObject[obj] = cache.ByObject{Label: managed.Add(*specHash)}
+			// Only the stack's own are kept whole; one labelled alike that no stack
+			// controls is a stub like any other foreign object.
+			byObject[obj] = cache.ByObject{Label: managed.Add(*specHash), Transform: stubForeign}
 		case *corev1.PersistentVolumeClaim:
 			// Retained claims and a StatefulSet's claims are the stack's without
 			// its controller reference; claims are small.

@@ -34,8 +34,9 @@ CEL rules, unknown fields) plus what only the operator checks (dependency cycles
 two parts of the stack making objects of one kind and name), then prints the
 Namespace, ConfigMaps, PersistentVolumeClaims, workloads, Services, Ingresses,
 autoscalers and disruption budgets the operator applies, as YAML.
-The operator adds at apply time only the owner reference to the stack and the
-apps.appstack.dev/applied-hash annotation.
+At apply time the operator adds the stack's controller reference (to objects it
+creates), the apps.appstack.dev/applied-hash annotation and the live object's UID,
+and on an adopted namespace apps.appstack.dev/restore-on-release.
 
 An invalid stack prints each error with its field and exits 1.`,
 		Example: `  kubectl appstack render -f config/samples/apps_v1alpha1_appstack_database.yaml
