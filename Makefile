@@ -45,7 +45,7 @@ demo: tools-cluster tools-real-node build ## Build what is missing, start the lo
 	hack/demo.sh
 
 .PHONY: test
-test: verify lint test-unit test-fuzz check-dockerfile test-e2e bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the Dockerfile's build, e2e on a local cluster.
+test: verify lint test-unit test-fuzz check-dockerfile test-e2e test-upgrade bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the Dockerfile's build, e2e on a local cluster, an operator upgrade under live stacks.
 
 ##@ Development
 
@@ -97,11 +97,13 @@ tools-lint:
 lint: tools-lint ## golangci-lint (.golangci.yml) on the code and on the e2e suite (build tag e2e).
 	$(LOCALBIN)/golangci-lint run ./...
 	$(LOCALBIN)/golangci-lint run --build-tags e2e ./test/...
+	$(LOCALBIN)/golangci-lint run --build-tags upgrade ./test/upgrade/
 
 .PHONY: vet
 vet: ## Run go vet.
 	go vet ./...
 	go vet -tags e2e ./test/...
+	go vet -tags upgrade ./test/upgrade/
 
 .PHONY: verify
 verify: tools-gen ## Fail when generated files (CRD, RBAC, DeepCopy) or formatting are stale; then go vet.
@@ -120,6 +122,10 @@ test-fuzz: ## A short fuzz run of the renderer: arbitrary specs never panic and 
 .PHONY: test-e2e
 test-e2e: tools-cluster tools-real-node tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 45m -v -ginkgo.v $(GO_TEST_FLAGS)
+
+.PHONY: test-upgrade
+test-upgrade: tools-cluster tools-real-node tools-envtest ## Upgrade the operator under live stacks: the release in test/upgrade/FROM (built from git history) to this tree, with helm, on a throwaway cluster with a real node (root, Linux).
+	go test -tags upgrade ./test/upgrade/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
 
 .PHONY: test-real-node
 test-real-node: ## Only the e2e specs on live containers (label real-node): the operator's pods from the chart and the seeds on the real node (root, Linux; docs/real-node.md).

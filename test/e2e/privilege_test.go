@@ -37,7 +37,7 @@ var _ = Describe("the operator from its chart, as pods on the real node", Ordere
 		Expect(lines).To(HaveLen(opReplicas))
 		for _, l := range lines {
 			f := strings.Fields(l)
-			Expect(f[1:]).To(Equal([]string{realNode, opDeployment, "Running", "appstack-operator:0.1.0"}), l)
+			Expect(f[1:]).To(Equal([]string{realNode, opDeployment, "Running", "appstack-operator:" + version()}), l)
 		}
 		GinkgoWriter.Printf("OPERATOR PODS\n%s", pods)
 
@@ -73,9 +73,7 @@ spec:
 	})
 
 	It("says its version: kubectl appstack version, the start log and the build_info metric", func() {
-		want, err := os.ReadFile(filepath.Join(root, "VERSION"))
-		Expect(err).NotTo(HaveOccurred())
-		v := strings.TrimSpace(string(want))
+		v := version()
 		out, err := kubectl("appstack", "version")
 		Expect(err).NotTo(HaveOccurred())
 		GinkgoWriter.Printf("VERSION\n%s", out)
@@ -171,3 +169,11 @@ spec:
 		Expect(strings.ToLower(p.logs())).NotTo(ContainSubstring("forbidden"))
 	})
 })
+
+// version is the release this tree builds (VERSION).
+func version() string {
+	GinkgoHelper()
+	b, err := os.ReadFile(filepath.Join(root, "VERSION"))
+	Expect(err).NotTo(HaveOccurred())
+	return strings.TrimSpace(string(b))
+}

@@ -1,0 +1,345 @@
+//go:build upgrade
+
+// Package upgrade upgrades the operator under live stacks (make test-upgrade): the
+// previous release (test/upgrade/FROM: a commit, built from git history in a
+// worktree) is installed with its chart as pods on the local cluster's real node,
+// stacks of every kind converge, and `helm upgrade` to this tree must then write
+// nothing to any child, recreate no pod, keep every stack Ready, roll back to a
+// revision the old operator wrote, and run new stacks. Needs root on Linux (the
+// real node).
+package upgrade
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+const (
+	clusterName = "appstack-upgrade"
+	opNamespace = "appstack-system"
+	opRelease   = "appstack"
+	opLease     = "appstack-operator.appstack.dev"
+)
+
+var (
+	root, kubeconfig, worktree string
+	fromCommit, fromVersion    string
+	toVersion                  string
+)
+
+func TestUpgrade(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "upgrade suite")
+}
+
+func run(dir string, env []string, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	GinkgoWriter.Printf("$ %s %s\n%s", name, strings.Join(args, " "), out.String())
+	if err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), nil
+}
+
+func kubectl(args ...string) (string, error) {
+	cmd := exec.Command("kubectl", args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig,
+		"PATH="+filepath.Join(root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+func helm(args ...string) (string, error) {
+	return run(root, []string{"KUBECONFIG=" + kubeconfig}, filepath.Join(root, "bin", "helm"), args...)
+}
+
+var _ = BeforeSuite(func() {
+	var err error
+	root, err = filepath.Abs(filepath.Join("..", ".."))
+	Expect(err).NotTo(HaveOccurred())
+	kubeconfig = filepath.Join(root, "bin", clusterName+".kubeconfig")
+	from, err := os.ReadFile(filepath.Join(root, "test", "upgrade", "FROM"))
+	Expect(err).NotTo(HaveOccurred())
+	f := strings.Fields(string(from))
+	Expect(f).To(HaveLen(2), "test/upgrade/FROM holds `<version> <commit>`")
+	fromVersion, fromCommit = f[0], f[1]
+	v, err := os.ReadFile(filepath.Join(root, "VERSION"))
+	Expect(err).NotTo(HaveOccurred())
+	toVersion = strings.TrimSpace(string(v))
+	Expect(toVersion).NotTo(Equal(fromVersion), "VERSION must differ from the release upgraded from")
+
+	By(fmt.Sprintf("checking out release %s (%s) in a worktree", fromVersion, fromCommit))
+	worktree = filepath.Join(os.TempDir(), "appstack-upgrade-from-"+fromCommit)
+	_, _ = run(root, nil, "git", "worktree", "remove", "--force", worktree)
+	Expect(run(root, nil, "git", "worktree", "add", "--detach", worktree, fromCommit)).Error().NotTo(HaveOccurred())
+	DeferCleanup(func() { _, _ = run(root, nil, "git", "worktree", "remove", "--force", worktree) })
+
+	By("starting a fresh local cluster with a real node")
+	env := []string{"CLUSTER_NAME=" + clusterName, "KUBECONFIG_OUT=" + kubeconfig, "REAL_NODE=1"}
+	_, _ = run(root, env, filepath.Join(root, "hack", "dev-cluster.sh"), "down")
+	Expect(run(root, env, filepath.Join(root, "hack", "dev-cluster.sh"), "up")).Error().NotTo(HaveOccurred())
+	if os.Getenv("UPGRADE_KEEP_CLUSTER") == "" {
+		DeferCleanup(func() { _, _ = run(root, env, filepath.Join(root, "hack", "dev-cluster.sh"), "down") })
+	}
+
+	By(fmt.Sprintf("building the operator image of %s from the worktree and importing it into the node", fromVersion))
+	images := GinkgoT().TempDir()
+	Expect(run(root, nil, filepath.Join(root, "bin", "appstack-images"), "-root", worktree, "-out", images,
+		"-only", "operator", "-operator-image", "appstack-operator:"+fromVersion)).Error().NotTo(HaveOccurred())
+	Expect(run(root, []string{"CLUSTER_NAME=" + clusterName, "KUBECONFIG=" + kubeconfig},
+		filepath.Join(root, "hack", "real-node.sh"), "import", filepath.Join(images, "operator-"+fromVersion+".tar"))).
+		Error().NotTo(HaveOccurred())
+	Expect(run(root, nil, "go", "build", "-o", filepath.Join(root, "bin", "kubectl-appstack"), "./cmd/kubectl-appstack")).
+		Error().NotTo(HaveOccurred())
+})
+
+// leader is the lease holder's pod while it runs, "" otherwise.
+func leader() string {
+	h, err := kubectl("get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
+	if err != nil || h == "" {
+		return ""
+	}
+	pod, _, _ := strings.Cut(h, "_")
+	img, err := kubectl("get", "pod", pod, "-n", opNamespace, "-o", "jsonpath={.status.phase} {.spec.containers[0].image}")
+	if err != nil || !strings.HasPrefix(img, "Running ") {
+		return ""
+	}
+	return pod + " " + strings.TrimPrefix(img, "Running ")
+}
+
+func apply(yaml string) {
+	GinkgoHelper()
+	f := filepath.Join(GinkgoT().TempDir(), "stack.yaml")
+	Expect(os.WriteFile(f, []byte(yaml), 0o600)).To(Succeed())
+	Expect(kubectl("apply", "-f", f)).Error().NotTo(HaveOccurred())
+}
+
+// stacks are every kind a stack can make, kwok-scheduled (the real node runs only
+// the operator): a StatefulSet with a claim template and a retained volume, a
+// Deployment with a Service, Ingress, autoscaler and disruption budget, a DaemonSet,
+// a Job, a CronJob and a bare Pod; twenty of them.
+func stacks() []string {
+	var out []string
+	for i := 0; i < 10; i++ {
+		out = append(out, fmt.Sprintf(`apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: up-full-%02d}
+spec:
+  configs: [{name: cfg, data: {a: b}}]
+  volumes: [{name: shared, size: 1Gi}]
+  components:
+  - name: db
+    kind: StatefulSet
+    containers: [{name: pg, image: postgres:16, ports: [{containerPort: 5432}], volumeMounts: [{name: data, mountPath: /data}]}]
+    volumeClaimTemplates: [{name: data, size: 1Gi}]
+  - name: web
+    dependsOn: [db]
+    containers: [{name: app, image: nginx:1.25, ports: [{containerPort: 80}], volumeMounts: [{name: cfg, mountPath: /cfg}, {name: shared, mountPath: /shared}]}]
+    volumes: [{name: cfg, config: cfg}, {name: shared, persistentVolume: shared}]
+    ingress: {host: up-%02d.example.com}
+    autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 80}
+    podDisruptionBudget: {maxUnavailable: 1}
+`, i, i))
+		out = append(out, fmt.Sprintf(`apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: up-misc-%02d}
+spec:
+  components:
+  - {name: agent, kind: DaemonSet, containers: [{name: a, image: busybox:1.36}]}
+  - {name: once, kind: Job, containers: [{name: j, image: busybox:1.36}]}
+  - {name: tick, kind: CronJob, schedule: "*/30 * * * *", containers: [{name: c, image: busybox:1.36}]}
+  - {name: solo, kind: Pod, containers: [{name: p, image: busybox:1.36}]}
+  - name: api
+    replicas: 2
+    containers: [{name: api, image: nginx:1.25, ports: [{containerPort: 8080}]}]
+`, i))
+	}
+	return out
+}
+
+func waitAllReady(names []string) {
+	GinkgoHelper()
+	refs := make([]string, 0, len(names))
+	for _, n := range names {
+		refs = append(refs, "stack/"+n)
+	}
+	Eventually(func() error {
+		_, err := kubectl(append([]string{"wait", "--for=condition=Ready", "--timeout=20s"}, refs...)...)
+		return err
+	}, 4*time.Minute, time.Second).Should(Succeed())
+}
+
+// snapshot is every object the operator manages (uid and resourceVersion by
+// kind/namespace/name) and every pod's uid.
+func snapshot() map[string]string {
+	GinkgoHelper()
+	out, err := kubectl("get", "namespaces,deployments,statefulsets,daemonsets,jobs,cronjobs,pods,services,configmaps,"+
+		"persistentvolumeclaims,ingresses,horizontalpodautoscalers,poddisruptionbudgets,controllerrevisions", "-A",
+		"-l", "app.kubernetes.io/managed-by=appstack-operator", "-o",
+		`jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name} {.metadata.uid} {.metadata.resourceVersion}{"\n"}{end}`)
+	Expect(err).NotTo(HaveOccurred())
+	snap := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(l); len(f) == 3 {
+			snap[f[0]] = f[1] + " " + f[2]
+		}
+	}
+	pods, err := kubectl("get", "pods", "-A", "-o",
+		`jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.metadata.uid}{"\n"}{end}`)
+	Expect(err).NotTo(HaveOccurred())
+	for _, l := range strings.Split(strings.TrimSpace(pods), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && !strings.HasPrefix(f[0], opNamespace+"/") {
+			snap["pod-uid/"+f[0]] = f[1]
+		}
+	}
+	return snap
+}
+
+// operatorWrites are the write requests the operator (user agent
+// appstack-operator) made since t, by verb and resource, leaving out its lease,
+// events and the reviews its metrics endpoint asks for.
+func operatorWrites(t time.Time) map[string]int {
+	GinkgoHelper()
+	f, err := os.Open(filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log"))
+	Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	counts := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var ev struct {
+			Verb           string                                                  `json:"verb"`
+			UserAgent      string                                                  `json:"userAgent"`
+			Stage          string                                                  `json:"stage"`
+			StageTimestamp time.Time                                               `json:"stageTimestamp"`
+			ObjectRef      struct{ Resource, Subresource, Namespace, Name string } `json:"objectRef"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || ev.UserAgent != "appstack-operator" ||
+			ev.StageTimestamp.Before(t) {
+			continue
+		}
+		switch ev.ObjectRef.Resource {
+		case "leases", "events", "tokenreviews", "subjectaccessreviews":
+			continue
+		}
+		key := ev.Verb + " " + ev.ObjectRef.Resource
+		if ev.ObjectRef.Subresource != "" {
+			key += "/" + ev.ObjectRef.Subresource
+		}
+		counts[key+" "+strings.TrimPrefix(ev.ObjectRef.Namespace+"/"+ev.ObjectRef.Name, "/")]++
+	}
+	Expect(sc.Err()).NotTo(HaveOccurred())
+	return counts
+}
+
+var _ = Describe("helm upgrade of the operator under live stacks", Ordered, func() {
+	var names []string
+
+	It("installs the previous release from its chart and converges twenty stacks of every kind", func() {
+		_, _ = kubectl("create", "namespace", opNamespace)
+		Expect(kubectl("label", "namespace", opNamespace, "--overwrite", "pod-security.kubernetes.io/enforce=restricted")).
+			Error().NotTo(HaveOccurred())
+		Expect(helm("install", opRelease, filepath.Join(worktree, "charts", "appstack-operator"), "-n", opNamespace,
+			"-f", filepath.Join(root, "hack", "real-node-values.yaml"), "--set", "image.tag="+fromVersion,
+			"--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
+		Eventually(leader, 90*time.Second, time.Second).Should(HaveSuffix(" appstack-operator:" + fromVersion))
+		for _, y := range stacks() {
+			apply(y)
+			names = append(names, strings.TrimSuffix(strings.Fields(strings.SplitN(y, "name: ", 2)[1])[0], "}"))
+		}
+		waitAllReady(names)
+		GinkgoWriter.Printf("%d stacks Ready under %s\n", len(names), leader())
+	})
+
+	It("upgrades with helm to this tree: no child written, no pod recreated, every stack Ready", func() {
+		time.Sleep(5 * time.Second) // the last status writes of the old operator land
+		before := snapshot()
+		upgraded := time.Now()
+		Expect(helm("upgrade", opRelease, filepath.Join(root, "charts", "appstack-operator"), "-n", opNamespace,
+			"-f", filepath.Join(root, "hack", "real-node-values.yaml"), "--set", "extraArgs={--sync-period=20s}",
+			"--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
+		var lead string
+		Eventually(func() string { lead = leader(); return lead }, 2*time.Minute, time.Second).
+			Should(HaveSuffix(" appstack-operator:" + toVersion))
+		leads := time.Now()
+		GinkgoWriter.Printf("UPGRADE: %s leads %s after helm upgrade began\n", lead, leads.Sub(upgraded).Round(100*time.Millisecond))
+		// Two full resyncs (--sync-period=20s) by the new operator.
+		time.Sleep(45 * time.Second)
+		waitAllReady(names)
+		after := snapshot()
+
+		var changed []string
+		for k, v := range before {
+			if after[k] != v {
+				changed = append(changed, fmt.Sprintf("%s: %s -> %q", k, v, after[k]))
+			}
+		}
+		sort.Strings(changed)
+		Expect(changed).To(BeEmpty(), "children or pods changed across the upgrade")
+
+		writes := operatorWrites(leads)
+		var children []string
+		statusWrites := map[string]int{}
+		for k, n := range writes {
+			if strings.HasPrefix(k, "update appstacks/status ") || strings.HasPrefix(k, "patch appstacks/status ") {
+				statusWrites[strings.Fields(k)[2]] += n
+				continue
+			}
+			children = append(children, fmt.Sprintf("%s x%d", k, n))
+		}
+		sort.Strings(children)
+		GinkgoWriter.Printf("WRITES by the new operator: %d objects unchanged; status writes %v; other writes %v\n",
+			len(before), statusWrites, children)
+		AddReportEntry("writes after the upgrade", fmt.Sprintf("status %v, other %v", statusWrites, children))
+		Expect(children).To(BeEmpty(), "the new operator wrote to children (or stacks' spec/metadata)")
+		for stack, n := range statusWrites {
+			Expect(n).To(BeNumerically("<=", 1), "stack %s's status written more than once", stack)
+		}
+	})
+
+	It("rolls back to a revision the previous operator wrote, and runs a new stack", func() {
+		const stack = "up-misc-00"
+		apply(strings.Replace(stacks()[1], "image: nginx:1.25, ports: [{containerPort: 8080}]", "image: nginx:1.27, ports: [{containerPort: 8080}]", 1))
+		Eventually(func() (string, error) {
+			return kubectl("get", "deployment", "api", "-n", stack, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+		}, time.Minute, time.Second).Should(Equal("nginx:1.27"))
+		hist, err := kubectl("appstack", "history", stack)
+		Expect(err).NotTo(HaveOccurred())
+		GinkgoWriter.Printf("HISTORY\n%s", hist)
+		Expect(kubectl("appstack", "rollback", stack, "--to-revision", "1")).Error().NotTo(HaveOccurred())
+		Eventually(func() (string, error) {
+			return kubectl("get", "deployment", "api", "-n", stack, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+		}, time.Minute, time.Second).Should(Equal("nginx:1.25"))
+		waitAllReady([]string{stack})
+
+		apply(`apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: up-new}
+spec:
+  components: [{name: web, containers: [{name: app, image: nginx:1.27, ports: [{containerPort: 80}]}]}]
+`)
+		waitAllReady([]string{"up-new"})
+	})
+})
