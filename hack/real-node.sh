@@ -39,7 +39,7 @@
 #   nodeSelector: {appstack.dev/real-node: "true"}
 #   tolerations: [{key: appstack.dev/real-node, operator: Exists, effect: NoSchedule}]
 # Images: appstack.dev/pause:3.10 (sandbox), appstack.dev/testserver:0.1.0 and 0.2.0,
-# appstack-operator:0.1.0 (IMG).
+# appstack-operator:<VERSION> (IMG).
 #
 # Everything lives under $STATE_DIR (/var/lib/appstack-node/<cluster>); processes are
 # recorded in $STATE_DIR/pids and stopped by PID; kubelet's cgroups are under
