@@ -2,11 +2,13 @@
 
 // Package upgrade upgrades the operator under live stacks (make test-upgrade): the
 // previous release (test/upgrade/FROM: a commit, built from git history in a
-// worktree) is installed with its chart as pods on the local cluster's real node,
-// stacks of every kind converge, and `helm upgrade` to this tree must then write
+// worktree) is installed as pods on the local cluster's real node — with its chart,
+// with `kubectl apply -k config/local`, and with its release's install.yaml —
+// stacks of every kind converge, and the same install of this tree must then write
 // nothing to any child, recreate no pod, keep every stack Ready, roll back to a
-// revision the old operator wrote, and run new stacks. Needs root on Linux (the
-// real node).
+// revision the old operator wrote, and run new stacks. With helm the suite then
+// downgrades (helm rollback) and checks the same. Needs root on Linux (the real
+// node).
 package upgrade
 
 import (
@@ -254,92 +256,170 @@ func operatorWrites(t time.Time) map[string]int {
 	return counts
 }
 
-var _ = Describe("helm upgrade of the operator under live stacks", Ordered, func() {
-	var names []string
+// installer installs the operator of the tree at dir (the worktree of the previous
+// release, or this one) as pods on the real node, one way a user would.
+type installer struct {
+	name       string
+	deployment string
+	install    func(dir, version string, extra ...string)
+	uninstall  func()
+}
 
-	It("installs the previous release from its chart and converges twenty stacks of every kind", func() {
+// pinned sends a kustomize-made operator to the real node, which alone has its
+// image (what a user of the local cluster does; config/local does it itself).
+func pinned() {
+	GinkgoHelper()
+	Expect(kubectl("patch", "deployment", "appstack-operator-controller-manager", "-n", opNamespace, "--type=strategic", "-p",
+		`{"spec":{"template":{"spec":{"nodeSelector":{"appstack.dev/real-node":"true"},`+
+			`"tolerations":[{"key":"appstack.dev/real-node","operator":"Exists","effect":"NoSchedule"}]}}}}`)).
+		Error().NotTo(HaveOccurred())
+}
+
+var installers = []installer{
+	{
+		name: "helm", deployment: "appstack-appstack-operator",
+		install: func(dir, version string, extra ...string) {
+			GinkgoHelper()
+			args := append([]string{"upgrade", "--install", opRelease, filepath.Join(dir, "charts", "appstack-operator"),
+				"-n", opNamespace, "-f", filepath.Join(root, "hack", "real-node-values.yaml"), "--set", "image.tag=" + version,
+				"--wait", "--timeout", "180s"}, extra...)
+			Expect(helm(args...)).Error().NotTo(HaveOccurred())
+		},
+		uninstall: func() { _, _ = helm("uninstall", opRelease, "-n", opNamespace, "--wait") },
+	},
+	{
+		name: "kubectl apply -k config/local", deployment: "appstack-operator-controller-manager",
+		install: func(dir, _ string, _ ...string) {
+			GinkgoHelper()
+			Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(dir, "config", "local"))).
+				Error().NotTo(HaveOccurred())
+		},
+		uninstall: func() {
+			_, _ = kubectl("delete", "deployment", "appstack-operator-controller-manager", "-n", opNamespace, "--wait=true")
+		},
+	},
+	{
+		name: "kubectl apply -f install.yaml", deployment: "appstack-operator-controller-manager",
+		install: func(dir, _ string, _ ...string) {
+			GinkgoHelper()
+			f := filepath.Join(GinkgoT().TempDir(), "install.yaml")
+			// This tree's bin/ has kustomize; the release's script uses it.
+			Expect(run(dir, []string{"LOCALBIN=" + filepath.Join(root, "bin")}, filepath.Join(dir, "hack", "release.sh"),
+				"install-yaml", f)).Error().NotTo(HaveOccurred())
+			Expect(kubectl("apply", "--server-side", "--force-conflicts", "-f", f)).Error().NotTo(HaveOccurred())
+			pinned()
+		},
+		uninstall: func() {
+			_, _ = kubectl("delete", "deployment", "appstack-operator-controller-manager", "-n", opNamespace, "--wait=true")
+		},
+	},
+}
+
+// quiet waits for the operator's last writes, snapshots, runs change, waits until
+// a pod of version leads and then 45 s more (two full resyncs where the operator
+// runs with --sync-period=20s), and checks that nothing the operator manages
+// changed and that it wrote no child and each stack's status at most once.
+func quiet(names []string, version string, change func()) {
+	GinkgoHelper()
+	time.Sleep(5 * time.Second)
+	before := snapshot()
+	began := time.Now()
+	change()
+	var lead string
+	Eventually(func() string { lead = leader(); return lead }, 2*time.Minute, time.Second).
+		Should(HaveSuffix(" appstack-operator:" + version))
+	leads := time.Now()
+	GinkgoWriter.Printf("SWITCH: %s leads %s after the change began\n", lead, leads.Sub(began).Round(100*time.Millisecond))
+	time.Sleep(45 * time.Second)
+	waitAllReady(names)
+	after := snapshot()
+	var changed []string
+	for k, v := range before {
+		if after[k] != v {
+			changed = append(changed, fmt.Sprintf("%s: %s -> %q", k, v, after[k]))
+		}
+	}
+	sort.Strings(changed)
+	Expect(changed).To(BeEmpty(), "children or pods changed")
+
+	var children []string
+	statusWrites := map[string]int{}
+	for k, n := range operatorWrites(leads) {
+		if strings.HasPrefix(k, "update appstacks/status ") || strings.HasPrefix(k, "patch appstacks/status ") {
+			statusWrites[strings.Fields(k)[2]] += n
+			continue
+		}
+		children = append(children, fmt.Sprintf("%s x%d", k, n))
+	}
+	sort.Strings(children)
+	GinkgoWriter.Printf("WRITES by %s: %d objects and pods unchanged; status writes %v; other writes %v\n",
+		version, len(before), statusWrites, children)
+	AddReportEntry("writes after the switch to "+version, fmt.Sprintf("%d unchanged, status %v, other %v", len(before), statusWrites, children))
+	Expect(children).To(BeEmpty(), "the operator wrote to children (or to stacks' spec or metadata)")
+	for stack, n := range statusWrites {
+		Expect(n).To(BeNumerically("<=", 1), "stack %s's status written more than once", stack)
+	}
+}
+
+func stackNames() []string {
+	all := stacks()
+	names := make([]string, 0, len(all))
+	for _, y := range all {
+		names = append(names, strings.TrimSuffix(strings.Fields(strings.SplitN(y, "name: ", 2)[1])[0], "}"))
+	}
+	return names
+}
+
+var _ = Describe("upgrading the operator under live stacks", Ordered, func() {
+	names := stackNames()
+
+	BeforeAll(func() {
 		_, _ = kubectl("create", "namespace", opNamespace)
 		Expect(kubectl("label", "namespace", opNamespace, "--overwrite", "pod-security.kubernetes.io/enforce=restricted")).
 			Error().NotTo(HaveOccurred())
-		Expect(helm("install", opRelease, filepath.Join(worktree, "charts", "appstack-operator"), "-n", opNamespace,
-			"-f", filepath.Join(root, "hack", "real-node-values.yaml"), "--set", "image.tag="+fromVersion,
-			"--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
-		Eventually(leader, 90*time.Second, time.Second).Should(HaveSuffix(" appstack-operator:" + fromVersion))
-		for _, y := range stacks() {
-			apply(y)
-			names = append(names, strings.TrimSuffix(strings.Fields(strings.SplitN(y, "name: ", 2)[1])[0], "}"))
-		}
-		waitAllReady(names)
-		GinkgoWriter.Printf("%d stacks Ready under %s\n", len(names), leader())
 	})
 
-	It("upgrades with helm to this tree: no child written, no pod recreated, every stack Ready", func() {
-		time.Sleep(5 * time.Second) // the last status writes of the old operator land
-		before := snapshot()
-		upgraded := time.Now()
-		Expect(helm("upgrade", opRelease, filepath.Join(root, "charts", "appstack-operator"), "-n", opNamespace,
-			"-f", filepath.Join(root, "hack", "real-node-values.yaml"), "--set", "extraArgs={--sync-period=20s}",
-			"--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
-		var lead string
-		Eventually(func() string { lead = leader(); return lead }, 2*time.Minute, time.Second).
-			Should(HaveSuffix(" appstack-operator:" + toVersion))
-		leads := time.Now()
-		GinkgoWriter.Printf("UPGRADE: %s leads %s after helm upgrade began\n", lead, leads.Sub(upgraded).Round(100*time.Millisecond))
-		// Two full resyncs (--sync-period=20s) by the new operator.
-		time.Sleep(45 * time.Second)
-		waitAllReady(names)
-		after := snapshot()
-
-		var changed []string
-		for k, v := range before {
-			if after[k] != v {
-				changed = append(changed, fmt.Sprintf("%s: %s -> %q", k, v, after[k]))
+	for _, in := range installers {
+		It("with "+in.name+": the previous release converges twenty stacks of every kind; the upgrade writes nothing and recreates no pod", func() {
+			in.install(worktree, fromVersion)
+			Eventually(leader, 2*time.Minute, time.Second).Should(HaveSuffix(" appstack-operator:" + fromVersion))
+			for _, y := range stacks() {
+				apply(y)
 			}
-		}
-		sort.Strings(changed)
-		Expect(changed).To(BeEmpty(), "children or pods changed across the upgrade")
+			waitAllReady(names)
+			GinkgoWriter.Printf("%d stacks Ready under %s (%s)\n", len(names), leader(), in.name)
+			quiet(names, toVersion, func() { in.install(root, toVersion, "--set", "extraArgs={--sync-period=20s}") })
 
-		writes := operatorWrites(leads)
-		var children []string
-		statusWrites := map[string]int{}
-		for k, n := range writes {
-			if strings.HasPrefix(k, "update appstacks/status ") || strings.HasPrefix(k, "patch appstacks/status ") {
-				statusWrites[strings.Fields(k)[2]] += n
-				continue
+			const stack = "up-misc-00"
+			apply(strings.Replace(stacks()[1], "image: nginx:1.25, ports: [{containerPort: 8080}]",
+				"image: nginx:1.27, ports: [{containerPort: 8080}]", 1))
+			image := func() (string, error) {
+				return kubectl("get", "deployment", "api", "-n", stack, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
 			}
-			children = append(children, fmt.Sprintf("%s x%d", k, n))
-		}
-		sort.Strings(children)
-		GinkgoWriter.Printf("WRITES by the new operator: %d objects unchanged; status writes %v; other writes %v\n",
-			len(before), statusWrites, children)
-		AddReportEntry("writes after the upgrade", fmt.Sprintf("status %v, other %v", statusWrites, children))
-		Expect(children).To(BeEmpty(), "the new operator wrote to children (or stacks' spec/metadata)")
-		for stack, n := range statusWrites {
-			Expect(n).To(BeNumerically("<=", 1), "stack %s's status written more than once", stack)
-		}
-	})
-
-	It("rolls back to a revision the previous operator wrote, and runs a new stack", func() {
-		const stack = "up-misc-00"
-		apply(strings.Replace(stacks()[1], "image: nginx:1.25, ports: [{containerPort: 8080}]", "image: nginx:1.27, ports: [{containerPort: 8080}]", 1))
-		Eventually(func() (string, error) {
-			return kubectl("get", "deployment", "api", "-n", stack, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
-		}, time.Minute, time.Second).Should(Equal("nginx:1.27"))
-		hist, err := kubectl("appstack", "history", stack)
-		Expect(err).NotTo(HaveOccurred())
-		GinkgoWriter.Printf("HISTORY\n%s", hist)
-		Expect(kubectl("appstack", "rollback", stack, "--to-revision", "1")).Error().NotTo(HaveOccurred())
-		Eventually(func() (string, error) {
-			return kubectl("get", "deployment", "api", "-n", stack, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
-		}, time.Minute, time.Second).Should(Equal("nginx:1.25"))
-		waitAllReady([]string{stack})
-
-		apply(`apiVersion: apps.appstack.dev/v1alpha1
+			Eventually(image, time.Minute, time.Second).Should(Equal("nginx:1.27"))
+			hist, err := kubectl("appstack", "history", stack)
+			Expect(err).NotTo(HaveOccurred())
+			GinkgoWriter.Printf("HISTORY\n%s", hist)
+			Expect(kubectl("appstack", "rollback", stack, "--to-revision", "1")).Error().NotTo(HaveOccurred())
+			Eventually(image, time.Minute, time.Second).Should(Equal("nginx:1.25"))
+			apply(`apiVersion: apps.appstack.dev/v1alpha1
 kind: AppStack
 metadata: {name: up-new}
 spec:
   components: [{name: web, containers: [{name: app, image: nginx:1.27, ports: [{containerPort: 80}]}]}]
 `)
-		waitAllReady([]string{"up-new"})
-	})
+			waitAllReady(append([]string{"up-new"}, names...))
+
+			if in.name == "helm" {
+				By("downgrading with helm rollback to the previous release")
+				quiet(append([]string{"up-new"}, names...), fromVersion, func() {
+					Expect(helm("rollback", opRelease, "1", "-n", opNamespace, "--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
+				})
+			}
+
+			By("deleting the stacks with the operator running, then the operator")
+			Expect(kubectl("delete", "stacks", "--all", "--wait=true", "--timeout=180s")).Error().NotTo(HaveOccurred())
+			in.uninstall()
+		})
+	}
 })
