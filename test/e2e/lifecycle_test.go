@@ -3,10 +3,7 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,6 +12,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/appstack-dev/appstack-operator/test/audit"
 )
 
 // apply applies a stack given as YAML, with kubectl.
@@ -263,41 +262,13 @@ spec:
 })
 
 // writesBy counts the write requests in the cluster's audit log made with the
-// operator's user agent since t, by verb and resource.
+// operator's user agent since t, by verb and resource. The metrics endpoint asks
+// the apiserver who a scraper is and whether it may read metrics; those reviews
+// store nothing and are left out.
 func writesBy(userAgent string, t time.Time) map[string]int {
 	GinkgoHelper()
-	f, err := os.Open(filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log"))
+	counts, err := audit.Writes(audit.Log(clusterName), userAgent, t, "tokenreviews", "subjectaccessreviews")
 	Expect(err).NotTo(HaveOccurred())
-	defer f.Close()
-	counts := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var ev struct {
-			Verb           string    `json:"verb"`
-			UserAgent      string    `json:"userAgent"`
-			Stage          string    `json:"stage"`
-			StageTimestamp time.Time `json:"stageTimestamp"`
-			ObjectRef      struct {
-				Resource, Subresource, Namespace, Name string
-			} `json:"objectRef"`
-		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || ev.UserAgent != userAgent || ev.StageTimestamp.Before(t) {
-			continue
-		}
-		// The metrics endpoint asks the apiserver who a scraper is and whether it may
-		// read metrics; those reviews store nothing.
-		if ev.ObjectRef.Resource == "tokenreviews" || ev.ObjectRef.Resource == "subjectaccessreviews" {
-			continue
-		}
-		key := ev.Verb + " " + ev.ObjectRef.Resource
-		if ev.ObjectRef.Subresource != "" {
-			key += "/" + ev.ObjectRef.Subresource
-		}
-		key += " " + strings.TrimPrefix(ev.ObjectRef.Namespace+"/"+ev.ObjectRef.Name, "/")
-		counts[key]++
-	}
-	Expect(sc.Err()).NotTo(HaveOccurred())
 	return counts
 }
 

@@ -12,9 +12,7 @@
 package upgrade
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,6 +24,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/appstack-dev/appstack-operator/test/audit"
 )
 
 const (
@@ -224,35 +224,9 @@ func snapshot() map[string]string {
 // events and the reviews its metrics endpoint asks for.
 func operatorWrites(t time.Time) map[string]int {
 	GinkgoHelper()
-	f, err := os.Open(filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log"))
+	counts, err := audit.Writes(audit.Log(clusterName), "appstack-operator", t,
+		"leases", "events", "tokenreviews", "subjectaccessreviews")
 	Expect(err).NotTo(HaveOccurred())
-	defer f.Close()
-	counts := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var ev struct {
-			Verb           string                                                  `json:"verb"`
-			UserAgent      string                                                  `json:"userAgent"`
-			Stage          string                                                  `json:"stage"`
-			StageTimestamp time.Time                                               `json:"stageTimestamp"`
-			ObjectRef      struct{ Resource, Subresource, Namespace, Name string } `json:"objectRef"`
-		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || ev.UserAgent != "appstack-operator" ||
-			ev.StageTimestamp.Before(t) {
-			continue
-		}
-		switch ev.ObjectRef.Resource {
-		case "leases", "events", "tokenreviews", "subjectaccessreviews":
-			continue
-		}
-		key := ev.Verb + " " + ev.ObjectRef.Resource
-		if ev.ObjectRef.Subresource != "" {
-			key += "/" + ev.ObjectRef.Subresource
-		}
-		counts[key+" "+strings.TrimPrefix(ev.ObjectRef.Namespace+"/"+ev.ObjectRef.Name, "/")]++
-	}
-	Expect(sc.Err()).NotTo(HaveOccurred())
 	return counts
 }
 
