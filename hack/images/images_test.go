@@ -190,15 +190,7 @@ func TestLayerTar(t *testing.T) {
 		t.Error("layer depends on the order of its files")
 	}
 	var names []string
-	tr := tar.NewReader(bytes.NewReader(one))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range tarHeaders(t, bytes.NewReader(one)) {
 		names = append(names, h.Name)
 		if h.Uid != 0 || h.Gid != 0 || h.Uname != "" {
 			t.Errorf("%s owned by %d:%d %q", h.Name, h.Uid, h.Gid, h.Uname)
@@ -259,18 +251,27 @@ func layerEntries(t *testing.T, img v1.Image) map[string]*tar.Header {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, h := range tarHeaders(t, rc) {
 			out[h.Name] = h
 		}
 		rc.Close()
 	}
 	return out
+}
+
+// tarHeaders are the headers of a tar stream's entries, in order.
+func tarHeaders(t *testing.T, r io.Reader) []*tar.Header {
+	t.Helper()
+	var out []*tar.Header
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, h)
+	}
 }
