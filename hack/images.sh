@@ -6,7 +6,8 @@
 # (a few seconds with a warm Go cache; same inputs, same digests).
 #
 # Environment: IMG (appstack-operator:<VERSION>), IMAGES_DIR (bin/images). The operator
-# carries the version stamps of hack/version.sh.
+# carries the version stamps of hack/version.sh. Arguments go to appstack-images
+# (e.g. -only operator).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,4 +25,4 @@ if [[ ! -x /bin/busybox ]]; then
 fi
 go -C "$ROOT/hack/images" build -trimpath -o "$BIN/appstack-images" .
 "$BIN/appstack-images" -root "$ROOT" -out "$IMAGES_DIR" -operator-image "$IMG" \
-  -operator-ldflags "$("$ROOT/hack/version.sh" ldflags)"
+  -operator-ldflags "$("$ROOT/hack/version.sh" ldflags)" "$@"

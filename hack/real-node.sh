@@ -72,6 +72,8 @@ POD_CIDR=${POD_CIDR:-10.244.0.0/24}
 SERVICE_CIDR=${SERVICE_CIDR:-10.96.0.0/16}
 DNS_IP=${DNS_IP:-10.96.0.10}
 METRICS_PORT=${METRICS_PORT:-4443}
+# The hack/tools.sh groups the node runs from.
+TOOLS=(node coredns metrics-server real-node)
 PROCESSES="api-host api-netns egress containerd kubelet kube-proxy coredns metrics-server"
 STATE_DIR=${STATE_DIR:-/var/lib/appstack-node/$CLUSTER_NAME}
 CGROUP_ROOT=/appstack-node-$CLUSTER_NAME
@@ -542,7 +544,7 @@ up() {
   local why start=$SECONDS
   why=$(can_run) || { echo "==> real node: skipped: $why"; exit 3; }
   packages
-  "$ROOT/hack/tools.sh" node coredns metrics-server real-node
+  "$ROOT/hack/tools.sh" "${TOOLS[@]}"
   cluster_facts
   mkdir -p "$STATE_DIR"/{pids,logs}
   echo "$NETNS" >"$STATE_DIR/netns"
@@ -762,7 +764,7 @@ case "${1:-up}" in
   front-proxy) write_front_proxy ;;
   tools) # build the node's tools where the node can run (make tools-real-node)
     if why=$(can_run); then
-      "$ROOT/hack/tools.sh" node coredns metrics-server real-node
+      "$ROOT/hack/tools.sh" "${TOOLS[@]}"
     else
       log "not building the node's tools: $why"
     fi

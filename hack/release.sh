@@ -78,9 +78,7 @@ release() {
   done
   rm -rf "$tmp"
 
-  "$ROOT/hack/images.sh" >/dev/null # builds bin/appstack-images
-  "$BIN/appstack-images" -root "$ROOT" -out "$dist/image" -only operator \
-    -operator-image "appstack-operator:$VERSION" -operator-ldflags "$LDFLAGS" >/dev/null
+  IMG=appstack-operator:$VERSION IMAGES_DIR=$dist/image "$ROOT/hack/images.sh" -only operator >/dev/null
   mv "$dist/image/operator-$VERSION.tar" "$dist/appstack-operator-$VERSION.image.tar"
   rmdir "$dist/image"
   log "appstack-operator-$VERSION.image.tar"
