@@ -45,7 +45,7 @@ demo: tools-cluster tools-real-node build ## Build what is missing, start the lo
 	hack/demo.sh
 
 .PHONY: test
-test: verify lint test-unit test-fuzz check-dockerfile test-e2e test-upgrade bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the Dockerfile's build, e2e on a local cluster, an operator upgrade under live stacks.
+test: verify lint test-unit test-fuzz test-rules check-dockerfile test-e2e test-upgrade bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the alert rules under promtool, the Dockerfile's build, e2e on a local cluster, an operator upgrade under live stacks.
 
 ##@ Development
 
@@ -71,6 +71,10 @@ tools-envtest:
 .PHONY: tools-gen
 tools-gen:
 	hack/tools.sh controller-gen
+
+.PHONY: tools-promtool
+tools-promtool:
+	hack/tools.sh promtool
 
 .PHONY: manifests
 manifests: tools-gen ## Generate the CRD, the ClusterRole and docs/api.md from the Go markers.
@@ -98,12 +102,14 @@ lint: tools-lint ## golangci-lint (.golangci.yml) on the code and on the e2e sui
 	$(LOCALBIN)/golangci-lint run ./...
 	$(LOCALBIN)/golangci-lint run --build-tags e2e ./test/...
 	$(LOCALBIN)/golangci-lint run --build-tags upgrade ./test/upgrade/
+	$(LOCALBIN)/golangci-lint run --build-tags rules ./test/rules/
 
 .PHONY: vet
 vet: ## Run go vet.
 	go vet ./...
 	go vet -tags e2e ./test/...
 	go vet -tags upgrade ./test/upgrade/
+	go vet -tags rules ./test/rules/
 
 .PHONY: verify
 verify: tools-gen ## Fail when generated files (CRD, RBAC, DeepCopy) or formatting are stale; then go vet.
@@ -118,6 +124,11 @@ FUZZTIME ?= 20s
 .PHONY: test-fuzz
 test-fuzz: ## A short fuzz run of the renderer: arbitrary specs never panic and render deterministically.
 	go test ./internal/render -run '^$$' -fuzz FuzzRender -fuzztime $(FUZZTIME)
+
+.PHONY: test-rules
+test-rules: tools-promtool ## The chart's alert rules: promtool check rules, and promtool test rules on test/rules/ (series recorded from the local cluster by hack/record-series.sh).
+	hack/tools.sh helm
+	go test -tags rules ./test/rules/ -count=1 -v
 
 .PHONY: test-e2e
 test-e2e: tools-cluster tools-real-node tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.

@@ -2,11 +2,9 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +21,7 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/ssa"
 )
 
 // act carries out the pass's plan: replica hand-overs, the namespace, the claims
@@ -113,46 +112,22 @@ func each(objs []client.Object, f func(client.Object) error) error {
 // apply applies one object the plan found to be the stack's (or absent).
 func (r *AppStackReconciler) apply(ctx context.Context, s *scope, obj client.Object) error {
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
-	sent, err := r.applier.Apply(ctx, obj)
-	if replaceable[kind] && immutable(err) {
+	res, err := r.applier.ApplyResult(ctx, obj)
+	if ssa.Replaceable(kind) && ssa.Immutable(err) {
 		return r.replace(ctx, s, obj, err)
 	}
 	if err != nil {
 		return &applyError{kind: kind, name: obj.GetName(), err: err}
 	}
-	if sent {
+	switch {
+	case res.Restored:
+		recordDriftCorrection(kind)
+		logf.FromContext(ctx).Info("restored a child someone else changed or deleted",
+			"kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
+	case res.Sent:
 		logf.FromContext(ctx).V(1).Info("applied", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
 	}
 	return nil
-}
-
-// replaceable kinds are deleted and created again when a change cannot be applied
-// in place (a bare Pod's spec, a Job's pod template, a Service switching to or from
-// headless): nothing of value lives in them. StatefulSets and claims are never
-// replaced; the plan refuses such changes as unsafe.
-var replaceable = map[string]bool{"Pod": true, "Job": true, "Service": true}
-
-// immutable tells whether the apiserver refused an apply only because it changes
-// fields that are fixed once set. Any other refusal — an invalid value, a node port
-// already allocated — is reported as a failed apply, never answered by a deletion.
-func immutable(err error) bool {
-	var status apierrors.APIStatus
-	if err == nil || !apierrors.IsInvalid(err) {
-		return false
-	}
-	fixed := func(msg string) bool {
-		return strings.Contains(msg, "field is immutable") || strings.Contains(msg, "may not change once set") ||
-			strings.Contains(msg, "pod updates may not change fields")
-	}
-	if !errors.As(err, &status) || status.Status().Details == nil || len(status.Status().Details.Causes) == 0 {
-		return fixed(err.Error())
-	}
-	for _, c := range status.Status().Details.Causes {
-		if !fixed(c.Message) {
-			return false
-		}
-	}
-	return true
 }
 
 // replace deletes the stack's own object whose change the apiserver refused as
@@ -174,7 +149,7 @@ func (r *AppStackReconciler) replace(ctx context.Context, s *scope, obj client.O
 	}
 	r.applier.Forget(obj)
 	logf.FromContext(ctx).Info("replacing: the change cannot be made in place",
-		"kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName(), "reason", apiMessage(cause))
+		"kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName(), "reason", ssa.APIMessage(cause))
 	r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Replaced", "Apply",
 		"deleted %s %s/%s to create it again: the change cannot be made in place", kind, obj.GetNamespace(), obj.GetName())
 	return nil

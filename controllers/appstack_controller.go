@@ -76,6 +76,10 @@ type scope struct {
 	// workloads; oldRevs are the stack's other revisions, oldest first.
 	rev     *appsv1.ControllerRevision
 	oldRevs []appsv1.ControllerRevision
+	// revisions are all the stack's revisions with the specs they record, the
+	// spec's own included; rollout is what the pass runs (plan.DecideRollout).
+	revisions []plan.Revision
+	rollout   plan.Rollout
 	// recheck, when set, is when the status must be computed again though nothing
 	// on the cluster changes: a Pending claim leaves its grace (status.ClaimGrace).
 	recheck time.Duration
@@ -140,13 +144,23 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 
 	r.catchUpStatus(stack)
 	r.remember(stack)
+	readyClocks.see(stack)
 	before := stack.DeepCopy()
 	defer func() {
+		// Whether the cache shows this pass's writes is asked before the status
+		// is computed from it: asked after, a watch event landing in between would
+		// pass a status read from the older objects (a Deployment just changed, read
+		// as the old one still rolled out: Ready at the new revision).
+		lags := retErr == nil && s.blocked == nil && r.cacheLags(ctx, s)
 		r.setStatus(ctx, s, retErr)
+		recordPass(s, retErr)
+		if s.plan != nil && s.plan.Blocked == nil && retErr == nil && !stack.Spec.Paused {
+			r.rolloutStatus(s, before)
+		}
 		if s.recheck > 0 && res.IsZero() && retErr == nil {
 			res.RequeueAfter = s.recheck + time.Second
 		}
-		if retErr == nil && s.blocked == nil && r.cacheLags(ctx, s) {
+		if lags {
 			// This pass wrote children the cache does not show yet, so the status
 			// just computed is stale: a Deployment just created reads as absent, one
 			// just changed as still rolled out. The watch event of that write
@@ -178,7 +192,11 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		s.blocked = &blocker{reason: b.Reason, message: b.Message}
 		return r.recheckIf(b.Reason == appstackv1.ReasonNamespaceConflict), nil
 	}
-	return r.recheckIf(len(s.plan.Conflicts) > 0), r.act(ctx, s)
+	r.decideRollout(ctx, s)
+	if err := r.act(ctx, s); err != nil || s.rollout.Run == nil {
+		return r.recheckIf(len(s.plan.Conflicts) > 0), err
+	}
+	return r.recheckIf(len(s.plan.Conflicts) > 0), r.replaceStuckPods(ctx, s)
 }
 
 // recheckAfter is how often a stack looks again at what blocks it from outside

@@ -51,6 +51,7 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 		waitingFor, err = r.releaseNamespace(ctx, s)
 	}
 	if err != nil {
+		recordDeleteFailed(err)
 		return ctrl.Result{}, err
 	}
 	m := r.memory(stack.UID)

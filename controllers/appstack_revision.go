@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
@@ -51,6 +52,9 @@ func (r *AppStackReconciler) planRevision(ctx context.Context, s *scope) error {
 		return err
 	}
 	s.rev, s.oldRevs = rev, revs
+	if plan.AutoRollback(s.stack) { // only a rollback reads the specs they record
+		s.revisions = append(decodeRevisions(revs...), plan.Revision{Number: number, Hash: hash, Spec: s.stack.Spec})
+	}
 	return nil
 }
 

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -66,7 +65,7 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 	if reconcileErr != nil {
 		reason, msg := appstackv1.ReasonApplyFailed, "reconcile failed; see the operator's log and events"
 		if ae, ok := firstApplyError(reconcileErr); ok {
-			msg = fmt.Sprintf("applying %s %s failed: %s", ae.kind, ae.name, apiMessage(ae.err))
+			msg = fmt.Sprintf("applying %s %s failed: %s", ae.kind, ae.name, ssa.APIMessage(ae.err))
 		}
 		st.Summary = msg
 		setReadyCondition(s.stack, metav1.ConditionFalse, reason, msg)
@@ -84,8 +83,10 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 		return
 	}
 	if sum.Ready == sum.Total {
+		// Ready: every component serves, though the reason may warn of what does
+		// not work (an autoscaler without metrics, a load balancer without an address).
 		st.Summary = sum.Message
-		setReadyCondition(s.stack, metav1.ConditionTrue, appstackv1.ReasonReady, sum.Message)
+		setReadyCondition(s.stack, metav1.ConditionTrue, sum.Reason, sum.Message)
 		return
 	}
 	st.Summary = fmt.Sprintf("%d/%d components ready; %s", sum.Ready, sum.Total, sum.Message)
@@ -142,17 +143,43 @@ func (r *AppStackReconciler) componentStatus(
 	if r.getOwned(ctx, s, key, svc) {
 		obs.Service = svc
 	}
+	r.observeExposure(ctx, s, c, &obs)
 	cs := status.Component(s.stack, c, obs)
 	if obs.Workload != nil && (cs.Phase == appstackv1.PhaseProgressing || cs.Phase == appstackv1.PhaseFailed) {
-		// Pods and claims only explain a component that is not Ready; a converged
-		// stack's passes do not read them.
+		// Pods, claims, nodes and events only explain a component that is not Ready;
+		// a converged stack's passes do not read them.
 		r.observePodsAndClaims(ctx, s, c, &obs)
+		r.observeNodes(ctx, &obs)
 		cs = status.Component(s.stack, c, obs)
-		if d := status.ClaimRecheck(obs); d > 0 && (s.recheck == 0 || d < s.recheck) {
-			s.recheck = d
+		if unexplained(cs) {
+			r.observeUnexplained(ctx, s, &obs)
+			cs = status.Component(s.stack, c, obs)
+		}
+		if unexplained(cs) {
+			s.recheckIn(unexplainedRecheck)
 		}
 	}
+	if cs.Reason == status.ReasonMetricsUnavailable {
+		obs.MetricsAPI = r.describeMetricsAPI(ctx)
+		cs = status.Component(s.stack, c, obs)
+	}
+	s.recheckIn(status.Recheck(obs))
 	return cs
+}
+
+// unexplained tells a component that is not Ready and that nothing found on the
+// cluster explains (kstatus's own reason is all there is).
+func unexplained(cs appstackv1.ComponentStatus) bool {
+	return cs.Phase != appstackv1.PhaseReady &&
+		(cs.Reason == status.ReasonProgressing || cs.Reason == string(appstackv1.PhaseFailed))
+}
+
+// recheckIn makes the pass compute the status again after d at the latest; 0 asks
+// nothing.
+func (s *scope) recheckIn(d time.Duration) {
+	if d > 0 && (s.recheck == 0 || d < s.recheck) {
+		s.recheck = d
+	}
 }
 
 // storageClassExists reads storage classes through the cache (a cluster has a
@@ -213,19 +240,10 @@ func setReadyCondition(stack *appstackv1.AppStack, st metav1.ConditionStatus, re
 	})
 }
 
-// apiMessage is the stable part of an apiserver error: its status message, which
-// names the field at fault, without client-side wrapping.
-func apiMessage(err error) string {
-	var s apierrors.APIStatus
-	if errors.As(err, &s) {
-		return s.Status().Message
-	}
-	return err.Error()
-}
-
 // patchStatus writes the status when, and only when, it changed, and records the
 // events of the transitions it makes.
 func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *appstackv1.AppStack) error {
+	readyClocks.record(after)
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
 		return nil
 	}
@@ -233,6 +251,7 @@ func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *app
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
+		recordStatusWriteFailed()
 		return fmt.Errorf("write status: %w", err)
 	}
 	m := r.memory(after.UID)
@@ -261,6 +280,9 @@ type stackMemory struct {
 	// long it waits before looking again.
 	deleteWait    string
 	deleteBackoff time.Duration
+	// failing is since when the spec's revision has been failing (automatic
+	// rollback).
+	failing failing
 }
 
 // rememberInventory keeps what a pass left the stack owning and what it dropped;
@@ -327,6 +349,7 @@ var stackTroubles = map[string]string{
 	appstackv1.ReasonApplyFailed:       corev1.EventTypeWarning,
 	appstackv1.ReasonUnsafeChange:      corev1.EventTypeWarning,
 	appstackv1.ReasonConflict:          corev1.EventTypeWarning,
+	appstackv1.ReasonRolledBack:        corev1.EventTypeWarning,
 	appstackv1.ReasonSuspended:         corev1.EventTypeNormal,
 }
 
@@ -340,7 +363,7 @@ func (r *AppStackReconciler) recordTransitions(m *stackMemory, stack *appstackv1
 	for _, c := range stack.Status.Components {
 		prev, troubled := m.troubles[c.Name]
 		switch {
-		case c.Phase == appstackv1.PhaseReady && troubled:
+		case c.Phase == appstackv1.PhaseReady && troubled && !isTrouble(c):
 			r.Recorder.Eventf(stack, nil, corev1.EventTypeNormal, "ComponentReady", "Status",
 				"component %s is Ready again (it was %s)", c.Name, prev)
 			delete(m.troubles, c.Name)
@@ -366,7 +389,8 @@ func (r *AppStackReconciler) recordTransitions(m *stackMemory, stack *appstackv1
 }
 
 // isTrouble tells a component that needs a person's attention from one that is
-// merely on its way: a failure, or any cause found on the cluster.
+// merely on its way: a failure, or any cause found on the cluster — also a warning
+// on a component that is Ready.
 func isTrouble(c appstackv1.ComponentStatus) bool {
 	return c.Phase == appstackv1.PhaseFailed ||
 		(c.Reason != "" && c.Reason != status.ReasonProgressing && c.Reason != status.ReasonWaiting)

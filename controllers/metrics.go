@@ -1,24 +1,95 @@
 package controllers
 
 import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 )
 
-// Per-stack gauges, served with controller-runtime's own metrics.
+// The operator's own metrics, served with controller-runtime's (README.md,
+// "Metrics"). The stack label is the stack's name: stacks are cluster-scoped, so
+// it is unique, and every per-stack series is deleted with the stack
+// (forgetStack). Series that would multiply by the number of stacks — a
+// histogram's buckets, counters by kind or reason — carry no stack label: the
+// stack's status and events name the stack.
+const stackLabel = "stack"
+
 var (
 	componentsReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "appstack_components_ready",
 		Help: "Components of the stack that are Ready.",
-	}, []string{"stack"})
+	}, []string{stackLabel})
 	componentsTotal = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "appstack_components_total",
 		Help: "Components of the stack.",
-	}, []string{"stack"})
+	}, []string{stackLabel})
+	stackReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "appstack_stack_ready",
+		Help: "1 when the stack's Ready condition is True, 0 when it is not (the condition's reason says why).",
+	}, []string{stackLabel})
+	stackPaused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "appstack_stack_paused",
+		Help: "1 when the stack's spec.paused is true: nothing is applied and it is not Ready on purpose.",
+	}, []string{stackLabel})
+	timeToReady = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "appstack_time_to_ready_seconds",
+		Help: "Seconds from when the operator first saw a stack generation to that generation's first Ready, " +
+			"once per generation; change is create for a new stack (generation 1), update for a changed spec.",
+		Buckets: []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600},
+	}, []string{"change"})
+	driftCorrections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "appstack_drift_corrections_total",
+		Help: "Children put back after someone else edited or deleted them while their desired state did not change, " +
+			"by kind.",
+	}, []string{"kind"})
+	rollbacksTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "appstack_rollbacks_total",
+		Help: "Automatic rollbacks of the stack's workloads to its last Ready revision.",
+	}, []string{stackLabel})
+	reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "appstack_reconcile_errors_total",
+		Help: "Reconcile passes that could not converge their stack, by reason (one of a fixed set, README.md).",
+	}, []string{"reason"})
 )
 
+// Why a pass could not converge its stack: the reason label of
+// appstack_reconcile_errors_total, a fixed set.
+const (
+	errInvalidSpec       = "invalid_spec"        // the spec cannot be rendered; nothing is applied
+	errUnsafeChange      = "unsafe_change"       // the spec asks for a change the operator refuses to make
+	errNamespaceConflict = "namespace_conflict"  // the namespace is someone else's
+	errNameConflict      = "name_conflict"       // a child's name is taken by someone else's object
+	errBlocked           = "blocked"             // another reason the plan holds the stack back
+	errConflict          = "conflict"            // the apiserver refused a write as conflicting (409)
+	errApplyFailed       = "apply_failed"        // the apiserver refused an apply
+	errReadFailed        = "read_failed"         // reading the cluster for the pass failed
+	errWriteFailed       = "write_failed"        // a prune, label or revision trim failed
+	errStatusWriteFailed = "status_write_failed" // the status could not be written
+	errDeleteFailed      = "delete_failed"       // taking a deleted stack apart failed
+)
+
+var errorReasons = []string{errInvalidSpec, errUnsafeChange, errNamespaceConflict, errNameConflict, errBlocked,
+	errConflict, errApplyFailed, errReadFailed, errWriteFailed, errStatusWriteFailed, errDeleteFailed}
+
 func init() {
-	metrics.Registry.MustRegister(componentsReady, componentsTotal)
+	metrics.Registry.MustRegister(componentsReady, componentsTotal, stackReady, stackPaused, timeToReady,
+		driftCorrections, rollbacksTotal, reconcileErrors)
+	// Every reason is served from the start, at 0, so that rate() and increase()
+	// see a reason's first error.
+	for _, r := range errorReasons {
+		reconcileErrors.WithLabelValues(r)
+	}
 }
 
 func recordComponents(stack string, ready, total int) {
@@ -26,7 +97,170 @@ func recordComponents(stack string, ready, total int) {
 	componentsTotal.WithLabelValues(stack).Set(float64(total))
 }
 
+// recordRollback counts one automatic rollback of the stack: call it once per
+// rollback, when the workloads are put back to the last Ready revision.
+func recordRollback(stack string) {
+	rollbacksTotal.WithLabelValues(stack).Inc()
+}
+
+// recordDriftCorrection counts one child of the given kind put back after someone
+// else changed or deleted it (ssa.Result.Restored).
+func recordDriftCorrection(kind string) {
+	driftCorrections.WithLabelValues(kind).Inc()
+}
+
+// recordPass counts a pass that could not converge its stack, by why: what
+// blocked it, or the error it ended with. A pass cut short by the operator's
+// shutdown is not counted.
+func recordPass(s *scope, err error) {
+	if reason := passError(s, err); reason != "" {
+		reconcileErrors.WithLabelValues(reason).Inc()
+	}
+}
+
+func passError(s *scope, err error) string {
+	switch {
+	case s.blocked != nil:
+		switch s.blocked.reason {
+		case appstackv1.ReasonInvalidSpec:
+			return errInvalidSpec
+		case appstackv1.ReasonUnsafeChange:
+			return errUnsafeChange
+		case appstackv1.ReasonNamespaceConflict:
+			return errNamespaceConflict
+		}
+		return errBlocked
+	case err == nil:
+		if s.plan != nil && len(s.plan.Conflicts) > 0 {
+			return errNameConflict
+		}
+		return ""
+	case errors.Is(err, context.Canceled):
+		return ""
+	case anyError(err, apierrors.IsConflict):
+		return errConflict
+	case s.plan == nil:
+		// The pass failed before it planned: observing the cluster.
+		return errReadFailed
+	}
+	if _, ok := firstApplyError(err); ok {
+		return errApplyFailed
+	}
+	return errWriteFailed
+}
+
+// anyError tells whether err, or any error it aggregates, satisfies is.
+func anyError(err error, is func(error) bool) bool {
+	var agg kerrors.Aggregate
+	if errors.As(err, &agg) {
+		for _, e := range agg.Errors() {
+			if anyError(e, is) {
+				return true
+			}
+		}
+		return false
+	}
+	return is(err)
+}
+
+func recordStatusWriteFailed() { reconcileErrors.WithLabelValues(errStatusWriteFailed).Inc() }
+
+func recordDeleteFailed(err error) {
+	if !errors.Is(err, context.Canceled) {
+		reconcileErrors.WithLabelValues(errDeleteFailed).Inc()
+	}
+}
+
+// readyClocks times, per stack, how long each generation takes to become Ready.
+var readyClocks = &readyClock{stacks: map[string]*generationClock{}}
+
+type readyClock struct {
+	mu     sync.Mutex
+	stacks map[string]*generationClock
+	now    func() time.Time // nil is time.Now; tests set it
+}
+
+type generationClock struct {
+	uid        types.UID
+	generation int64
+	since      time.Time
+	// done is set once the generation was Ready (or was already Ready when this
+	// process first saw it): it is observed once.
+	done bool
+}
+
+func (c *readyClock) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
+// see starts the clock of the stack's generation when this process sees it for
+// the first time. A stack this process has not seen before whose status already
+// says Ready for this generation (it was Ready before a restart, or under another
+// replica) is not timed; one that was not is timed from now, which understates.
+func (c *readyClock) see(stack *appstackv1.AppStack) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.stacks[stack.Name]
+	if g != nil && g.uid == stack.UID && g.generation == stack.Generation {
+		return
+	}
+	c.stacks[stack.Name] = &generationClock{uid: stack.UID, generation: stack.Generation, since: c.clock(),
+		done: g == nil && readyAt(stack, stack.Generation)}
+}
+
+// record sets the stack's readiness gauges from its status, as the pass is about
+// to write it, and observes the time to Ready of a generation Ready for the first
+// time.
+func (c *readyClock) record(stack *appstackv1.AppStack) {
+	ready := readyAt(stack, stack.Generation)
+	stackReady.WithLabelValues(stack.Name).Set(boolValue(ready))
+	stackPaused.WithLabelValues(stack.Name).Set(boolValue(stack.Spec.Paused))
+	// Served from 0, so that increase() sees the stack's first rollback.
+	rollbacksTotal.WithLabelValues(stack.Name)
+	if !ready {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.stacks[stack.Name]
+	if g == nil || g.done || g.uid != stack.UID || g.generation != stack.Generation {
+		return
+	}
+	g.done = true
+	change := "update"
+	if stack.Generation == 1 {
+		change = "create"
+	}
+	timeToReady.WithLabelValues(change).Observe(c.clock().Sub(g.since).Seconds())
+}
+
+func (c *readyClock) forget(stack string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.stacks, stack)
+}
+
+// readyAt tells whether the stack's Ready condition is True for generation.
+func readyAt(stack *appstackv1.AppStack, generation int64) bool {
+	cond := meta.FindStatusCondition(stack.Status.Conditions, appstackv1.ConditionReady)
+	return cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == generation
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func forgetStack(stack string) {
 	componentsReady.DeleteLabelValues(stack)
 	componentsTotal.DeleteLabelValues(stack)
+	stackReady.DeleteLabelValues(stack)
+	stackPaused.DeleteLabelValues(stack)
+	rollbacksTotal.DeleteLabelValues(stack)
+	readyClocks.forget(stack)
 }

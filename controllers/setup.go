@@ -5,11 +5,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -23,13 +19,7 @@ import (
 // ownedKinds are the namespaced kinds a stack's children can be. The controller
 // watches each, caches only the labelled ones, and prunes among them.
 func ownedKinds() []client.Object {
-	return []client.Object{
-		&appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{},
-		&batchv1.Job{}, &batchv1.CronJob{}, &corev1.Pod{},
-		&corev1.Service{}, &corev1.ConfigMap{}, &corev1.PersistentVolumeClaim{},
-		&networkingv1.Ingress{}, &autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{},
-		&appsv1.ControllerRevision{},
-	}
+	return append(render.ChildKinds(), &appsv1.ControllerRevision{})
 }
 
 // CacheOptions scopes the manager's cache to what the operator manages: children
@@ -51,6 +41,8 @@ func CacheOptions(syncPeriod time.Duration) cache.Options {
 	byObject := map[client.Object]cache.ByObject{
 		&corev1.Namespace{}:    {Label: managed},
 		&appstackv1.AppStack{}: {Transform: trimStack},
+		// Nodes are read for failure attribution only: their Ready condition.
+		&corev1.Node{}: {Transform: trimNode},
 	}
 	for _, obj := range ownedKinds() {
 		switch obj.(type) {
@@ -123,9 +115,9 @@ func trimStack(obj any) (any, error) {
 }
 
 // trimPod keeps of a workload's pod what failure attribution reads: its identity,
-// labels, owners, and status. A bare Pod component's pod is the stack's own child,
-// compared field by field before each apply, and is kept whole (but for
-// managedFields).
+// labels, owners, node, and status (its message only when it was evicted). A bare
+// Pod component's pod is the stack's own child, compared field by field before
+// each apply, and is kept whole (but for managedFields).
 func trimPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -139,6 +131,8 @@ func trimPod(obj any) (any, error) {
 	p.Spec = corev1.PodSpec{NodeName: p.Spec.NodeName}
 	p.Status = corev1.PodStatus{
 		Phase:                 p.Status.Phase,
+		Reason:                p.Status.Reason,
+		Message:               evictionMessage(p.Status),
 		Conditions:            p.Status.Conditions,
 		InitContainerStatuses: trimContainerStatuses(p.Status.InitContainerStatuses),
 		ContainerStatuses:     trimContainerStatuses(p.Status.ContainerStatuses),

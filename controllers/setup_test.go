@@ -123,7 +123,10 @@ func TestCacheOptionsOneEntryPerKind(t *testing.T) {
 	if got := seen["*v1.ControllerRevision"].Label.String(); got != "app.kubernetes.io/managed-by=appstack-operator,apps.appstack.dev/spec-hash" {
 		t.Errorf("ControllerRevisions cached by %q", got)
 	}
-	if len(seen) != len(ownedKinds())+2 {
-		t.Errorf("%d kinds cached, want the %d owned kinds, namespaces and stacks", len(seen), len(ownedKinds()))
+	if len(seen) != len(ownedKinds())+3 {
+		t.Errorf("%d kinds cached, want the %d owned kinds, namespaces, stacks and nodes", len(seen), len(ownedKinds()))
+	}
+	if seen["*v1.Node"].Transform == nil {
+		t.Errorf("nodes are cached whole")
 	}
 }

@@ -7,7 +7,7 @@
 #   hack/tools.sh etcd helm  build just those groups
 #
 # Groups: etcd, kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler),
-# kwok (kwok, kwokctl), controller-gen, helm, kustomize, golangci-lint. Not in the
+# kwok (kwok, kwokctl), controller-gen, helm, kustomize, golangci-lint, promtool. Not in the
 # default set, built by `hack/real-node.sh tools` (make tools-real-node) where the real node can run:
 # node (kubelet, kube-proxy, appstack-cri), coredns, real-node (the egress CONNECT
 # proxy of hack/tools/real-node), metrics-server (run beside the real node, serving
@@ -58,6 +58,13 @@ spec() {
     # pinned in hack/tools/golangci-lint/go.mod, its tagged commit and that commit's time
     # (the module's .info Time). Change all three with the pin.
     golangci-lint) echo "golangci-lint|-s -w -X main.version=2.13.1 -X main.commit=6d2288e0 -X main.date=2026-08-20T14:25:22Z|github.com/golangci/golangci-lint/v2/cmd/golangci-lint=golangci-lint" ;;
+    # promtool of Prometheus 3.16.0 (module v0.316.0), stamped as Prometheus' own
+    # build stamps it (the date is the module's .info Time). Built without the service
+    # discovery plugins (build_tags): checking and testing rules needs none, and some
+    # of their pinned dependencies are not served by the Go module proxy. Its go.mod
+    # therefore cannot be tidied; change the pin with
+    #   go build -mod=mod -tags remove_all_sd github.com/prometheus/prometheus/cmd/promtool
+    promtool) echo "promtool|-s -w -X github.com/prometheus/common/version.Version=3.16.0 -X github.com/prometheus/common/version.BuildDate=20261105-15:06:51|github.com/prometheus/prometheus/cmd/promtool=promtool" ;;
     # Opt-in groups for the real node (hack/real-node.sh); not in ALL.
     node) echo "node|$(kube_ldflags)|k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy ./cri=appstack-cri" ;;
     coredns) echo "coredns|-s -w|github.com/coredns/coredns=coredns" ;;
@@ -68,17 +75,26 @@ spec() {
   esac
 }
 
-ALL=(etcd kubernetes kwok controller-gen helm kustomize golangci-lint)
+ALL=(etcd kubernetes kwok controller-gen helm kustomize golangci-lint promtool)
+
+# Build tags of a group, when it needs any.
+build_tags() {
+  case "$1" in
+    promtool) echo remove_all_sd ;;
+  esac
+}
 
 build_group() {
-  local group=$1 s dir ldflags pkgs stamp want pkg out missing=0 start from
+  local group=$1 s dir ldflags tags pkgs stamp want pkg out missing=0 start from
   s=$(spec "$group")
+  tags=$(build_tags "$group")
   dir=$ROOT/hack/tools/${s%%|*}
   s=${s#*|}
   ldflags=${s%%|*}
   pkgs=${s#*|}
-  # The stamp covers the pinned module set, the flags and the Go version.
-  want=$(cat "$dir/go.mod" "$dir/go.sum" <(echo "$ldflags") <(go env GOVERSION) | sha256sum | cut -c1-16)
+  # The stamp covers the pinned module set, the flags (the tags only when there are
+  # any, so the other groups' stamps stay as they were) and the Go version.
+  want=$(cat "$dir/go.mod" "$dir/go.sum" <(echo "$ldflags") <(echo "${tags:+-tags $tags}" | grep .) <(go env GOVERSION) | sha256sum | cut -c1-16)
   stamp=$STAMPS/$group
   for pkg in $pkgs; do
     [[ -x $BIN/${pkg#*=} ]] || missing=1
@@ -91,8 +107,8 @@ build_group() {
     out=$BIN/${pkg#*=}
     from=$(awk '/^require [^(]/ {print $2 "@" $3; exit}' "$dir/go.mod")
     echo "==> building ${pkg#*=} from ${from:-hack/tools/${dir##*/}}"
-    if ! (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "${pkg%=*}"); then
-      echo "!! building ${pkg#*=} failed: (cd hack/tools/${dir##*/} && CGO_ENABLED=0 go build -trimpath -ldflags '$ldflags' -o $out ${pkg%=*})" >&2
+    if ! (cd "$dir" && CGO_ENABLED=0 go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out.tmp" "${pkg%=*}"); then
+      echo "!! building ${pkg#*=} failed: (cd hack/tools/${dir##*/} && CGO_ENABLED=0 go build -trimpath -tags '$tags' -ldflags '$ldflags' -o $out ${pkg%=*})" >&2
       rm -f "$out.tmp"
       return 1
     fi

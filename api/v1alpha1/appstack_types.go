@@ -77,6 +77,29 @@ type AppStackSpec struct {
 	// +kubebuilder:default=10
 	// +optional
 	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+
+	// rollout says what the operator does when a new revision of the spec fails.
+	// +optional
+	Rollout *RolloutSpec `json:"rollout,omitempty"`
+}
+
+// RolloutSpec configures automatic rollback (docs/rollback.md).
+type RolloutSpec struct {
+	// autoRollback, when true, puts the workloads (and the configs they mount) back
+	// to the last revision that was Ready when the pods of a new revision fail —
+	// they crash, cannot pull their image, fail readiness, cannot be created, or the
+	// Deployment passes its progress deadline — for longer than failAfter. The spec
+	// is not changed: the stack reports RolledBack and stays on the old revision
+	// until the spec changes again. Services, claims, ingress and autoscalers stay
+	// as the spec says; nothing is deleted.
+	// +optional
+	AutoRollback bool `json:"autoRollback,omitempty"`
+
+	// failAfter is how long the pods of a new revision may fail before the rollback,
+	// e.g. "2m". Defaults to 1m.
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="spec.rollout.failAfter: give a duration between 0s and 24h, e.g. 2m"
+	// +optional
+	FailAfter *metav1.Duration `json:"failAfter,omitempty"`
 }
 
 // PodSecurityLevel is a Pod Security Standard enforced on the namespace.
@@ -638,11 +661,13 @@ type ComponentStatus struct {
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas"`
 	// reason is why the component is not Ready, in one word (ImagePullBackOff,
-	// Unschedulable, FailedCreate, Waiting, ...); empty when it is Ready.
+	// Unschedulable, FailedCreate, Waiting, ...); on a Ready component, a warning
+	// that does not stop it serving (MetricsUnavailable, LoadBalancerPending,
+	// IngressClassNotFound, IngressPending); else empty.
 	// +optional
 	Reason string `json:"reason,omitempty"`
-	// message says why the component is not Ready, naming the object or container
-	// at fault; empty when it is.
+	// message says why the component is not Ready (or what its warning is), naming
+	// the object or container at fault.
 	// +optional
 	Message string `json:"message,omitempty"`
 	// service is how the component is reached in the cluster.
@@ -688,6 +713,14 @@ type AppStackStatus struct {
 	// status describes; `kubectl appstack history` lists them.
 	// +optional
 	Revision int64 `json:"revision,omitempty"`
+	// readyRevision is the newest revision the stack was Ready at: where an
+	// automatic rollback returns to.
+	// +optional
+	ReadyRevision int64 `json:"readyRevision,omitempty"`
+	// rollback is set while the workloads run an earlier revision than the spec's,
+	// because the spec's revision failed (spec.rollout.autoRollback).
+	// +optional
+	Rollback *RollbackStatus `json:"rollback,omitempty"`
 	// ready counts ready components out of all, e.g. "2/3".
 	// +optional
 	Ready string `json:"ready,omitempty"`
@@ -716,6 +749,28 @@ type AppStackStatus struct {
 	// +kubebuilder:validation:MaxItems=2048
 	// +optional
 	Inventory []InventoryEntry `json:"inventory,omitempty"`
+}
+
+// RollbackStatus records an automatic rollback.
+type RollbackStatus struct {
+	// failedRevision is the revision of the spec whose pods failed.
+	// +required
+	FailedRevision int64 `json:"failedRevision"`
+	// revision is the revision whose workloads run instead.
+	// +required
+	Revision int64 `json:"revision"`
+	// reason is the failure's reason, as a component's status names it (e.g.
+	// CrashLoopBackOff).
+	// +kubebuilder:validation:MaxLength=128
+	// +required
+	Reason string `json:"reason"`
+	// message says which component failed and how.
+	// +kubebuilder:validation:MaxLength=32768
+	// +optional
+	Message string `json:"message,omitempty"`
+	// time the operator rolled back.
+	// +required
+	Time metav1.Time `json:"time"`
 }
 
 // InventoryEntry identifies one object the operator created for a stack.
@@ -758,6 +813,9 @@ const (
 	ReasonApplyFailed = "ApplyFailed"
 	ReasonInvalidSpec = "InvalidSpec"
 	ReasonSuspended   = "Suspended"
+	// ReasonRolledBack: the spec's revision failed and the workloads run the last
+	// revision that was Ready (spec.rollout.autoRollback); status.rollback says why.
+	ReasonRolledBack = "RolledBack"
 	// ReasonUnsafeChange refuses a change that would lose data or needs a
 	// replacement the operator will not make on its own.
 	ReasonUnsafeChange = "UnsafeChange"

@@ -34,6 +34,9 @@ func (f *clusterFlags) client() (client.Client, error) {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "kubectl-appstack"
+	// kubectl's own limits, not client-go's default of 5 requests a second: a diff
+	// reads every kind a stack may own and dry-runs each of its objects.
+	cfg.QPS, cfg.Burst = 50, 300
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(appstackv1.AddToScheme(scheme))

@@ -98,9 +98,19 @@ func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.Contr
 		return err
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	notes := make([]string, len(revs))
+	noted := false
+	for i, r := range revs {
+		notes[i] = note(stack, r)
+		noted = noted || notes[i] != ""
+	}
 	// Writes to the tabwriter are buffered; Flush below returns the first error.
-	_, _ = fmt.Fprintln(w, "REVISION\tCURRENT\tCREATED\tCOMPONENTS")
-	for _, r := range revs {
+	header := "REVISION\tCURRENT\tCREATED\tCOMPONENTS"
+	if noted { // a NOTE column only when a revision has one: no trailing blanks
+		header += "\tNOTE"
+	}
+	_, _ = fmt.Fprintln(w, header)
+	for i, r := range revs {
 		data, err := decode(r)
 		if err != nil {
 			return err
@@ -109,10 +119,27 @@ func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.Contr
 		if r.Revision == stack.Status.Revision {
 			current = "*"
 		}
-		_, _ = fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", r.Revision, current,
+		line := fmt.Sprintf("%d\t%s\t%s\t%s", r.Revision, current,
 			r.CreationTimestamp.UTC().Format("2006-01-02 15:04:05"), summary(data.Spec))
+		if noted {
+			line += "\t" + notes[i]
+		}
+		_, _ = fmt.Fprintln(w, strings.TrimRight(line, "\t"))
 	}
 	return w.Flush()
+}
+
+// note marks a revision that failed and was rolled back automatically, and the
+// revision whose workloads run instead of the spec's.
+func note(stack *appstackv1.AppStack, r appsv1.ControllerRevision) string {
+	var notes []string
+	if rb := stack.Status.Rollback; rb != nil && rb.Revision == r.Revision {
+		notes = append(notes, fmt.Sprintf("RUNNING: automatic rollback from revision %d", rb.FailedRevision))
+	}
+	if why, ok := r.Annotations[render.AnnotationRolledBack]; ok {
+		notes = append(notes, "FAILED: "+why)
+	}
+	return strings.Join(notes, "; ")
 }
 
 // summary is one line per revision: each component with its images.

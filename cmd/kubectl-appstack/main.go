@@ -2,6 +2,7 @@
 // (`make install-plugin`), it runs as `kubectl appstack ...`.
 //
 //	kubectl appstack render -f stack.yaml          # the exact objects the operator would apply
+//	kubectl appstack diff -f stack.yaml            # what applying it would change on the cluster; exit 1 if anything
 //	kubectl appstack status shop --wait            # a tree of components, objects and pods; exit 0 when Ready
 //	kubectl appstack history shop                  # the recorded revisions of a stack
 //	kubectl appstack rollback shop --to-revision 2 # restore a revision's spec
@@ -26,12 +27,17 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRenderCommand(os.Stdout), newStatusCommand(os.Stdout),
+	root.AddCommand(newRenderCommand(os.Stdout), newDiffCommand(os.Stdout), newStatusCommand(os.Stdout),
 		newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout), newVersionCommand(os.Stdout))
 	if err := root.Execute(); err != nil {
-		if !errors.Is(err, errNotReady) {
+		code := 1
+		var exit *exitError
+		if errors.As(err, &exit) {
+			code = exit.code
+		}
+		if !errors.Is(err, errNotReady) && (exit == nil || exit.err != nil) {
 			fmt.Fprintln(os.Stderr, "error:", err)
 		}
-		os.Exit(1)
+		os.Exit(code)
 	}
 }

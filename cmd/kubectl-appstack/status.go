@@ -210,7 +210,8 @@ func printTree(out io.Writer, t *Tree, color bool) error {
 			return "\x1b[32m" + s + "\x1b[0m"
 		case "Failed", "FailedCreate", "Unschedulable", "ImagePullBackOff", "CrashLoopBackOff",
 			"CreateContainerConfigError", "ClaimPending", "ProgressDeadlineExceeded", "JobFailed",
-			"InvalidSpec", "NamespaceConflict", "UnsafeChange", "ApplyFailed":
+			"NodeNotReady", "OOMKilled", "FailedMount", "ReadinessProbeFailed", "Evicted",
+			"InvalidSpec", "NamespaceConflict", "UnsafeChange", "ApplyFailed", "Conflict", "RolledBack":
 			return "\x1b[31m" + s + "\x1b[0m"
 		default:
 			return "\x1b[33m" + s + "\x1b[0m"

@@ -5,6 +5,12 @@
 package render
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
@@ -107,4 +113,15 @@ func Component(stack *appstackv1.AppStack, name string) *appstackv1.Component {
 		}
 	}
 	return nil
+}
+
+// ChildKinds are the namespaced kinds a stack's children can be (the stack's
+// ControllerRevisions aside: history, not children).
+func ChildKinds() []client.Object {
+	return []client.Object{
+		&appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{},
+		&batchv1.Job{}, &batchv1.CronJob{}, &corev1.Pod{},
+		&corev1.Service{}, &corev1.ConfigMap{}, &corev1.PersistentVolumeClaim{},
+		&networkingv1.Ingress{}, &autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{},
+	}
 }

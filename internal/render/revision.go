@@ -16,6 +16,11 @@ import (
 // LabelSpecHash on a ControllerRevision identifies the stack spec it records.
 const LabelSpecHash = "apps.appstack.dev/spec-hash"
 
+// AnnotationRolledBack on a stack's ControllerRevision says that the revision
+// failed and its workloads were rolled back automatically (spec.rollout); `kubectl
+// appstack history` shows it.
+const AnnotationRolledBack = "apps.appstack.dev/rolled-back"
+
 // RevisionData is what a revision records: the stack's spec.
 type RevisionData struct {
 	Spec appstackv1.AppStackSpec `json:"spec"`

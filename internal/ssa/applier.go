@@ -40,9 +40,25 @@ type Applier struct {
 	fieldOwner string
 
 	// applied remembers the resourceVersion each apply produced, only to recognise
-	// a cache that has not caught up with our own write yet.
+	// a cache that has not caught up with our own write yet; hashes the desired
+	// content each object was last applied with (or seen holding), to tell a
+	// restored object from a changed one.
 	mu      sync.Mutex
 	applied map[objectKey]string
+	hashes  map[objectKey]string
+}
+
+// Result is what an Apply did.
+type Result struct {
+	// Sent tells whether a request was sent: the live object was absent or did not
+	// hold what the desired object sets.
+	Sent bool
+	// Restored tells, of a sent apply, that the desired content is the content the
+	// object was last applied with: nothing the operator wants changed, so someone
+	// else edited or deleted the object and the apply put it back (drift). A first
+	// creation, or an apply of changed desired content, is not a restore. After a
+	// restart, an object deleted before this Applier saw it is not recognised.
+	Restored bool
 }
 
 type objectKey struct {
@@ -58,21 +74,28 @@ func keyOf(obj client.Object) objectKey {
 // NewApplier returns an Applier that reads live objects through c (normally the
 // manager's cached client) and applies as fieldOwner.
 func NewApplier(c client.Client, fieldOwner string) *Applier {
-	return &Applier{client: c, fieldOwner: fieldOwner, applied: map[objectKey]string{}}
+	return &Applier{client: c, fieldOwner: fieldOwner, applied: map[objectKey]string{}, hashes: map[objectKey]string{}}
 }
 
 // Apply server-side-applies obj unless the live object already holds it. obj must
 // carry its apiVersion and kind; Apply adds the applied-hash annotation to it and
 // sets its UID to the live object's. It reports whether a request was sent.
 func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
+	res, err := a.ApplyResult(ctx, obj)
+	return res.Sent, err
+}
+
+// ApplyResult is Apply, reporting also whether the apply restored an object
+// someone else changed or deleted.
+func (a *Applier) ApplyResult(ctx context.Context, obj client.Object) (Result, error) {
 	gvk := obj.GetObjectKind().GroupVersionKind()
 	if gvk.Kind == "" {
-		return false, fmt.Errorf("apply %T %s: object has no apiVersion/kind", obj, obj.GetName())
+		return Result{}, fmt.Errorf("apply %T %s: object has no apiVersion/kind", obj, obj.GetName())
 	}
 	key := keyOf(obj)
 	hash, err := hashOf(obj)
 	if err != nil {
-		return false, err
+		return Result{}, err
 	}
 	annotations := maps.Clone(obj.GetAnnotations())
 	if annotations == nil {
@@ -83,32 +106,50 @@ func (a *Applier) Apply(ctx context.Context, obj client.Object) (bool, error) {
 
 	desired, err := manifest.Unstructured(obj)
 	if err != nil {
-		return false, err
+		return Result{}, err
 	}
 	live := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 	err = a.client.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	res := Result{Sent: true, Restored: a.lastHash(key) == hash}
 	switch {
 	case err == nil:
 		if a.upToDate(key, hash, desired.Object, live) {
+			if live.GetAnnotations()[AnnotationAppliedHash] == hash {
+				a.setLastHash(key, hash)
+			}
 			obj.SetUID(live.GetUID())
-			return false, nil
+			return Result{}, nil
 		}
+		res.Restored = res.Restored || live.GetAnnotations()[AnnotationAppliedHash] == hash
 		// The apply changes only the object read: one deleted and made again by
 		// someone else since is refused by the apiserver (its uid is immutable).
 		desired.SetUID(live.GetUID())
 	case !apierrors.IsNotFound(err):
-		return false, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
+		return Result{}, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
 
 	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
 		client.FieldOwner(a.fieldOwner), client.ForceOwnership); err != nil {
-		return true, fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
+		return res, fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
 	a.mu.Lock()
 	a.applied[key] = desired.GetResourceVersion()
+	a.hashes[key] = hash
 	a.mu.Unlock()
 	obj.SetUID(desired.GetUID())
-	return true, nil
+	return res, nil
+}
+
+func (a *Applier) lastHash(key objectKey) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hashes[key]
+}
+
+func (a *Applier) setLastHash(key objectKey, hash string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.hashes[key] = hash
 }
 
 // Lags reports whether the cache has not yet seen the last write this Applier made
@@ -152,6 +193,7 @@ func (a *Applier) Forget(obj client.Object) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.applied, keyOf(obj))
+	delete(a.hashes, keyOf(obj))
 }
 
 // upToDate tells whether live already is what applying desired would make it.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -94,4 +95,67 @@ func TestOlderResourceVersion(t *testing.T) {
 			t.Errorf("OlderResourceVersion(%q, %q) = %v, want %v", tt.live, tt.recorded, got, tt.want)
 		}
 	}
+}
+
+func TestRestored(t *testing.T) {
+	ctx := context.Background()
+	web := func(image string) *appsv1.Deployment {
+		d := &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}}
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "web", Image: image}}
+		return d
+	}
+	c := &cacheStub{appliedRV: "7"}
+	a := NewApplier(c, "test")
+	apply := func(obj client.Object) Result {
+		t.Helper()
+		res, err := a.ApplyResult(ctx, obj)
+		if err != nil || !res.Sent {
+			t.Fatalf("apply: %+v err=%v", res, err)
+		}
+		return res
+	}
+	// The stub never holds the object (NotFound), as after someone deleted it.
+	if apply(web("v1")).Restored {
+		t.Error("a first creation is not a restore")
+	}
+	if !apply(web("v1")).Restored {
+		t.Error("creating again what was applied with the same content is a restore: someone deleted it")
+	}
+	if apply(web("v2")).Restored {
+		t.Error("applying changed content is not a restore")
+	}
+	a.Forget(web("v2"))
+	if apply(web("v2")).Restored {
+		t.Error("an object the Applier forgot (pruned, replaced) is created anew, not restored")
+	}
+	// A live object that carries the hash of the content applied now but does not
+	// hold it was edited by someone: a restarted operator that never applied it
+	// recognises it by the annotation.
+	fresh := NewApplier(&annotatedStub{cacheStub: cacheStub{cachedRV: "5", appliedRV: "4"}, from: web("v3")}, "test")
+	if res, err := fresh.ApplyResult(ctx, web("v3")); err != nil || !res.Sent || !res.Restored {
+		t.Errorf("an edited object carrying the applied hash: %+v err=%v, want a restore", res, err)
+	}
+	if res, err := fresh.ApplyResult(ctx, web("v4")); err != nil || !res.Sent || res.Restored {
+		t.Errorf("an object carrying the hash of other content: %+v err=%v, want a plain apply", res, err)
+	}
+}
+
+// annotatedStub holds an object that carries the applied hash of from but none of
+// its spec: someone edited it after it was applied.
+type annotatedStub struct {
+	cacheStub
+	from client.Object
+}
+
+func (c *annotatedStub) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if err := c.cacheStub.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	hash, err := hashOf(c.from)
+	if err != nil {
+		return err
+	}
+	obj.SetAnnotations(map[string]string{AnnotationAppliedHash: hash})
+	return nil
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -39,6 +41,24 @@ type Observed struct {
 	Now time.Time
 	// StorageClassExists tells whether a storage class exists; nil when unknown.
 	StorageClassExists func(name string) bool
+	// Events are the Warning events that say what the objects do not, read only for
+	// a component that is not Ready and that nothing else explains: a StatefulSet's
+	// or DaemonSet's FailedCreate, the kubelet's FailedMount and Unhealthy (a
+	// readiness probe that fails) for its pods.
+	Events []corev1.Event
+	// Nodes are the nodes the component's pods are on, read for a component that is
+	// not Ready.
+	Nodes []corev1.Node
+	// Autoscaler is the component's HorizontalPodAutoscaler, nil when it has none.
+	Autoscaler *autoscalingv2.HorizontalPodAutoscaler
+	// MetricsAPI is what the APIService of the resource metrics API says when the
+	// autoscaler cannot fetch metrics ("APIService v1beta1.metrics.k8s.io does not
+	// exist"); "" when it was not read.
+	MetricsAPI string
+	// Ingress is the component's Ingress, nil when it has none.
+	Ingress *networkingv1.Ingress
+	// IngressClassExists tells whether an IngressClass exists; nil when unknown.
+	IngressClassExists func(name string) bool
 }
 
 // ClaimGrace is how long a claim may stay Pending before it counts as trouble:
@@ -122,17 +142,25 @@ func Component(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed
 		return cs
 	}
 	st, msg, err := Readiness(obs.Workload, WorkloadGVK(kind))
+	if p, ok := obs.Workload.(*corev1.Pod); ok && p.Status.Phase == corev1.PodFailed {
+		// kstatus counts a pod that has completed, even unsuccessfully, as Current;
+		// a component's bare Pod that failed (or was evicted) does not serve.
+		st, msg = kstatus.FailedStatus, "Pod has completed, but not successfully"
+	}
 	switch {
 	case err != nil:
 		cs.Phase, cs.Reason, cs.Message = appstackv1.PhaseProgressing, ReasonProgressing, err.Error()
 	case st == kstatus.CurrentStatus:
 		cs.Phase = appstackv1.PhaseReady
+		// A Ready component's pods serve; what else of it does not work is said, and
+		// the component stays Ready (README: Status that explains).
+		cs.Reason, cs.Message, _ = warning(stack, c, obs)
 	default:
 		cs.Phase, cs.Reason, cs.Message = appstackv1.PhaseProgressing, ReasonProgressing, msg
 		if st == kstatus.FailedStatus {
 			cs.Phase, cs.Reason = appstackv1.PhaseFailed, string(appstackv1.PhaseFailed)
 		}
-		if reason, message, failed, ok := cause(obs); ok {
+		if reason, message, failed, ok := cause(stack, c, obs); ok {
 			cs.Reason, cs.Message = reason, message
 			if failed {
 				cs.Phase = appstackv1.PhaseFailed
@@ -166,10 +194,8 @@ func replicaCounts(obj client.Object) (want, ready int32) {
 		// stack's status every time the schedule fires.
 		return 0, 0
 	case *corev1.Pod:
-		for _, c := range w.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				return 1, 1
-			}
+		if PodReady(w) {
+			return 1, 1
 		}
 		return 1, 0
 	}
@@ -203,7 +229,9 @@ func serviceStatus(namespace string, svc *corev1.Service) *appstackv1.ServiceSta
 }
 
 // Summary is the stack-wide verdict drawn from its components: how many are ready,
-// and, when not all are, the first component that is not with its reason.
+// and, when not all are, the first component that is not with its reason; when all
+// are, the first that is Ready with a warning (an autoscaler without metrics, a
+// load balancer without an address), or Ready.
 type Summary struct {
 	Ready, Total int
 	// Reason and Message are those of the Ready condition.
@@ -213,9 +241,13 @@ type Summary struct {
 // Summarize draws the stack's verdict from its components, in spec order.
 func Summarize(components []appstackv1.ComponentStatus) Summary {
 	s := Summary{Total: len(components), Reason: appstackv1.ReasonReady}
-	for _, c := range components {
+	var warned *appstackv1.ComponentStatus
+	for i, c := range components {
 		if c.Phase == appstackv1.PhaseReady {
 			s.Ready++
+			if warned == nil && c.Reason != "" {
+				warned = &components[i]
+			}
 			continue
 		}
 		if s.Reason == appstackv1.ReasonReady {
@@ -228,6 +260,10 @@ func Summarize(components []appstackv1.ComponentStatus) Summary {
 	}
 	if s.Reason == appstackv1.ReasonReady {
 		s.Message = fmt.Sprintf("%d/%d components ready", s.Ready, s.Total)
+		if warned != nil {
+			s.Reason = warned.Reason
+			s.Message += fmt.Sprintf("; %s: %s", warned.Name, warned.Message)
+		}
 	}
 	return s
 }

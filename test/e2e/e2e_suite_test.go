@@ -29,11 +29,21 @@ var (
 	realNode   string // the real node's name, "" when the cluster has none
 )
 
-const (
-	clusterName = "appstack-e2e"
-	// metricsAddr is where the e2e operator serves plain-HTTP metrics (loopback only).
-	metricsAddr = "127.0.0.1:18383"
+// The cluster's name and where the e2e operator, when it runs as a process, serves
+// plain-HTTP metrics (loopback only). E2E_CLUSTER and E2E_METRICS_ADDR let two
+// suites run side by side on one machine (with REAL_NODE=0 for all but one: a
+// machine has one real node).
+var (
+	clusterName = envOr("E2E_CLUSTER", "appstack-e2e")
+	metricsAddr = envOr("E2E_METRICS_ADDR", "127.0.0.1:18383")
 )
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)

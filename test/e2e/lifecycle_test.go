@@ -304,6 +304,11 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 		Eventually(func() string {
 			return get("deployment", "php-apache", "-n", "php-apache", "-o", "jsonpath={.status.readyReplicas}")
 		}, 2*time.Minute, time.Second).Should(Equal("2"))
+		// ... and it has said whether it can read metrics (on a cluster without a
+		// metrics API the stack's STATUS turns MetricsUnavailable then, once).
+		Eventually(func() string {
+			return get("hpa", "php-apache", "-n", "php-apache", "-o", `jsonpath={.status.conditions[?(@.type=="ScalingActive")].status}`)
+		}, 2*time.Minute, time.Second).ShouldNot(BeEmpty())
 		waitReady("stack/php-apache")
 		time.Sleep(5 * time.Second) // let the last status writes land
 		start := time.Now()

@@ -597,4 +597,39 @@ done; wait`
 			`jsonpath={range .items[*]}{.reason}: {.message}{"\n"}{end}`)
 		say("the autoscaler's events:\n%s", events)
 	})
+
+	It("names what live containers do: a container killed for its memory, a readiness probe that fails", func() {
+		const oom, probe = "rn-oom", "rn-probe"
+		DeferCleanup(func() { deleteStack(oom, oom); deleteStack(probe, probe) })
+		start := time.Now()
+		// busybox tail keeps every line of /dev/zero in memory: the kernel kills it
+		// at the container's 16Mi.
+		applyStack(oom, header(oom)+`  - name: hog
+    containers:
+    - name: app
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "tail /dev/zero"]
+      resources: {requests: {memory: 16Mi}, limits: {memory: 16Mi}}
+`+pin)
+		applyStack(probe, header(probe)+`  - name: web
+    containers:
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-quiet, -ready-delay=1h]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+`+pin)
+		d := statusWithin(oom, "OOMKilled", start, 90*time.Second)
+		msg := get("stack", oom, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].message}`)
+		Expect(msg).To(ContainSubstring("hog: container app was killed for running out of memory (OOMKilled, exit code 137): " +
+			"raise spec.components[hog].containers[app].resources.limits.memory (now 16Mi)"))
+		say("OOMKilled on the real node: STATUS %s after the apply: %s", d.Round(100*time.Millisecond), msg)
+		d = statusWithin(probe, "ReadinessProbeFailed", start, 90*time.Second)
+		msg = get("stack", probe, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].message}`)
+		Expect(msg).To(ContainSubstring("container web is not ready: its readiness probe fails: HTTP probe failed with statuscode: 503 " +
+			"(spec.components[web].containers[web].readinessProbe)"))
+		say("ReadinessProbeFailed on the real node: STATUS %s after the apply: %s", d.Round(100*time.Millisecond), msg)
+	})
 })
