@@ -34,10 +34,17 @@ func (r *AppStackReconciler) decideRollout(ctx context.Context, s *scope) {
 	if m.failing.hash == s.rev.Labels[render.LabelSpecHash] {
 		since = m.failing.since
 	}
+	stack := s.stack
+	if stack.Status.Rollback == nil && m.rollback != nil {
+		// A rollback this process started whose status is not written yet.
+		stack = stack.DeepCopy()
+		stack.Status.Rollback = m.rollback.DeepCopy()
+	}
 	ro := plan.DecideRollout(plan.RolloutObserved{
-		Stack: s.stack, Hash: s.rev.Labels[render.LabelSpecHash], Current: s.rev.Revision,
+		Stack: stack, Hash: s.rev.Labels[render.LabelSpecHash], Current: s.rev.Revision,
 		Revisions: s.revisions, FailingSince: since, Now: time.Now(),
 	})
+	m.rollback = nil
 	if ro.Run == nil {
 		return
 	}
@@ -52,6 +59,7 @@ func (r *AppStackReconciler) decideRollout(ctx context.Context, s *scope) {
 		return
 	}
 	s.rollout = ro
+	m.rollback = ro.Status.DeepCopy()
 	s.plan.RunRevision(s.stack, desired)
 	if s.rev.Annotations == nil {
 		s.rev.Annotations = map[string]string{}

@@ -283,6 +283,12 @@ type stackMemory struct {
 	// failing is since when the spec's revision has been failing (automatic
 	// rollback).
 	failing failing
+	// rollback is the rollback in force as this process last decided it. The
+	// pass that starts a rollback writes the workloads and so, almost always,
+	// finds the cache behind and leaves its status unwritten; without this the
+	// next pass would read no rollback in the status and apply the failed spec
+	// again.
+	rollback *appstackv1.RollbackStatus
 }
 
 // rememberInventory keeps what a pass left the stack owning and what it dropped;
