@@ -96,7 +96,7 @@ func TestRollbackStaysWhileItsStatusIsUnwritten(t *testing.T) {
 	fixed := stack.DeepCopy()
 	fixed.Spec.Components[0].Containers[0].Image = "nginx:fixed"
 	h3, _ := render.SpecHash(fixed)
-	forward := rolloutScope(t, fixed, append(revisions, plan.Revision{Number: 3, Hash: h3, Spec: fixed.Spec}))
+	forward := rolloutScope(t, fixed, []plan.Revision{revisions[0], revisions[1], {Number: 3, Hash: h3, Spec: fixed.Spec}})
 	forward.rev.Labels[render.LabelSpecHash] = h3
 	r.decideRollout(context.Background(), forward)
 	if forward.rollout.Run != nil || r.memory(stack.UID).rollback != nil {
