@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -46,14 +47,18 @@ func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 			return err
 		}
 	}
+	if p.CreateNamespace {
+		if err := r.createNamespace(ctx, s, inv, p.Namespace); err != nil {
+			return err
+		}
+	}
 	if err := r.applyAll(ctx, s, inv, []client.Object{p.Namespace}); err != nil {
 		return err
 	}
 	for _, obj := range p.Readopt {
-		if err := r.setLabel(ctx, obj, render.LabelRetained, ""); err != nil {
-			return fmt.Errorf("take back %s: %w", plan.KeyOf(obj), err)
+		if err := r.takeBack(ctx, s, obj); err != nil {
+			return err
 		}
-		logf.FromContext(ctx).Info("took back a retained object", "object", plan.KeyOf(obj).String())
 	}
 	if err := r.applyAll(ctx, s, inv, p.Shared); err != nil {
 		return err
@@ -88,11 +93,50 @@ func (r *AppStackReconciler) applyAll(
 		}
 		// Revisions are history, and an adopted namespace is not the stack's.
 		if obj.GetUID() != "" && plan.KeyOf(obj).Kind != "ControllerRevision" &&
-			(plan.KeyOf(obj).Kind != plan.KindNamespace || metav1.IsControlledBy(obj, s.stack)) {
+			(plan.KeyOf(obj).Kind != plan.KindNamespace || plan.CreatedNamespace(obj, s.stack)) {
 			inv.add(plan.Entry(obj))
 		}
 		return nil
 	})
+}
+
+// errNamespaceTaken: the stack's namespace was created by someone else between
+// this pass's read and its create.
+var errNamespaceTaken = errors.New("namespace taken")
+
+// createNamespace creates the stack's namespace. Of two stacks that name one new
+// namespace at once, one create succeeds and the other gets AlreadyExists: that
+// stack touches nothing (errNamespaceTaken) and its next pass reports whose
+// namespace it is.
+func (r *AppStackReconciler) createNamespace(ctx context.Context, s *scope, inv *inventoryBuilder, ns client.Object) error {
+	err := r.applier.Create(ctx, ns)
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return errNamespaceTaken
+	case err != nil:
+		return &applyError{kind: plan.KindNamespace, name: ns.GetName(), err: err}
+	}
+	inv.add(plan.Entry(ns))
+	logf.FromContext(ctx).Info("created namespace", "namespace", ns.GetName())
+	return nil
+}
+
+// takeBack takes back a retained namespace or claim: it drops the retained label.
+// One that another stack (an earlier stack of this name) kept is said in an event
+// naming that stack's UID, so a take-back of data is never silent.
+func (r *AppStackReconciler) takeBack(ctx context.Context, s *scope, obj client.Object) error {
+	key := plan.KeyOf(obj)
+	if obj.GetLabels()[render.LabelRetained] != "" {
+		if err := r.setLabel(ctx, obj, render.LabelRetained, ""); err != nil {
+			return fmt.Errorf("take back %s: %w", key, err)
+		}
+	}
+	if prev := obj.GetAnnotations()[render.AnnotationStackUID]; prev != "" && prev != string(s.stack.UID) {
+		r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "TookBack", "TakeBack",
+			"took back %s and its data, kept by an earlier stack %s (uid %s)", key, s.stack.Name, prev)
+	}
+	logf.FromContext(ctx).Info("took back a retained object", "object", key.String(), "keptBy", obj.GetAnnotations()[render.AnnotationStackUID])
+	return nil
 }
 
 // each runs f for every object concurrently — the objects of one phase do not
@@ -265,6 +309,12 @@ func (r *AppStackReconciler) retainClaim(ctx context.Context, s *scope, claim cl
 	}
 	labels[render.LabelRetained] = render.LabelRetainedValue
 	claim.SetLabels(labels)
+	annotations := maps.Clone(claim.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[render.AnnotationStackUID] = string(s.stack.UID)
+	claim.SetAnnotations(annotations)
 	claim.SetOwnerReferences(slices.DeleteFunc(slices.Clone(claim.GetOwnerReferences()),
 		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID }))
 	if err := r.Client.Patch(ctx, claim, client.MergeFrom(base)); err != nil {

@@ -193,7 +193,14 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		return r.recheckIf(b.Reason == appstackv1.ReasonNamespaceConflict), nil
 	}
 	r.decideRollout(ctx, s)
-	if err := r.act(ctx, s); err != nil || s.rollout.Run == nil {
+	err = r.act(ctx, s)
+	if errors.Is(err, errNamespaceTaken) {
+		s.blocked = &blocker{reason: appstackv1.ReasonNamespaceConflict, message: fmt.Sprintf(
+			"namespace %s was created by someone else a moment before this stack's create; "+
+				"choose another spec.namespace.name", s.namespace)}
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+	if err != nil || s.rollout.Run == nil {
 		return r.recheckIf(len(s.plan.Conflicts) > 0), err
 	}
 	return r.recheckIf(len(s.plan.Conflicts) > 0), r.replaceStuckPods(ctx, s)

@@ -12,8 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -46,6 +48,14 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 	}
 	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
 	before := stack.DeepCopy()
+	m := r.memory(stack.UID)
+	if controllerutil.ContainsFinalizer(stack, metav1.FinalizerOrphanDependents) {
+		// kubectl delete --cascade=orphan: the garbage collector takes the stack's
+		// owner reference off every child, then this finalizer. Until it has,
+		// nothing can tell an orphaned child from one to delete.
+		return r.waitForDeletion(ctx, s, before, m,
+			[]string{"the garbage collector to orphan the stack's objects (--cascade=orphan)"})
+	}
 	waitingFor, err := r.deleteChildren(ctx, s)
 	if err == nil && len(waitingFor) == 0 {
 		waitingFor, err = r.releaseNamespace(ctx, s)
@@ -54,7 +64,6 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 		recordDeleteFailed(err)
 		return ctrl.Result{}, err
 	}
-	m := r.memory(stack.UID)
 	if len(waitingFor) > 0 {
 		return r.waitForDeletion(ctx, s, before, m, waitingFor)
 	}
@@ -138,6 +147,16 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 			case obj.GetDeletionTimestamp() != nil:
 				waiting = append(waiting, describeWait(e, obj))
 			default:
+				left, err := r.orphaned(ctx, s.stack, e, obj)
+				if err != nil {
+					return nil, err
+				}
+				if left {
+					// kubectl delete --cascade=orphan took the stack's reference
+					// off it: the user asked for it to stay.
+					inv.drop(plan.EntryKey(e))
+					continue
+				}
 				if err := r.prune(ctx, s, inv, []plan.Prune{{Entry: e}}, whyDeleted); err != nil {
 					return nil, err
 				}
@@ -159,6 +178,57 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 		}
 	}
 	return nil, nil
+}
+
+// orphaned tells whether an inventory member no longer carries the stack's
+// controller reference — a deletion with --cascade=orphan took it off — read from
+// the apiserver before it is deleted (the cache may not show the garbage
+// collector's update yet). Such an object stays, and so does the namespace.
+func (r *AppStackReconciler) orphaned(
+	ctx context.Context, stack *appstackv1.AppStack, e appstackv1.InventoryEntry, cached client.Object,
+) (bool, error) {
+	if !metav1.IsControlledBy(cached, stack) {
+		return true, nil
+	}
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(schema.FromAPIVersionAndKind(e.APIVersion, e.Kind))
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, live)
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil // gone: the delete finds it so
+	case err != nil:
+		return false, fmt.Errorf("read %s before deleting it: %w", plan.EntryKey(e), err)
+	}
+	return live.UID == e.UID && !metav1.IsControlledBy(live, stack), nil
+}
+
+// leftBehind lists, from the apiserver, the objects in the stack's namespace that
+// carry its label and no controller at all: children a deletion with
+// --cascade=orphan left. The namespace stays for them. An object some controller
+// still owns (a pod of a ReplicaSet on its way out) goes with its owner.
+func (r *AppStackReconciler) leftBehind(ctx context.Context, s *scope) ([]string, error) {
+	var left []string
+	for _, kind := range ownedKinds() {
+		gvk, err := apiutil.GVKForObject(kind, r.Client.Scheme())
+		if err != nil {
+			return nil, err
+		}
+		if gvk.Kind == plan.KindPersistentVolumeClaim {
+			continue // claims are counted on their own
+		}
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := r.APIReader.List(ctx, list, client.InNamespace(s.namespace),
+			client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
+			return nil, fmt.Errorf("list %ss in namespace %s before deleting it: %w", gvk.Kind, s.namespace, err)
+		}
+		for _, o := range list.Items {
+			if o.DeletionTimestamp == nil && metav1.GetControllerOf(&o) == nil {
+				left = append(left, gvk.Kind+" "+o.Name)
+			}
+		}
+	}
+	return left, nil
 }
 
 // retained tells whether a claim of the stack's inventory outlives the stack: unless
@@ -197,7 +267,8 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: s.namespace}, ns); err != nil {
 		return nil, client.IgnoreNotFound(err)
 	}
-	owned := metav1.IsControlledBy(ns, s.stack)
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(plan.KindNamespace))
+	owned := plan.Owned(r.knownInventory(s.stack), ns, s.stack)
 	restore, adopted, err := plan.ParseRestore(ns)
 	if err != nil {
 		return nil, err
@@ -226,7 +297,11 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 	if len(going) > 0 {
 		return going, nil
 	}
-	if len(kept) == 0 {
+	left, err := r.leftBehind(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(kept) == 0 && len(left) == 0 {
 		uid := ns.UID
 		if err := r.Client.Delete(ctx, ns, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("delete namespace %s: %w", s.namespace, err)
@@ -240,12 +315,24 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID })
 	ns.Labels = maps.Clone(ns.Labels)
 	ns.Labels[render.LabelRetained] = render.LabelRetainedValue
+	ns.Annotations = maps.Clone(ns.Annotations)
+	if ns.Annotations == nil {
+		ns.Annotations = map[string]string{}
+	}
+	ns.Annotations[render.AnnotationStackUID] = string(s.stack.UID)
 	if err := r.Client.Patch(ctx, ns, client.MergeFrom(base)); err != nil {
 		return nil, fmt.Errorf("keep namespace %s for its claims: %w", s.namespace, err)
 	}
 	slices.Sort(kept)
-	r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
-		"kept namespace %s: it holds %d PersistentVolumeClaim(s): %s", s.namespace, len(kept), strings.Join(kept, ", "))
+	if len(kept) > 0 {
+		r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
+			"kept namespace %s: it holds %d PersistentVolumeClaim(s): %s", s.namespace, len(kept), strings.Join(kept, ", "))
+	}
+	if len(left) > 0 {
+		r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
+			"kept namespace %s: it holds %d object(s) the deletion left (--cascade=orphan): %s",
+			s.namespace, len(left), strings.Join(left, ", "))
+	}
 	return nil, nil
 }
 

@@ -148,6 +148,10 @@ type Plan struct {
 	Blocked *Blocker
 
 	Namespace client.Object
+	// CreateNamespace: the namespace does not exist, and the act creates it (a
+	// create, not an apply: of two stacks racing for one name, one gets
+	// AlreadyExists) before it applies it.
+	CreateNamespace bool
 	// Readopt are retained claims (and a kept namespace) the stack takes back: the
 	// act drops their retained label.
 	Readopt   []client.Object
@@ -178,7 +182,7 @@ func Make(o Observed) *Plan {
 	inv := newInventory(o.Inventory)
 	owns := func(obj client.Object) bool { return inv.owns(obj, stack) }
 
-	if b := namespaceBlocker(o); b != nil {
+	if b := namespaceBlocker(o, inv); b != nil {
 		p.Blocked = b
 		return p
 	}
@@ -269,28 +273,57 @@ func Make(o Observed) *Plan {
 	return p
 }
 
-// planNamespace sets the namespace: created and owned, taken back, or adopted.
+// planNamespace sets the namespace: created (with a create, so that of two stacks
+// racing for one name exactly one owns it), the stack's own, taken back, or
+// adopted. A namespace the stack created carries its UID (AnnotationStackUID) and
+// no owner reference: no garbage collection, whatever the propagation policy of a
+// deletion, can take it and the retained data in it; only the stack's finalizer
+// deletes it (docs/ownership.md).
 func (p *Plan) planNamespace(o Observed, inv *inventory) {
 	stack := o.Stack
 	ns := o.Desired.Namespace.DeepCopyObject().(client.Object)
 	switch {
-	case o.Namespace == nil || metav1.IsControlledBy(o.Namespace, stack):
-		setOwner(ns, stack)
-		if o.Namespace != nil && o.Namespace.Labels[render.LabelRetained] == render.LabelRetainedValue {
+	case o.Namespace == nil:
+		markCreator(ns, stack)
+		p.CreateNamespace = true
+	case inv.owns(o.Namespace, stack):
+		markCreator(ns, stack)
+		inv.add(o.Namespace)
+		if o.Namespace.Labels[render.LabelRetained] == render.LabelRetainedValue {
 			p.Readopt = append(p.Readopt, o.Namespace) // a take-back whose label removal failed
 		}
-	case retainedFor(o.Namespace, stack.Name):
-		// Kept by an earlier stack of this name for its retained claims: this stack
-		// created it, so it owns it again.
-		setOwner(ns, stack)
+	case retainedFor(o.Namespace, stack):
+		// Kept by an earlier stack of this name (for its retained claims, or left
+		// when an admin removed its finalizer): this stack takes it back.
+		markCreator(ns, stack)
+		inv.add(o.Namespace)
 		p.Readopt = append(p.Readopt, o.Namespace)
 	default:
 		recordRestore(ns, o.Namespace)
 	}
 	p.Namespace = ns
-	if o.Namespace != nil {
-		inv.keepIfOwned(o.Namespace, stack)
+}
+
+// markCreator marks ns as the namespace this stack created: its UID, no owner
+// reference (one set by an earlier version is dropped by the apply).
+func markCreator(ns client.Object, stack *appstackv1.AppStack) {
+	a := maps.Clone(ns.GetAnnotations())
+	if a == nil {
+		a = map[string]string{}
 	}
+	a[render.AnnotationStackUID] = string(stack.UID)
+	ns.SetAnnotations(a)
+	ns.SetOwnerReferences(nil)
+}
+
+// CreatedNamespace tells whether ns is the namespace this stack created: it
+// carries the stack's UID, or (made by a version before 0.2) the stack's
+// controller reference.
+func CreatedNamespace(ns client.Object, stack *appstackv1.AppStack) bool {
+	if uid, ok := ns.GetAnnotations()[render.AnnotationStackUID]; ok {
+		return uid == string(stack.UID)
+	}
+	return metav1.IsControlledBy(ns, stack)
 }
 
 // planPrune lists the inventory members no longer desired. Retained claims are
@@ -319,9 +352,9 @@ func (p *Plan) planPrune(o Observed, inv *inventory, desired map[Key]bool) {
 
 // namespaceBlocker refuses a namespace that is not the stack's to use: another
 // stack's, or one that exists and was not handed over (docs/ownership.md: two-party adoption).
-func namespaceBlocker(o Observed) *Blocker {
+func namespaceBlocker(o Observed, inv *inventory) *Blocker {
 	ns, stack := o.Namespace, o.Stack
-	if ns == nil || metav1.IsControlledBy(ns, stack) || retainedFor(ns, stack.Name) {
+	if ns == nil || inv.owns(ns, stack) || retainedFor(ns, stack) {
 		return nil
 	}
 	if owner := ns.Labels[render.LabelStack]; owner != "" && owner != stack.Name {
@@ -343,10 +376,20 @@ func namespaceBlocker(o Observed) *Blocker {
 	return nil
 }
 
-// retainedFor tells whether ns is a namespace a deleted stack of this name created
-// and kept for its retained claims.
-func retainedFor(ns *corev1.Namespace, stack string) bool {
-	return ns.Labels[render.LabelStack] == stack && ns.Labels[render.LabelRetained] == render.LabelRetainedValue && len(ns.OwnerReferences) == 0
+// retainedFor tells whether ns is a namespace an earlier stack of this name
+// created and left: kept for its retained claims (labelled retained), or left
+// behind when an admin removed that stack's finalizer (it carries another stack's
+// UID; stack names are unique, so that stack is gone). Whoever applies the stack
+// again has passed the admission policy's checks on that namespace.
+func retainedFor(ns *corev1.Namespace, stack *appstackv1.AppStack) bool {
+	if ns.Labels[render.LabelStack] != stack.Name || len(ns.OwnerReferences) > 0 {
+		return false
+	}
+	if ns.Labels[render.LabelRetained] == render.LabelRetainedValue {
+		return true
+	}
+	uid := ns.Annotations[render.AnnotationStackUID]
+	return uid != "" && uid != string(stack.UID)
 }
 
 // readoptable tells whether live is the claim of a retained stack volume of this
@@ -663,13 +706,13 @@ func newInventory(recorded []appstackv1.InventoryEntry) *inventory {
 	return inv
 }
 
-// owns tells whether live is the stack's: recorded with its UID, or carrying the
-// stack's controller reference.
+// owns tells whether live is the stack's: recorded with its UID, its namespace
+// (CreatedNamespace), or carrying the stack's controller reference.
 func (inv *inventory) owns(live client.Object, stack *appstackv1.AppStack) bool {
 	if uid, ok := inv.recorded[KeyOf(live)]; ok && uid == live.GetUID() {
 		return true
 	}
-	return metav1.IsControlledBy(live, stack)
+	return ownedByMark(live, stack)
 }
 
 // Owned tells whether live is the stack's, by the stack's inventory (see the
@@ -680,17 +723,20 @@ func Owned(inventory []appstackv1.InventoryEntry, live client.Object, stack *app
 			return true
 		}
 	}
+	return ownedByMark(live, stack)
+}
+
+// ownedByMark: what the stack created but never recorded carries its mark — the
+// stack's UID on its namespace, its controller reference on anything else.
+func ownedByMark(live client.Object, stack *appstackv1.AppStack) bool {
+	if KeyOf(live).Kind == KindNamespace {
+		return CreatedNamespace(live, stack)
+	}
 	return metav1.IsControlledBy(live, stack)
 }
 
 func (inv *inventory) add(live client.Object) {
 	inv.entries[KeyOf(live)] = Entry(live)
-}
-
-func (inv *inventory) keepIfOwned(live client.Object, stack *appstackv1.AppStack) {
-	if metav1.IsControlledBy(live, stack) {
-		inv.add(live)
-	}
 }
 
 // sorted lists the entries in a stable order.

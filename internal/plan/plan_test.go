@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,8 +43,9 @@ func observed(t *testing.T, stack *appstackv1.AppStack, ns *corev1.Namespace, li
 		t.Fatal(err)
 	}
 	if ns == nil {
-		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-uid"}}
-		setOwner(ns, stack)
+		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-uid",
+			Labels:      map[string]string{render.LabelStack: stack.Name},
+			Annotations: map[string]string{render.AnnotationStackUID: string(stack.UID)}}}
 	}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	o := Observed{Stack: stack, Desired: d, Namespace: ns, Live: map[Key]client.Object{}, Ready: map[string]bool{}}
@@ -108,7 +110,11 @@ func TestNewStackAppliesEverythingAndOwnsAllButRetainedClaims(t *testing.T) {
 	if got := keys(p.Workloads); len(got) != 1 || got[0] != "Deployment shop/web" {
 		t.Fatalf("workloads %v", got)
 	}
-	for _, obj := range append(append([]client.Object{p.Namespace}, p.Shared...), p.Workloads...) {
+	if !p.CreateNamespace || !CreatedNamespace(p.Namespace, stack) || len(p.Namespace.GetOwnerReferences()) > 0 {
+		t.Errorf("the new namespace is not created as the stack's, without owner references: create %v, annotations %v, owners %v",
+			p.CreateNamespace, p.Namespace.GetAnnotations(), p.Namespace.GetOwnerReferences())
+	}
+	for _, obj := range append(p.Shared, p.Workloads...) {
 		owned := metav1.IsControlledBy(obj, stack)
 		if KeyOf(obj).Kind == KindPersistentVolumeClaim {
 			if owned {
@@ -327,8 +333,88 @@ func TestNamespaceKeptForRetainedClaimsIsTakenBack(t *testing.T) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns",
 		Labels: map[string]string{render.LabelStack: "shop", render.LabelRetained: "true"}}}
 	p := Make(observed(t, stack, ns))
-	if p.Blocked != nil || !metav1.IsControlledBy(p.Namespace, stack) || len(p.Readopt) != 1 {
-		t.Fatalf("blocked %v, owned %v, readopt %v", p.Blocked, metav1.IsControlledBy(p.Namespace, stack), keys(p.Readopt))
+	if p.Blocked != nil || !CreatedNamespace(p.Namespace, stack) || len(p.Readopt) != 1 || p.CreateNamespace {
+		t.Fatalf("blocked %v, owned %v, readopt %v", p.Blocked, CreatedNamespace(p.Namespace, stack), keys(p.Readopt))
+	}
+}
+
+// The namespace never carries an owner reference (a foreground or background
+// deletion of the stack would let the garbage collector take it and the retained
+// claims in it); one an earlier version set is dropped by the next apply.
+func TestNamespaceHasNoOwnerReference(t *testing.T) {
+	stack := testStack()
+	legacy := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-uid",
+		Labels: map[string]string{render.LabelStack: "shop"}}}
+	setOwner(legacy, stack)
+	for name, ns := range map[string]*corev1.Namespace{"new": nil, "legacy owner reference": legacy} {
+		o := observed(t, stack, ns)
+		if name == "new" {
+			o.Namespace = nil
+		}
+		p := Make(o)
+		if p.Blocked != nil {
+			t.Fatalf("%s: blocked %v", name, p.Blocked)
+		}
+		if refs := p.Namespace.GetOwnerReferences(); len(refs) > 0 {
+			t.Errorf("%s: the namespace is applied with owner references %v", name, refs)
+		}
+		if got := p.Namespace.GetAnnotations()[render.AnnotationStackUID]; got != string(stack.UID) {
+			t.Errorf("%s: the namespace is not marked with the stack's UID: %q", name, got)
+		}
+		if !slices.ContainsFunc(p.Inventory, func(e appstackv1.InventoryEntry) bool { return e.Kind == KindNamespace }) && name != "new" {
+			t.Errorf("%s: the namespace is not in the inventory: %v", name, p.Inventory)
+		}
+	}
+}
+
+func TestNamespaceOwnership(t *testing.T) {
+	stack := testStack()
+	mk := func(labels, annotations map[string]string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-uid", Labels: labels, Annotations: annotations}}
+	}
+	cases := []struct {
+		name     string
+		ns       *corev1.Namespace
+		blocked  bool
+		readopt  bool
+		adopted  bool
+		recorded bool
+	}{
+		{name: "created by this stack", ns: mk(map[string]string{render.LabelStack: "shop"}, map[string]string{render.AnnotationStackUID: "stack-uid"})},
+		{name: "recorded in the inventory, mark lost", ns: mk(map[string]string{render.LabelStack: "shop"}, nil), recorded: true},
+		{name: "created by another stack", ns: mk(map[string]string{render.LabelStack: "other"}, map[string]string{render.AnnotationStackUID: "other-uid"}), blocked: true},
+		{name: "a racing stack's, same name label forged", ns: mk(map[string]string{render.LabelStack: "other"}, map[string]string{render.AnnotationStackUID: "stack-uid-2"}), blocked: true},
+		{name: "kept for retained claims", ns: mk(map[string]string{render.LabelStack: "shop", render.LabelRetained: "true"}, map[string]string{render.AnnotationStackUID: "old-uid"}), readopt: true},
+		{name: "left by an earlier stack of this name (finalizer removed)", ns: mk(map[string]string{render.LabelStack: "shop"}, map[string]string{render.AnnotationStackUID: "old-uid"}), readopt: true},
+		{name: "someone else's, not offered", ns: mk(nil, nil), blocked: true},
+		{name: "labelled like the stack's but never created by a stack", ns: mk(map[string]string{render.LabelStack: "shop"}, nil), blocked: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := observed(t, stack, c.ns)
+			if c.recorded {
+				o.Inventory = []appstackv1.InventoryEntry{{APIVersion: "v1", Kind: KindNamespace, Name: "shop", UID: "ns-uid"}}
+			}
+			p := Make(o)
+			if (p.Blocked != nil) != c.blocked {
+				t.Fatalf("blocked %v, want blocked %v", p.Blocked, c.blocked)
+			}
+			if c.blocked {
+				if p.Blocked.Reason != appstackv1.ReasonNamespaceConflict {
+					t.Errorf("reason %s", p.Blocked.Reason)
+				}
+				return
+			}
+			if (len(p.Readopt) == 1) != c.readopt {
+				t.Errorf("readopt %v, want %v", keys(p.Readopt), c.readopt)
+			}
+			if p.CreateNamespace || !CreatedNamespace(p.Namespace, stack) || len(p.Namespace.GetOwnerReferences()) > 0 {
+				t.Errorf("namespace not the stack's: create %v, %v, owners %v", p.CreateNamespace, p.Namespace.GetAnnotations(), p.Namespace.GetOwnerReferences())
+			}
+			if len(p.Inventory) == 0 || p.Inventory[0].Kind != KindNamespace || p.Inventory[0].UID != "ns-uid" {
+				t.Errorf("inventory %v", p.Inventory)
+			}
+		})
 	}
 }
 

@@ -17,6 +17,12 @@ const (
 	// LabelVolume names the stack volume a PersistentVolumeClaim was made for.
 	LabelVolume = "apps.appstack.dev/volume"
 
+	// AnnotationStackUID on a namespace the stack created, and on a claim it kept,
+	// is that stack's UID: the namespace's owner (namespaces carry no owner
+	// reference, so that no garbage collection can delete one), and who held the
+	// data when a later stack of the same name takes it back.
+	AnnotationStackUID = "apps.appstack.dev/stack-uid"
+
 	// ManagedBy is the value of LabelManagedBy and the server-side apply field manager.
 	ManagedBy = "appstack-operator"
 )

@@ -14,6 +14,9 @@ const (
 	LabelPodSecurityEnforce = "pod-security.kubernetes.io/enforce"
 	LabelPodSecurityWarn    = "pod-security.kubernetes.io/warn"
 	LabelPodSecurityAudit   = "pod-security.kubernetes.io/audit"
+	// LabelPodSecurityEnforceVersion pins the policy version: latest, so that no
+	// label can hold a namespace to the checks of an old Kubernetes release.
+	LabelPodSecurityEnforceVersion = "pod-security.kubernetes.io/enforce-version"
 )
 
 // Namespace is the stack's namespace with the user's labels and annotations, the
@@ -33,6 +36,7 @@ func Namespace(stack *appstackv1.AppStack) *corev1.Namespace {
 		}
 	}
 	labels[LabelPodSecurityEnforce] = string(level)
+	labels[LabelPodSecurityEnforceVersion] = "latest"
 	if level == appstackv1.PodSecurityRestricted {
 		labels[LabelPodSecurityWarn] = string(level)
 		labels[LabelPodSecurityAudit] = string(level)

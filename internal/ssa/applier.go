@@ -14,9 +14,13 @@ import (
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/resourceversion"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/appstack-dev/appstack-operator/internal/manifest"
@@ -128,8 +132,7 @@ func (a *Applier) ApplyResult(ctx context.Context, obj client.Object) (Result, e
 		return Result{}, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
 
-	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
-		client.FieldOwner(a.fieldOwner), client.ForceOwnership); err != nil {
+	if err := a.send(ctx, desired); err != nil {
 		return res, fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
 	a.mu.Lock()
@@ -138,6 +141,60 @@ func (a *Applier) ApplyResult(ctx context.Context, obj client.Object) (Result, e
 	a.mu.Unlock()
 	obj.SetUID(desired.GetUID())
 	return res, nil
+}
+
+// send applies desired. When the object still holds fields through an update of
+// the field owner — it was made by Create — those fields become the apply's
+// (csaupgrade) and the apply is sent again: fields the desired object no longer
+// sets are then removed, as they are from an object that was only ever applied.
+// That happens once in an object's life, at its first change.
+func (a *Applier) send(ctx context.Context, desired *unstructured.Unstructured) error {
+	apply := func() error {
+		return a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired),
+			client.FieldOwner(a.fieldOwner), client.ForceOwnership)
+	}
+	body := desired.DeepCopy()
+	if err := apply(); err != nil {
+		return err
+	}
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(desired, sets.New(a.fieldOwner), a.fieldOwner)
+	if err != nil || patch == nil {
+		return err
+	}
+	if err := a.client.Patch(ctx, desired, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("move the fields set at creation to the field manager's apply: %w", err)
+	}
+	body.SetUID(desired.GetUID())
+	*desired = *body
+	return apply()
+}
+
+// Create creates obj, with the applied-hash annotation an Apply would give it, so
+// that the next pass finds it up to date. It is for an object whose name must not
+// be taken over: a create fails with AlreadyExists where an apply would write into
+// someone else's object. obj must carry its apiVersion and kind.
+func (a *Applier) Create(ctx context.Context, obj client.Object) error {
+	hash, err := hashOf(obj)
+	if err != nil {
+		return err
+	}
+	annotations := maps.Clone(obj.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationAppliedHash] = hash
+	obj.SetAnnotations(annotations)
+	key := keyOf(obj)
+	if err := a.client.Create(ctx, obj, client.FieldOwner(a.fieldOwner)); err != nil {
+		return err
+	}
+	// Create decodes the response into obj, which loses its kind; put it back.
+	obj.GetObjectKind().SetGroupVersionKind(key.gvk)
+	a.mu.Lock()
+	a.applied[key] = obj.GetResourceVersion()
+	a.hashes[key] = hash
+	a.mu.Unlock()
+	return nil
 }
 
 func (a *Applier) lastHash(key objectKey) string {
