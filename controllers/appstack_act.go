@@ -51,8 +51,7 @@ func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 		if err := r.createNamespace(ctx, s, inv, p.Namespace); err != nil {
 			return err
 		}
-	}
-	if err := r.applyAll(ctx, s, inv, []client.Object{p.Namespace}); err != nil {
+	} else if err := r.applyAll(ctx, s, inv, []client.Object{p.Namespace}); err != nil {
 		return err
 	}
 	for _, obj := range p.Readopt {

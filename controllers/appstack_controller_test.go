@@ -106,7 +106,13 @@ var _ = Describe("AppStack controller", func() {
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "shop-ns"}, ns)).To(Succeed())
 		}, timeout, interval).Should(Succeed())
-		Expect(metav1.IsControlledBy(ns, stack)).To(BeTrue(), "a namespace the operator creates is owned by the stack")
+		Expect(ns.Annotations).To(HaveKeyWithValue(render.AnnotationStackUID, string(stack.UID)), "a namespace the operator creates carries the stack's UID")
+		Expect(ns.OwnerReferences).To(BeEmpty(), "and no owner reference, through which a garbage collection could delete it")
+		Eventually(func(g Gomega) {
+			inv := getStack("shop").Status.Inventory
+			g.Expect(inv).NotTo(BeEmpty())
+			g.Expect(inv[0]).To(Equal(appstackv1.InventoryEntry{APIVersion: "v1", Kind: "Namespace", Name: "shop-ns", UID: ns.UID}))
+		}, timeout, interval).Should(Succeed())
 		Expect(ns.Labels).To(HaveKeyWithValue("team", "web"))
 		Expect(ns.Labels).To(HaveKeyWithValue(render.LabelStack, "shop"))
 

@@ -64,7 +64,8 @@ var _ = Describe("Trust", func() {
 		createStack(newStack("sts-data", db))
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "sts-data"}, ns)).To(Succeed())
-			g.Expect(metav1.IsControlledBy(ns, getStack("sts-data"))).To(BeTrue())
+			g.Expect(ns.Annotations).To(HaveKeyWithValue(render.AnnotationStackUID, string(getStack("sts-data").UID)))
+			g.Expect(ns.Labels).NotTo(HaveKey(render.LabelRetained))
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(c), kept)).To(Succeed())
 			g.Expect(kept.Labels).NotTo(HaveKey(render.LabelRetained))
 			g.Expect(kept.UID).To(Equal(c.UID))

@@ -185,15 +185,15 @@ func (a *Applier) Create(ctx context.Context, obj client.Object) error {
 	annotations[AnnotationAppliedHash] = hash
 	obj.SetAnnotations(annotations)
 	key := keyOf(obj)
-	if err := a.client.Create(ctx, obj, client.FieldOwner(a.fieldOwner)); err != nil {
+	created := obj.DeepCopyObject().(client.Object)
+	if err := a.client.Create(ctx, created, client.FieldOwner(a.fieldOwner)); err != nil {
 		return err
 	}
-	// Create decodes the response into obj, which loses its kind; put it back.
-	obj.GetObjectKind().SetGroupVersionKind(key.gvk)
 	a.mu.Lock()
-	a.applied[key] = obj.GetResourceVersion()
+	a.applied[key] = created.GetResourceVersion()
 	a.hashes[key] = hash
 	a.mu.Unlock()
+	obj.SetUID(created.GetUID())
 	return nil
 }
 

@@ -1,0 +1,124 @@
+package controllers
+
+import (
+	"fmt"
+	"sync"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/render"
+)
+
+var _ = Describe("The stack's namespace", func() {
+	// The namespace is created (not applied), so its first fields are held through
+	// an update of the operator's field manager; the first change moves them to the
+	// apply, and a label the spec drops is removed as from any applied object.
+	It("loses a label and the restricted-only Pod Security labels the spec drops", func() {
+		stack := newStack("ns-labels", webComponent("web", 1))
+		stack.Spec.Namespace = &appstackv1.NamespaceSpec{
+			Labels:      map[string]string{"team": "web", "tier": "front"},
+			PodSecurity: appstackv1.PodSecurityRestricted,
+		}
+		createStack(stack)
+		ns := &corev1.Namespace{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "ns-labels"}, ns)).To(Succeed())
+			g.Expect(ns.Labels).To(HaveKeyWithValue("tier", "front"))
+			g.Expect(ns.Labels).To(HaveKeyWithValue(render.LabelPodSecurityWarn, "restricted"))
+			g.Expect(ns.Labels).To(HaveKeyWithValue(render.LabelPodSecurityEnforceVersion, "latest"))
+		}, timeout, interval).Should(Succeed())
+
+		updateStack("ns-labels", func(s *appstackv1.AppStack) {
+			s.Spec.Namespace.Labels = map[string]string{"team": "web"}
+			s.Spec.Namespace.PodSecurity = appstackv1.PodSecurityBaseline
+		})
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "ns-labels"}, ns)).To(Succeed())
+			g.Expect(ns.Labels).NotTo(HaveKey("tier"))
+			g.Expect(ns.Labels).NotTo(HaveKey(render.LabelPodSecurityWarn))
+			g.Expect(ns.Labels).NotTo(HaveKey(render.LabelPodSecurityAudit))
+			g.Expect(ns.Labels).To(HaveKeyWithValue(render.LabelPodSecurityEnforce, "baseline"))
+			g.Expect(ns.Labels).To(HaveKeyWithValue("team", "web"))
+		}, timeout, interval).Should(Succeed())
+		for _, mf := range ns.ManagedFields {
+			Expect(mf.Manager == render.ManagedBy && mf.Operation == "Update").To(BeFalse(),
+				"the fields set at creation still belong to an update of %s: %+v", render.ManagedBy, ns.ManagedFields)
+		}
+	})
+
+	// Two stacks that name one new namespace at once: the first write of a new
+	// namespace is a create, so exactly one of them gets it and lists it in its
+	// inventory; the other touches nothing and says NamespaceConflict.
+	It("goes to exactly one of two stacks racing for it (20 pairs)", func() {
+		const pairs = 20
+		var wg sync.WaitGroup
+		for i := range pairs {
+			for _, side := range []string{"a", "b"} {
+				stack := newStack(fmt.Sprintf("race-%d-%s", i, side), webComponent("web", 1))
+				stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: fmt.Sprintf("race-%d", i)}
+				wg.Go(func() {
+					defer GinkgoRecover()
+					Expect(k8sClient.Create(ctx, stack)).To(Succeed())
+				})
+			}
+		}
+		wg.Wait()
+		bothListed := 0
+		for i := range pairs {
+			ns := fmt.Sprintf("race-%d", i)
+			var owner, loser string
+			// envtest runs no controllers, so the owner stays Progressing: its
+			// Deployment never rolls out.
+			Eventually(func(g Gomega) {
+				a, b := getStack(fmt.Sprintf("race-%d-a", i)), getStack(fmt.Sprintf("race-%d-b", i))
+				ra, rb := readyReason(a), readyReason(b)
+				g.Expect([]string{ra, rb}).To(ConsistOf(appstackv1.ReasonNamespaceConflict, appstackv1.ReasonProgressing),
+					"%s: %s / %s", ns, ra, rb)
+				owner, loser = a.Name, b.Name
+				if ra == appstackv1.ReasonNamespaceConflict {
+					owner, loser = b.Name, a.Name
+				}
+			}, timeout, interval).Should(Succeed())
+			live := &corev1.Namespace{}
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: ns}, live)).To(Succeed())
+			Expect(live.Labels).To(HaveKeyWithValue(render.LabelStack, owner))
+			Expect(live.Annotations).To(HaveKeyWithValue(render.AnnotationStackUID, string(getStack(owner).UID)))
+			listed := func(name string) bool {
+				for _, e := range getStack(name).Status.Inventory {
+					if e.Kind == "Namespace" {
+						return true
+					}
+				}
+				return false
+			}
+			Expect(listed(owner)).To(BeTrue(), "the owner %s lists namespace %s", owner, ns)
+			if listed(loser) {
+				bothListed++
+			}
+			d := &appsv1.Deployment{}
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, d)).To(Succeed())
+			Expect(d.Labels).To(HaveKeyWithValue(render.LabelStack, owner), "the loser %s wrote into namespace %s", loser, ns)
+		}
+		GinkgoWriter.Printf("RACE: %d pairs, each namespace has one owner; both stacks list it in %d\n", pairs, bothListed)
+		Expect(bothListed).To(BeZero(), "a stack that lost the race lists the namespace in its inventory (deleting it could delete the namespace)")
+		for i := range pairs {
+			for _, side := range []string{"a", "b"} {
+				Expect(k8sClient.Delete(ctx, getStack(fmt.Sprintf("race-%d-%s", i, side)))).To(Succeed())
+			}
+		}
+	})
+})
+
+func readyReason(stack *appstackv1.AppStack) string {
+	for _, c := range stack.Status.Conditions {
+		if c.Type == appstackv1.ConditionReady {
+			return c.Reason
+		}
+	}
+	return ""
+}
