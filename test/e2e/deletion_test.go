@@ -141,7 +141,7 @@ var _ = Describe("every deletion path keeps retained data", Ordered, Label("real
 			Expect(kubectl("get", "pvc", "-n", ns, "data", "-o", "jsonpath={.metadata.uid}")).To(Equal(claimUID))
 			events, _ := kubectl("get", "events", "-A", "--field-selector", "reason=TookBack", "-o",
 				`jsonpath={range .items[*]}{.message}{"\n"}{end}`)
-			Expect(events).To(ContainSubstring("took back Namespace "+ns+" and its data"))
+			Expect(events).To(ContainSubstring("took back Namespace " + ns + " and its data"))
 			say("%s: stack applied again; it took back namespace and claim (uid %s) and reads %q", p.name, claimUID, strings.TrimSpace(out))
 		})
 	}
