@@ -292,8 +292,12 @@ var installers = []installer{
 // quiet waits for the operator's last writes, snapshots, runs change, waits until
 // a pod of version leads and then 45 s more (two full resyncs where the operator
 // runs with --sync-period=20s), and checks that nothing the operator manages
-// changed and that it wrote no child and each stack's status at most once.
-func quiet(names []string, version string, change func()) {
+// changed and that it wrote no child and each stack's status at most once. With
+// migrate, the switch may move every namespace a stack created from the stack's
+// owner reference (0.1.x) to the stack's UID annotation, one apply each
+// (docs/ownership.md, "Namespaces"): the only writes to children a switch to this
+// tree may make.
+func quiet(names []string, version string, migrate bool, change func()) {
 	GinkgoHelper()
 	time.Sleep(5 * time.Second)
 	before := snapshot()
@@ -308,8 +312,13 @@ func quiet(names []string, version string, change func()) {
 	waitAllReady(names)
 	after := snapshot()
 	var changed []string
+	migrated := 0
 	for k, v := range before {
 		if after[k] != v {
+			if migrate && strings.HasPrefix(k, "Namespace/") && strings.Fields(after[k])[0] == strings.Fields(v)[0] {
+				migrated++ // the same namespace (uid), written by the migration
+				continue
+			}
 			changed = append(changed, fmt.Sprintf("%s: %s -> %q", k, v, after[k]))
 		}
 	}
@@ -318,21 +327,73 @@ func quiet(names []string, version string, change func()) {
 
 	var children []string
 	statusWrites := map[string]int{}
+	nsWrites := 0
 	for k, n := range operatorWrites(leads) {
 		if strings.HasPrefix(k, "update appstacks/status ") || strings.HasPrefix(k, "patch appstacks/status ") {
 			statusWrites[strings.Fields(k)[2]] += n
 			continue
 		}
+		if migrate && strings.HasPrefix(k, "patch namespaces ") && n == 1 {
+			nsWrites++
+			continue
+		}
 		children = append(children, fmt.Sprintf("%s x%d", k, n))
 	}
 	sort.Strings(children)
+	if migrate {
+		owned, err := kubectl("get", "namespaces", "-l", "app.kubernetes.io/managed-by=appstack-operator", "-o",
+			`jsonpath={range .items[*]}{.metadata.name} owners={.metadata.ownerReferences} uid={.metadata.annotations.apps\.appstack\.dev/stack-uid}{"\n"}{end}`)
+		Expect(err).NotTo(HaveOccurred())
+		for _, l := range strings.Split(strings.TrimSpace(owned), "\n") {
+			Expect(l).To(ContainSubstring(" owners= "), "a namespace still has an owner reference: %s", l)
+			Expect(l).NotTo(HaveSuffix("uid="), "a namespace does not carry its stack's UID: %s", l)
+		}
+		GinkgoWriter.Printf("MIGRATION by %s: %d namespaces moved from the stack's owner reference to its UID annotation, one write each (%d)\n",
+			version, migrated, nsWrites)
+		Expect(nsWrites).To(Equal(migrated), "one write per migrated namespace")
+	}
 	GinkgoWriter.Printf("WRITES by %s: %d objects and pods unchanged; status writes %v; other writes %v\n",
-		version, len(before), statusWrites, children)
+		version, len(before)-migrated, statusWrites, children)
 	AddReportEntry("writes after the switch to "+version, fmt.Sprintf("%d unchanged, status %v, other %v", len(before), statusWrites, children))
 	Expect(children).To(BeEmpty(), "the operator wrote to children (or to stacks' spec or metadata)")
 	for stack, n := range statusWrites {
 		Expect(n).To(BeNumerically("<=", 1), "stack %s's status written more than once", stack)
 	}
+}
+
+// downgradeRefused runs change (a switch back to the previous release) and checks
+// that it is refused safely: 0.1.x reads a namespace without the stack's owner
+// reference as not the stack's, so every stack reports NamespaceConflict, and the
+// old operator writes nothing but statuses — no child written, no pod recreated
+// (CHANGELOG.md: 0.2 cannot be rolled back to 0.1).
+func downgradeRefused(names []string, change func()) {
+	GinkgoHelper()
+	time.Sleep(5 * time.Second)
+	before := snapshot()
+	change()
+	var lead string
+	Eventually(func() string { lead = leader(); return lead }, 2*time.Minute, time.Second).
+		Should(HaveSuffix(" appstack-operator:" + fromVersion))
+	leads := time.Now()
+	for _, name := range names {
+		Eventually(func() (string, error) {
+			return kubectl("get", "stack", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].reason}`)
+		}, 2*time.Minute, time.Second).Should(Equal("NamespaceConflict"), "stack %s under %s", name, fromVersion)
+	}
+	time.Sleep(20 * time.Second)
+	after := snapshot()
+	for k, v := range before {
+		Expect(after[k]).To(Equal(v), "%s changed under the downgraded operator", k)
+	}
+	var other []string
+	for k, n := range operatorWrites(leads) {
+		if !strings.HasPrefix(k, "update appstacks/status ") && !strings.HasPrefix(k, "patch appstacks/status ") {
+			other = append(other, fmt.Sprintf("%s x%d", k, n))
+		}
+	}
+	GinkgoWriter.Printf("DOWNGRADE to %s: %d stacks NamespaceConflict, %d objects and pods unchanged, writes other than status %v\n",
+		fromVersion, len(names), len(before), other)
+	Expect(other).To(BeEmpty())
 }
 
 func stackNames() []string {
@@ -362,7 +423,7 @@ var _ = Describe("upgrading the operator under live stacks", Ordered, func() {
 			}
 			waitAllReady(names)
 			GinkgoWriter.Printf("%d stacks Ready under %s (%s)\n", len(names), leader(), in.name)
-			quiet(names, toVersion, func() { in.install(root, toVersion, "--set", "extraArgs={--sync-period=20s}") })
+			quiet(names, toVersion, true, func() { in.install(root, toVersion, "--set", "extraArgs={--sync-period=20s}") })
 
 			const stack = "up-misc-00"
 			apply(strings.Replace(stacks()[1], "image: nginx:1.25, ports: [{containerPort: 8080}]",
@@ -385,9 +446,14 @@ spec:
 			waitAllReady(append([]string{"up-new"}, names...))
 
 			if in.name == "helm" {
-				By("downgrading with helm rollback to the previous release")
-				quiet(append([]string{"up-new"}, names...), fromVersion, func() {
+				all := append([]string{"up-new"}, names...)
+				By("downgrading with helm rollback to the previous release: refused safely")
+				downgradeRefused(all, func() {
 					Expect(helm("rollback", opRelease, "1", "-n", opNamespace, "--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
+				})
+				By("rolling forward again with helm rollback")
+				quiet(all, toVersion, false, func() {
+					Expect(helm("rollback", opRelease, "2", "-n", opNamespace, "--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
 				})
 			}
 
