@@ -2,6 +2,7 @@ package render
 
 import (
 	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +32,13 @@ func Namespace(stack *appstackv1.AppStack) *corev1.Namespace {
 		if len(ns.Annotations) > 0 {
 			annotations = maps.Clone(ns.Annotations)
 		}
+		// The CRD refuses these keys; a stack stored before it did may still hold
+		// them. The operator's own keys and the Pod Security labels are set below
+		// or by the operator, never by the spec: a retained label the spec set
+		// would be taken off and put back on every pass, and an old policy version
+		// would weaken the namespace's Pod Security.
+		maps.DeleteFunc(labels, func(k, _ string) bool { return reservedKey(k) })
+		maps.DeleteFunc(annotations, func(k, _ string) bool { return reservedKey(k) })
 		if ns.PodSecurity != "" {
 			level = ns.PodSecurity
 		}
@@ -50,4 +58,10 @@ func Namespace(stack *appstackv1.AppStack) *corev1.Namespace {
 			Annotations: annotations,
 		},
 	}
+}
+
+// reservedKey tells whether a namespace label or annotation key is the operator's
+// or Pod Security's, never taken from the spec.
+func reservedKey(k string) bool {
+	return strings.HasPrefix(k, "apps.appstack.dev/") || strings.HasPrefix(k, "pod-security.kubernetes.io/")
 }

@@ -3,6 +3,7 @@ package render_test
 import (
 	"context"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,5 +254,28 @@ func TestValidate(t *testing.T) {
 			_, err := render.Render(stack)
 			g.Expect(err).To(MatchError(ContainSubstring(tt.want)))
 		})
+	}
+}
+
+// A stack stored before the CRD refused them may hold namespace labels that the
+// operator or Pod Security interpret: they never reach the namespace (a retained
+// label would be removed and put back on every pass; an old enforce-version would
+// weaken Pod Security).
+func TestNamespaceDropsReservedKeys(t *testing.T) {
+	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop"}, Spec: appstackv1.AppStackSpec{
+		Namespace: &appstackv1.NamespaceSpec{
+			Labels: map[string]string{"team": "web", render.LabelRetained: "true",
+				render.LabelPodSecurityEnforceVersion: "v1.18", render.LabelPodSecurityWarn: "privileged"},
+			Annotations: map[string]string{"owner": "web-team", render.AnnotationStackUID: "forged"},
+		},
+	}}
+	ns := render.Namespace(stack)
+	want := map[string]string{"team": "web", render.LabelPodSecurityEnforce: "baseline", render.LabelPodSecurityEnforceVersion: "latest",
+		render.LabelInstance: "shop", render.LabelManagedBy: render.ManagedBy, render.LabelStack: "shop"}
+	if !maps.Equal(ns.Labels, want) {
+		t.Errorf("labels %v, want %v", ns.Labels, want)
+	}
+	if !maps.Equal(ns.Annotations, map[string]string{"owner": "web-team"}) {
+		t.Errorf("annotations %v", ns.Annotations)
 	}
 }
