@@ -8,10 +8,13 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/ssa"
 )
 
 var _ = Describe("The stack's namespace", func() {
@@ -68,7 +71,7 @@ var _ = Describe("The stack's namespace", func() {
 			}
 		}
 		wg.Wait()
-		bothListed, wrongOwner := 0, 0
+		bothListed, wrongOwner, unmarked := 0, 0, 0
 		for i := range pairs {
 			ns := fmt.Sprintf("race-%d", i)
 			var owner, loser string
@@ -103,18 +106,61 @@ var _ = Describe("The stack's namespace", func() {
 				wrongOwner++
 				continue
 			}
-			Expect(live.Annotations).To(HaveKeyWithValue(render.AnnotationStackUID, string(getStack(owner).UID)))
+			if live.Annotations[render.AnnotationStackUID] != string(getStack(owner).UID) {
+				unmarked++
+			}
 		}
 		GinkgoWriter.Printf("RACE: %d pairs; both stacks list the namespace in %d; the namespace or its Deployment is the loser's in %d\n",
 			pairs, bothListed, wrongOwner)
 		Expect(bothListed).To(BeZero(), "a stack that lost the race lists the namespace in its inventory (deleting it could delete the namespace)")
 		Expect(wrongOwner).To(BeZero(), "the stack that lost the race wrote into the namespace")
+		Expect(unmarked).To(BeZero(), "namespaces without their owner's UID")
 		for i := range pairs {
 			for _, side := range []string{"a", "b"} {
 				Expect(k8sClient.Delete(ctx, getStack(fmt.Sprintf("race-%d-%s", i, side)))).To(Succeed())
 			}
 		}
 	})
+})
+
+// The race itself, made deterministic: a pass that read the namespace as absent
+// acts after another stack created it. Its first write is a create, which fails:
+// it writes nothing into the other stack's namespace and leaves it out of its
+// inventory.
+var _ = It("a pass that read its namespace as absent writes nothing when another stack created it meanwhile", func() {
+	winner := newStack("race-det-a", webComponent("web", 1))
+	winner.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "race-det"}
+	createStack(winner)
+	ns := &corev1.Namespace{}
+	Eventually(func() error {
+		return k8sClient.Get(ctx, client.ObjectKey{Namespace: "race-det", Name: "web"}, &appsv1.Deployment{})
+	}, timeout, interval).Should(Succeed())
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "race-det"}, ns)).To(Succeed())
+	before := ns.ResourceVersion
+
+	loser := newStack("race-det-b", webComponent("web", 1))
+	loser.UID = "race-det-b-uid"
+	loser.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "race-det"}
+	desired, err := render.Render(loser)
+	Expect(err).NotTo(HaveOccurred())
+	rev, err := render.Revision(loser, 1)
+	Expect(err).NotTo(HaveOccurred())
+	r := &AppStackReconciler{Client: k8sClient, APIReader: k8sClient, Recorder: events.NewFakeRecorder(10)}
+	r.applier = ssa.NewApplier(k8sClient, render.ManagedBy)
+	s := &scope{stack: loser, namespace: "race-det", desired: desired, rev: rev,
+		// What the pass read before the winner's create: no namespace.
+		plan: plan.Make(plan.Observed{Stack: loser, Desired: desired, Live: map[plan.Key]client.Object{}, Ready: map[string]bool{}})}
+	Expect(r.act(ctx, s)).NotTo(Succeed(), "the loser's act must fail on the namespace it did not create")
+
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "race-det"}, ns)).To(Succeed())
+	Expect(ns.ResourceVersion).To(Equal(before), "the loser wrote to the winner's namespace: labels %v", ns.Labels)
+	d := &appsv1.Deployment{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "race-det", Name: "web"}, d)).To(Succeed())
+	Expect(d.Labels).To(HaveKeyWithValue(render.LabelStack, "race-det-a"), "the loser applied its Deployment over the winner's")
+	for _, e := range s.inventory {
+		Expect(e.Kind).NotTo(Equal("Namespace"), "the loser lists the winner's namespace in its inventory")
+	}
+	Expect(k8sClient.Delete(ctx, getStack("race-det-a"))).To(Succeed())
 })
 
 func readyReason(stack *appstackv1.AppStack) string {
