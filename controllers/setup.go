@@ -141,7 +141,9 @@ func trimPod(obj any) (any, error) {
 }
 
 // trimContainerStatuses keeps what names a container's trouble: its name, image,
-// readiness, state and last termination.
+// readiness, state and last termination — without a termination's message, which
+// is what the container wrote to its termination log (up to 4 KiB, and nothing
+// the status may show).
 func trimContainerStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus {
 	if in == nil {
 		return nil
@@ -149,7 +151,16 @@ func trimContainerStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus
 	out := make([]corev1.ContainerStatus, len(in))
 	for i, cs := range in {
 		out[i] = corev1.ContainerStatus{Name: cs.Name, Image: cs.Image, Ready: cs.Ready, RestartCount: cs.RestartCount,
-			State: cs.State, LastTerminationState: cs.LastTerminationState}
+			State: withoutTerminationMessage(cs.State), LastTerminationState: withoutTerminationMessage(cs.LastTerminationState)}
 	}
 	return out
+}
+
+func withoutTerminationMessage(st corev1.ContainerState) corev1.ContainerState {
+	if st.Terminated != nil && st.Terminated.Message != "" {
+		t := *st.Terminated
+		t.Message = ""
+		st.Terminated = &t
+	}
+	return st
 }

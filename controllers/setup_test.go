@@ -28,7 +28,9 @@ func TestTrimPod(t *testing.T) {
 				Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}},
 			Status: corev1.PodStatus{Phase: corev1.PodPending, PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}},
 				ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Image: "nginx:nope", ImageID: "sha256:x", ContainerID: "containerd://y",
-					State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}},
+					State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}},
+					LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error",
+						Message: "LOOT hunter2"}}}}},
 		}
 	}
 
@@ -41,6 +43,10 @@ func TestTrimPod(t *testing.T) {
 	if trimmed.Annotations != nil || trimmed.ManagedFields != nil || len(trimmed.Spec.Containers) != 0 || trimmed.Status.PodIPs != nil ||
 		trimmed.Status.ContainerStatuses[0].ImageID != "" || trimmed.Status.ContainerStatuses[0].ContainerID != "" {
 		t.Errorf("a workload's pod keeps more than attribution reads: %+v", trimmed)
+	}
+	if last := trimmed.Status.ContainerStatuses[0].LastTerminationState.Terminated; last == nil || last.Message != "" || last.ExitCode != 1 ||
+		full.Status.ContainerStatuses[0].LastTerminationState.Terminated.Message == "" {
+		t.Errorf("a termination is kept without what the container wrote to its termination log: %+v", last)
 	}
 	if trimmed.Name != "web-1" || trimmed.Labels["app"] != "web" || len(trimmed.OwnerReferences) != 1 || trimmed.Spec.NodeName != "node-1" {
 		t.Errorf("a workload's pod lost its identity: %+v", trimmed.ObjectMeta)
