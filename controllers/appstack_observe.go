@@ -36,6 +36,21 @@ func (r *AppStackReconciler) observe(ctx context.Context, s *scope) (plan.Observ
 			err: fmt.Errorf("namespace is being deleted; the stack is applied once it is gone")}
 	}
 	o.Inventory = r.knownInventory(s.stack)
+	m := r.memory(s.stack.UID)
+	if o.Namespace != nil {
+		seen := namespaceSeen{stackResourceVersion: s.stack.ResourceVersion, uid: o.Namespace.UID,
+			resourceVersion: o.Namespace.ResourceVersion}
+		if m.namespaceBlocked == seen {
+			// The last pass's plan refused this namespace, and neither it nor the
+			// stack has changed since: the plan refuses it again, from the namespace
+			// alone. The recheck (recheckAfter) reads nothing else — not one read per
+			// desired name, which nothing could be applied to anyway.
+			return o, nil
+		}
+		m.namespaceObserved = seen
+	} else {
+		m.namespaceObserved = namespaceSeen{}
+	}
 	if o.Namespace != nil {
 		// Nothing can exist in a namespace that does not: a new stack reads nothing.
 		if o.Labelled, err = r.children(ctx, s); err != nil {
