@@ -51,7 +51,7 @@ var _ = Describe("bounded cost", func() {
 	})
 
 	It("caches the stack's revisions without the spec they record", func() {
-		const name = "revs"
+		const name = "big-revs"
 		stack := newStack(name, webComponent("web", 1))
 		stack.Spec.RevisionHistoryLimit = ptr.To(int32(100))
 		stack.Spec.Configs = []appstackv1.Config{{Name: "big", Data: map[string]string{"v": "0", "blob": strings.Repeat("x", 200<<10)}}}
