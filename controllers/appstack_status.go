@@ -298,6 +298,9 @@ type stackMemory struct {
 	// namespaceBlocked the same when the plan refused that namespace
 	// (NamespaceConflict): while neither changes, a recheck reads nothing else.
 	namespaceObserved, namespaceBlocked namespaceSeen
+	// past is what the last pass read past the cache, while the stack waits on
+	// objects in the way (readLive).
+	past pastReads
 }
 
 // namespaceSeen identifies a stack and its namespace as one pass read them.

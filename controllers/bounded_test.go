@@ -110,4 +110,42 @@ var _ = Describe("bounded cost", func() {
 			len(components)*2+1)
 		Expect(readyCondition(Default, second.Name).Reason).To(Equal(appstackv1.ReasonNamespaceConflict))
 	})
+
+	It("rechecks a stack that waits on an object in the way with at most one read", func() {
+		const name = "in-the-way"
+		components := []appstackv1.Component{webComponent("web", 1)}
+		for i := range 6 {
+			c := webComponent(fmt.Sprintf("c%d", i), 1)
+			c.DependsOn = []string{"web"} // web is never rolled out here: they wait
+			components = append(components, c)
+		}
+		createStack(newStack(name, components...))
+		Eventually(func() error {
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: name, Name: "web"}, &appsv1.Deployment{})
+		}, timeout, interval).Should(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: name},
+			Data: map[string]string{"someone": "else"}})).To(Succeed())
+		updateStack(name, func(s *appstackv1.AppStack) {
+			s.Spec.Configs = []appstackv1.Config{{Name: "taken", Data: map[string]string{"a": "b"}}}
+		})
+		Eventually(func(g Gomega) {
+			g.Expect(readyCondition(g, name).Message).To(ContainSubstring("ConfigMap %s/taken already exists", name))
+		}, timeout, interval).Should(Succeed())
+		time.Sleep(recheckAfter + 2*time.Second)
+		before := apiReads.reads(name)
+		const rechecks = 2
+		time.Sleep(rechecks*recheckAfter + time.Second)
+		reads := apiReads.reads(name) - before
+		AddReportEntry("reads past the cache over two rechecks of a stack with a conflict and six waiting components", reads)
+		Expect(reads).To(BeNumerically("<=", rechecks+1),
+			"a stack waiting on an object in the way reads at most once per recheck, not once per name the cache does not show")
+
+		By("the object in the way goes: the stack takes the name")
+		Expect(k8sClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: name}})).To(Succeed())
+		Eventually(func(g Gomega) {
+			cm := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: name, Name: "taken"}, cm)).To(Succeed())
+			g.Expect(cm.Data).To(HaveKeyWithValue("a", "b"))
+		}, 3*recheckAfter, interval).Should(Succeed())
+	})
 })
