@@ -160,6 +160,13 @@ bench-foreign: tools-cluster build ## What others can make the operator hold: FO
 	status=0; go run ./test/bench -foreign $(FOREIGN_N) -timeout 5m -check -out bench-results || status=$$?; \
 		CLUSTER_NAME=appstack-foreign hack/dev-cluster.sh down; exit $$status
 
+REVISIONS_N ?= 100
+REVISIONS_MANAGER ?=
+.PHONY: bench-revisions
+bench-revisions: tools-cluster build ## What one author's edits make the operator hold: 3 stacks of a 900 KB config, revisionHistoryLimit 100, REVISIONS_N spec edits each; fails unless the steady RSS stays within 2× of the RSS at rest and under the chart's limit (REVISIONS_MANAGER=path runs another binary; its own cluster appstack-revisions, deleted at the end).
+	status=0; go run ./test/bench -revisions $(REVISIONS_N) $(if $(REVISIONS_MANAGER),-manager $(REVISIONS_MANAGER)) -timeout 5m -check -out bench-results || status=$$?; \
+		CLUSTER_NAME=appstack-revisions hack/dev-cluster.sh down; exit $$status
+
 ##@ Local cluster
 
 .PHONY: dev-cluster

@@ -143,7 +143,8 @@ func main() {
 		LeaderElectionID:              "appstack-operator.appstack.dev",
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controllers.CacheOptions(syncPeriod),
+		NewCache:                      controllers.NewCache(syncPeriod),
+		NewClient:                     controllers.NewClient,
 	})
 	if err != nil {
 		setupLog.Error(err, "unable to create the manager")

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
@@ -53,9 +55,56 @@ func (r *AppStackReconciler) planRevision(ctx context.Context, s *scope) error {
 	}
 	s.rev, s.oldRevs = rev, revs
 	if plan.AutoRollback(s.stack) { // only a rollback reads the specs they record
-		s.revisions = append(decodeRevisions(revs...), plan.Revision{Number: number, Hash: hash, Spec: s.stack.Spec})
+		old, err := r.readRevisions(ctx, s, revs, number)
+		if err != nil {
+			return err
+		}
+		s.revisions = append(old, plan.Revision{Number: number, Hash: hash, Spec: s.stack.Spec})
 	}
 	return nil
+}
+
+// readRevisions reads, of the stack's earlier revisions (revs, as cached: without
+// their data), the specs a rollback decision may run: the revision the stack was
+// last Ready at, and the one a rollback in force runs. The cache does not hold a
+// revision's data (trimRevision), so each is read from the apiserver — at most two
+// reads, and only for a stack with spec.rollout.autoRollback that is not Ready at
+// its spec. A revision that cannot be read or decoded is not one to return to.
+func (r *AppStackReconciler) readRevisions(
+	ctx context.Context, s *scope, revs []appsv1.ControllerRevision, current int64,
+) ([]plan.Revision, error) {
+	want := map[int64]bool{plan.ReadyRevision(&s.stack.Status): true}
+	if rb := s.stack.Status.Rollback; rb != nil {
+		want[rb.Revision] = true
+	}
+	if rb := r.memory(s.stack.UID).rollback; rb != nil {
+		want[rb.Revision] = true
+	}
+	delete(want, current)
+	delete(want, 0)
+	var out []plan.Revision
+	for _, cr := range revs {
+		if !want[cr.Revision] {
+			continue
+		}
+		full := &appsv1.ControllerRevision{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(&cr), full); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("read revision %s: %w", cr.Name, err)
+		}
+		if !metav1.IsControlledBy(full, s.stack) {
+			continue
+		}
+		data := render.RevisionData{}
+		if err := json.Unmarshal(full.Data.Raw, &data); err != nil {
+			logf.FromContext(ctx).Error(err, "revision does not decode; it is not one to roll back to", "revision", cr.Name)
+			continue
+		}
+		out = append(out, plan.Revision{Number: cr.Revision, Hash: cr.Labels[render.LabelSpecHash], Spec: data.Spec})
+	}
+	return out, nil
 }
 
 // trimRevisions, once the whole spec is applied, makes its revision the stack's

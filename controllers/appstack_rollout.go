@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -134,19 +133,6 @@ func (r *AppStackReconciler) trackFailure(s *scope) {
 	if s.recheck == 0 || left < s.recheck {
 		s.recheck = left
 	}
-}
-
-// decodeRevisions reads the spec each of the stack's revisions records.
-func decodeRevisions(revs ...appsv1.ControllerRevision) []plan.Revision {
-	out := make([]plan.Revision, 0, len(revs))
-	for _, cr := range revs {
-		data := render.RevisionData{}
-		if err := json.Unmarshal(cr.Data.Raw, &data); err != nil {
-			continue // unreadable: not a revision to return to
-		}
-		out = append(out, plan.Revision{Number: cr.Revision, Hash: cr.Labels[render.LabelSpecHash], Spec: data.Spec})
-	}
-	return out
 }
 
 // replaceStuckPods deletes, while a rollback is in force, the pods of a

@@ -27,6 +27,11 @@ import (
 func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileErr error) {
 	st := &s.stack.Status
 	st.Namespace = s.namespace
+	m := r.memory(s.stack.UID)
+	m.namespaceBlocked = namespaceSeen{}
+	if s.blocked != nil && s.blocked.reason == appstackv1.ReasonNamespaceConflict {
+		m.namespaceBlocked = m.namespaceObserved
+	}
 	if s.blocked != nil {
 		st.Components = nil
 		st.Ready = fmt.Sprintf("0/%d", len(s.stack.Spec.Components))
@@ -289,6 +294,20 @@ type stackMemory struct {
 	// next pass would read no rollback in the status and apply the failed spec
 	// again.
 	rollback *appstackv1.RollbackStatus
+	// namespaceObserved is the stack and namespace the last observe read, and
+	// namespaceBlocked the same when the plan refused that namespace
+	// (NamespaceConflict): while neither changes, a recheck reads nothing else.
+	namespaceObserved, namespaceBlocked namespaceSeen
+	// past is what the last pass read past the cache, while the stack waits on
+	// objects in the way (readLive).
+	past pastReads
+}
+
+// namespaceSeen identifies a stack and its namespace as one pass read them.
+type namespaceSeen struct {
+	stackResourceVersion string
+	uid                  types.UID
+	resourceVersion      string
 }
 
 // rememberInventory keeps what a pass left the stack owning and what it dropped;

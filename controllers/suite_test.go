@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -37,7 +39,42 @@ var (
 	cfg       *rest.Config
 	k8sClient client.Client
 	scheme    = runtime.NewScheme()
+	// mgrCache is the manager's cache, to look at what it holds; apiReads counts
+	// the reconciler's reads past it.
+	mgrCache cache.Cache
+	apiReads *readCounter
 )
+
+// readCounter counts the reads made through it, by namespace.
+type readCounter struct {
+	client.Reader
+	mu   sync.Mutex
+	byNS map[string]int
+}
+
+func (c *readCounter) count(ns string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byNS[ns]++
+}
+
+// reads is how many reads went to namespace ns so far.
+func (c *readCounter) reads(ns string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byNS[ns]
+}
+
+func (c *readCounter) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.count(key.Namespace)
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+func (c *readCounter) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	lo := (&client.ListOptions{}).ApplyOptions(opts)
+	c.count(lo.Namespace)
+	return c.Reader.List(ctx, list, opts...)
+}
 
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -66,14 +103,17 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   CacheOptions(10 * time.Hour),
+		Scheme:    scheme,
+		Metrics:   metricsserver.Options{BindAddress: "0"},
+		NewCache:  NewCache(10 * time.Hour),
+		NewClient: NewClient,
 	})
 	Expect(err).NotTo(HaveOccurred())
+	mgrCache = mgr.GetCache()
+	apiReads = &readCounter{Reader: mgr.GetAPIReader(), byNS: map[string]int{}}
 	Expect((&AppStackReconciler{
 		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
+		APIReader:               apiReads,
 		Recorder:                mgr.GetEventRecorder(render.ManagedBy),
 		MaxConcurrentReconciles: 2,
 		// Short, so that the suite goes through the batching path without waiting long.

@@ -2,6 +2,7 @@ package status
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -77,7 +78,7 @@ func cause(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) (r
 	if r, m, ok := failedMount(stack, c, pods, obs.Events); ok {
 		return r, m, failed, true
 	}
-	if r, m, ok := readinessProbe(c, pods, obs.Events); ok {
+	if r, m, ok := readinessProbe(stack, c, pods, obs.Events); ok {
 		return r, m, failed, true
 	}
 	if r, m, ok := claimPending(obs); ok {
@@ -435,8 +436,9 @@ var (
 )
 
 // readinessProbe finds a running pod that is not ready because a readiness probe
-// fails, with the probe's message from the kubelet's Unhealthy event.
-func readinessProbe(c *appstackv1.Component, pods []corev1.Pod, events []corev1.Event) (string, string, bool) {
+// fails, with what the kubelet's Unhealthy event says of it that the stack's
+// readers may see (probeMessage).
+func readinessProbe(stack *appstackv1.AppStack, c *appstackv1.Component, pods []corev1.Pod, events []corev1.Event) (string, string, bool) {
 	for _, p := range pods {
 		if p.Status.Phase != corev1.PodRunning || PodReady(&p) {
 			continue
@@ -457,16 +459,92 @@ func readinessProbe(c *appstackv1.Component, pods []corev1.Pod, events []corev1.
 				container = cs.Name
 			}
 		}
-		why := strings.TrimSpace(probeFailure.FindStringSubmatch(ev.Message)[1])
-		why, _, _ = strings.Cut(why, "\n")
-		why = podIP.ReplaceAllString(why, "<pod IP>")
-		if len(why) > 200 {
-			why = why[:200] + "…"
+		var probe *corev1.Probe
+		if ctr := specContainer(c, container); ctr != nil {
+			probe = ctr.ReadinessProbe
 		}
-		return ReasonReadinessProbeFailed, fmt.Sprintf("container %s is not ready: its readiness probe fails: %s (%s.readinessProbe)",
-			container, why, containerField(c, container)), true
+		why := strings.TrimSpace(probeFailure.FindStringSubmatch(ev.Message)[1])
+		return ReasonReadinessProbeFailed, fmt.Sprintf("container %s is not ready: %s (%s.readinessProbe)",
+			container, probeMessage(stack, c, probe, why), containerField(c, container)), true
 	}
 	return "", "", false
+}
+
+// The kubelet's own words for a failing probe: what it sends and what the
+// network answers, never what the container prints. A message of another shape
+// is not shown (probeMessage).
+var (
+	probeStatusCode = regexp.MustCompile(`^HTTP probe failed with statuscode: \d{3}$`)
+	// netAddr is an address the kubelet dials: the pod's IP or the probe's host,
+	// and a port.
+	netAddr  = `[\w.:\[\]%-]+`
+	probeNet = regexp.MustCompile(`^(?:dial tcp ` + netAddr + `: (?:connect: )?|read tcp ` + netAddr + `->` + netAddr + `: read: )?` +
+		`(?:connection refused|i/o timeout|no route to host|network is unreachable|connection reset by peer|connection timed out)$`)
+	probeHTTPGet = regexp.MustCompile(`^Get "([^"]*)": (.*)$`)
+	probeHTTPErr = regexp.MustCompile(`^(?:EOF|context deadline exceeded|net/http: request canceled(?: while waiting for connection)?)` +
+		`(?: \(Client\.Timeout exceeded while awaiting headers\))?$`)
+	probeGRPC = regexp.MustCompile(`^(?:service unhealthy \(responded with "(?:NOT_SERVING|UNKNOWN|SERVICE_UNKNOWN)"\)|` +
+		`timeout: health rpc did not complete within \S+)$`)
+)
+
+// probeMessage says why a readiness probe fails, for the stack's status — which
+// everyone who may read stacks reads, including people who may not read the
+// stack's namespace. The kubelet's message for an exec probe is the command's
+// output, and an HTTP or gRPC probe's error may quote what the container
+// answered (a malformed response, a redirect's path, the server's own error
+// text): any of it may be what the container can read, its Secrets and data. So
+// the message is kept only when it has one of the shapes the kubelet and the
+// network write themselves (an HTTP status code, a refused or timed-out
+// connection), with the pod's IP left out; otherwise the status names the kind
+// of probe and where to read the kubelet's message, for those who may read the
+// pods. The exit code of an exec probe's command is not in any event.
+func probeMessage(stack *appstackv1.AppStack, c *appstackv1.Component, probe *corev1.Probe, why string) string {
+	if probe == nil || probe.Exec == nil {
+		why, _, _ = strings.Cut(why, "\n")
+		if kubeletWords(probe, why) {
+			return "its readiness probe fails: " + podIP.ReplaceAllString(why, "<pod IP>")
+		}
+	}
+	kind := "readiness probe"
+	switch {
+	case probe == nil:
+	case probe.Exec != nil:
+		kind = "exec readiness probe"
+	case probe.HTTPGet != nil:
+		kind = "httpGet readiness probe"
+	case probe.TCPSocket != nil:
+		kind = "tcpSocket readiness probe"
+	case probe.GRPC != nil:
+		kind = "grpc readiness probe"
+	}
+	what := "the kubelet's message is not shown in status, as it may carry what the container answered"
+	if probe != nil && probe.Exec != nil {
+		what = "its output is not shown in status"
+	}
+	return fmt.Sprintf("its %s fails (%s: `kubectl describe pods -n %s -l %s=%s,%s=%s` shows it to those who may read those pods)",
+		kind, what, render.NamespaceName(stack), render.LabelStack, stack.Name, render.LabelComponent, c.Name)
+}
+
+// kubeletWords tells whether a probe's failure message is one the kubelet and the
+// network word themselves. An HTTP request's URL is the probe's own only when
+// its path is the probe's: a redirect puts the container's Location there.
+func kubeletWords(probe *corev1.Probe, why string) bool {
+	if probeStatusCode.MatchString(why) || probeNet.MatchString(why) || probeGRPC.MatchString(why) {
+		return true
+	}
+	m := probeHTTPGet.FindStringSubmatch(why)
+	if m == nil || probe == nil || probe.HTTPGet == nil || !(probeNet.MatchString(m[2]) || probeHTTPErr.MatchString(m[2])) {
+		return false
+	}
+	u, err := url.Parse(m[1])
+	if err != nil {
+		return false
+	}
+	path := probe.HTTPGet.Path
+	if path == "" {
+		path = "/"
+	}
+	return u.RequestURI() == path && u.User == nil && u.Fragment == ""
 }
 
 // PodReady tells whether a pod's Ready condition is True.

@@ -28,6 +28,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/utils/ptr"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/render"
@@ -47,12 +49,14 @@ const (
 )
 
 type foreignResults struct {
-	Machine  map[string]string `json:"machine"`
-	Stacks   int               `json:"stacks"`
-	Foreign  int               `json:"foreignConfigMaps"`
-	Bytes    int               `json:"bytesPerConfigMap"`
-	Wait     string            `json:"wait"`
-	Baseline rssFigures        `json:"baseline"`
+	Machine map[string]string `json:"machine"`
+	Stacks  int               `json:"stacks"`
+	Foreign int               `json:"foreignConfigMaps"`
+	Bytes   int               `json:"bytesPerConfigMap"`
+	// Owner: each ConfigMap also names a stack as its controller, by a made-up UID.
+	Owner    bool       `json:"madeUpOwnerReference"`
+	Wait     string     `json:"wait"`
+	Baseline rssFigures `json:"baseline"`
 	// After is from the first create to Wait after the last.
 	After        rssFigures `json:"afterCreation"`
 	CreateSecond float64    `json:"creationSeconds"`
@@ -104,10 +108,12 @@ func goMemory() map[string]float64 {
 }
 
 // runForeign: nStacks ordinary stacks, then nForeign ConfigMaps of bytes each, left
-// to the operator for wait once created.
-func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes int, wait time.Duration, check bool) {
+// to the operator for wait once created; with owner, each names a stack as its
+// controller by a made-up UID (the cluster's garbage collector deletes such
+// objects once it has looked their owner up, so the peak is the figure to read).
+func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes int, wait time.Duration, owner, check bool) {
 	prefix := filepath.Join(out, "foreign-"+time.Now().UTC().Format("20060102-150405"))
-	res := &foreignResults{Machine: machine(root), Stacks: nStacks, Foreign: nForeign, Bytes: bytes, Wait: wait.String()}
+	res := &foreignResults{Machine: machine(root), Stacks: nStacks, Foreign: nForeign, Bytes: bytes, Wait: wait.String(), Owner: owner}
 
 	// The ConfigMaps are nForeign×bytes in etcd: the cluster goes whatever happens.
 	env := map[string]string{"CLUSTER_NAME": foreignCluster, "NODES": fmt.Sprint(nStacks*8/100 + 4), "PV_POOL": fmt.Sprint(nStacks + 20),
@@ -198,6 +204,11 @@ func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes 
 				render.LabelManagedBy: render.ManagedBy, render.LabelInstance: stack,
 				render.LabelStack: stack, render.LabelComponent: webComponent}},
 			Data: map[string]string{"blob": blob},
+		}
+		if owner {
+			// The stack's kind and name as controller, with a UID of nobody's.
+			cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: appstackv1.GroupVersion.String(), Kind: "AppStack",
+				Name: stack, UID: uuid.NewUUID(), Controller: ptr.To(true)}}
 		}
 		must(dc.Create(ctx, cm))
 	})
@@ -374,6 +385,16 @@ func median(xs []float64) float64 {
 
 func (s *rssSeries) stop() { close(s.done) }
 
+// latest is the last sample, 0 before the first.
+func (s *rssSeries) latest() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.samples) == 0 {
+		return 0
+	}
+	return s.samples[len(s.samples)-1]
+}
+
 func foreignReport(r *foreignResults, prefix string) {
 	b, err := json.MarshalIndent(r, "", "  ")
 	must(err)
@@ -386,8 +407,12 @@ func foreignReport(r *foreignResults, prefix string) {
 		}
 		return "**no**"
 	}
-	fmt.Fprintf(&md, "%d stacks; %d ConfigMaps of %d bytes in namespace %s labelled like their `web` children; %s cores, %s, %s, commit %s\n\n",
-		r.Stacks, r.Foreign, r.Bytes, foreignNamespace, r.Machine["cores"], r.Machine["kubernetes"], r.Machine["go"], r.Machine["commit"])
+	how := "labelled like their `web` children"
+	if r.Owner {
+		how += " and naming a stack as controller by a made-up UID"
+	}
+	fmt.Fprintf(&md, "%d stacks; %d ConfigMaps of %d bytes in namespace %s %s; %s cores, %s, %s, commit %s\n\n",
+		r.Stacks, r.Foreign, r.Bytes, foreignNamespace, how, r.Machine["cores"], r.Machine["kubernetes"], r.Machine["go"], r.Machine["commit"])
 	fmt.Fprintf(&md, "| measure | value | ratio to baseline | target | met |\n| --- | --- | --- | --- | --- |\n")
 	fmt.Fprintf(&md, "| RSS at rest, %d stacks Ready (median of %s) | %.1f MiB | 1 | | |\n", r.Stacks, steadyWindow, r.Baseline.Steady)
 	fmt.Fprintf(&md, "| RSS while the ConfigMaps are created (%.1f s) and %s after: peak | %.1f MiB | %s | | |\n", r.CreateSecond, r.Wait, r.After.Peak, ratio(r.After.Peak))

@@ -120,14 +120,31 @@ func main() {
 		"labelled like the children of -foreign-stacks stacks, in a namespace no stack owns (cluster "+foreignCluster+"); -check fails unless RSS and reconciles stay put")
 	foreignStacks := flag.Int("foreign-stacks", 20, "with -foreign: the ordinary stacks")
 	foreignBytes := flag.Int("foreign-bytes", 1_000_000, "with -foreign: bytes of data in each ConfigMap")
+	foreignOwner := flag.Bool("foreign-owner", false, "with -foreign: each ConfigMap also names a stack as its controller, by a made-up UID")
 	foreignWait := flag.Duration("foreign-wait", time.Minute, "with -foreign: how long the ConfigMaps are left to the operator once created (the last 20 s are its steady sample)")
+	revisions := flag.Int("revisions", 0, "instead of the comparison, measure what one author's edits make the operator hold: "+
+		"this many spec edits of each of -revisions-stacks stacks with a config of -revisions-bytes and revisionHistoryLimit "+
+		"-revisions-limit (cluster "+revisionsCluster+"); -check fails unless the steady RSS after them is within 2× of the RSS at rest "+
+		"and the high-water mark under the chart's limit")
+	revisionsStacks := flag.Int("revisions-stacks", 3, "with -revisions: the stacks")
+	revisionsBytes := flag.Int("revisions-bytes", 900_000, "with -revisions: bytes of data in each stack's config")
+	revisionsLimit := flag.Int("revisions-limit", 100, "with -revisions: each stack's spec.revisionHistoryLimit")
+	manager := flag.String("manager", "", "with -revisions: the operator binary to run (default bin/manager), e.g. one built from an older commit")
 	flag.Parse()
 	waitTimeout = *timeout
 	root, _ := filepath.Abs(".")
 	ctx := context.Background()
 	must(os.MkdirAll(*out, 0o755))
+	if *revisions > 0 {
+		bin := *manager
+		if bin == "" {
+			bin = filepath.Join(root, "bin", "manager")
+		}
+		runRevisions(ctx, root, *out, bin, *revisionsStacks, *revisions, *revisionsBytes, int32(*revisionsLimit), *check)
+		return
+	}
 	if *foreign > 0 {
-		runForeign(ctx, root, *out, *foreignStacks, *foreign, *foreignBytes, max(*foreignWait, steadyWindow), *check)
+		runForeign(ctx, root, *out, *foreignStacks, *foreign, *foreignBytes, max(*foreignWait, steadyWindow), *foreignOwner, *check)
 		return
 	}
 	prefix := filepath.Join(*out, "bench-"+time.Now().UTC().Format("20060102-150405"))
