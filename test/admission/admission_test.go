@@ -536,6 +536,17 @@ func TestAdoptingANamespaceNeedsUpdateOnItOnlyToChangeIt(t *testing.T) {
 			t.Errorf("%s with update on the namespace (a RoleBinding in it): %v", settings, err)
 		}
 	}
+	// The check asks what the apiserver asks of a real update of the namespace: a
+	// RoleBinding in namespace X grants verbs on namespace X itself.
+	_, c = user(t, ns, []permission{{"update", "namespaces"}, {"get", "namespaces"}})
+	live := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: ns}, live); err != nil {
+		t.Fatalf("get namespace %s with a RoleBinding in it: %v", ns, err)
+	}
+	live.Labels["team"] = "web"
+	if err := c.Update(ctx, live, client.DryRunAll); err != nil {
+		t.Errorf("update namespace %s with a RoleBinding in it: %v", ns, err)
+	}
 
 	// A change of the adopted namespace's settings needs the same; another change does not.
 	stored := createAsAdmin(t, stack("adopter", plain))
