@@ -212,7 +212,7 @@ cat <<EOF
     kubectl delete deployment simple-app -n gurumee   # the operator puts it back
     # team-a's stack, and what another team may do to it (README.md, "Who may do what"):
     kubectl --as=alice --as-group=team-a get stack team-a-shop
-    kubectl --as=bob --as-group=team-b patch stack team-a-shop --type=merge -p '{"spec":{"paused":true}}'   # refused: names the permission bob lacks in team-a
+    kubectl --as=bob --as-group=appstack:editors patch stack team-a-shop --type=merge -p '{"spec":{"paused":true}}'   # refused: names the permission bob lacks in team-a
     # a stack author who is no admin is refused a privileged stack:
     kubectl --as=alice --as-group=appstack:editors apply --dry-run=server -f - <<<'{"apiVersion": "apps.appstack.dev/v1alpha1", "kind": "AppStack", "metadata": {"name": "mine"}, "spec": {"namespace": {"podSecurity": "privileged"}, "components": [{"name": "web", "containers": [{"name": "app", "image": "nginx"}]}]}}'
     $LOGS   # the operator's log

@@ -135,7 +135,7 @@ var _ = Describe("two teams and an admin: a stack author gets exactly the rights
 
 	It("refuses team B the deletion of team A's stack", func() {
 		_, err := as(asTeamB, "", "delete", "stack", "ledger", "--timeout=30s")
-		msg := refusedWith(err, "bob may not delete stack ledger: it needs permission to delete ", " in namespace ledger (")
+		msg := refusedWith(err, "bob may not delete stack ledger: it needs permission to ", " in namespace ledger (", "In all, this request needs: update persistentvolumeclaims, delete deployments.apps, delete services")
 		saw("B deletes A's stack: %s\n", msg)
 		Expect(kubectl("get", "stack", "ledger", "-o", "name")).To(Equal("appstack.apps.appstack.dev/ledger\n"))
 	})
