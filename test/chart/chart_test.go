@@ -250,7 +250,7 @@ func TestAdmissionPolicyReservesPrivilegedStacksToAdminGroups(t *testing.T) {
 		messages += v.MessageExpression + "\n" + v.Message + "\n"
 	}
 	for _, field := range []string{"spec.namespace.podSecurity", "].hostPath", "metadata.finalizers",
-		"].securityContext.privileged", "].securityContext.capabilities.add", "].tolerations[", "it needs permission to "} {
+		"].securityContext.privileged", "].securityContext.capabilities.add", "].tolerations[", "kubectl auth can-i"} {
 		if !strings.Contains(messages, field) {
 			t.Errorf("no validation message names %s", field)
 		}
