@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: the local cluster, the CRD, the admission policy and the appstack
-# ClusterRoles, the operator and every sample stack, waited on until Ready (only
-# those: other stacks do not count).
+# ClusterRoles, the operator, every sample stack and a team's stack, waited on until
+# Ready (only those: other stacks do not count).
+#
+# The team (README.md, "Who may do what"): namespace team-a, handed by its owner to
+# the stack team-a-shop, ClusterRole edit there for group team-a and
+# appstack-editor-role everywhere; the stack is applied as alice of team-a.
 #
 # Where the cluster has a real node (root on Linux; hack/dev-cluster.sh), the operator
 # is installed from its chart (hack/real-node-values.yaml) and runs as two pods on that
@@ -121,6 +125,10 @@ kubectl create clusterrolebinding appstack-demo-editors --clusterrole=appstack-e
 
 if real_node; then
   start_operator_pods
+  # The chart's operator runs as its own ServiceAccount: the policy lets it alone (and
+  # the admin groups) remove a stack's finalizer (config/admission/kustomization.yaml).
+  kubectl patch validatingadmissionpolicy appstack-privileged-stacks --type=json -p \
+    "$(printf '[{"op": "replace", "path": "/spec/variables/1/expression", "value": "[\\"system:serviceaccount:%s:%s\\"]"}]' "$OP_NS" "$OP_DEPLOY")" >/dev/null
   LOGS="kubectl logs -n $OP_NS -l app.kubernetes.io/name=appstack-operator --prefix -f"
 else
   stop_operator_pods
@@ -138,6 +146,31 @@ if real_node; then
   mapfile -t -O "${#samples[@]}" samples < <(kubectl apply -k "$ROOT/config/samples/real-node" -o name)
 fi
 printf '%s configured\n' "${samples[@]}"
+
+log "a team of its own: namespace team-a, handed to stack team-a-shop, ClusterRole edit there and appstack-editor-role for group team-a"
+kubectl create namespace team-a --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+kubectl annotate namespace team-a --overwrite apps.appstack.dev/adopt=team-a-shop >/dev/null
+kubectl create rolebinding team-a-edit -n team-a --clusterrole=edit --group=team-a \
+  --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f - >/dev/null
+kubectl create clusterrolebinding team-a-stacks --clusterrole=appstack-editor-role --group=team-a \
+  --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f - >/dev/null
+TEAM_STACK='apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: team-a-shop}
+spec:
+  namespace: {name: team-a, adopt: true}
+  components:
+  - name: web
+    containers: [{name: app, image: nginx, ports: [{containerPort: 80}]}]'
+# RBAC's caches take a moment to show new bindings.
+for i in $(seq 20); do
+  out=$(kubectl --as=alice --as-group=team-a apply -f - <<<"$TEAM_STACK" 2>&1) && break
+  [[ $i -lt 20 ]] || die "alice of team-a could not apply her stack: $out"
+  sleep 0.5
+done
+echo "$ kubectl --as=alice --as-group=team-a apply -f team-a-shop.yaml"
+echo "$out"
+samples+=(appstack.apps.appstack.dev/team-a-shop)
 
 log "waiting up to $WAIT for the ${#samples[@]} sample stacks to be Ready"
 ready() {
@@ -177,7 +210,10 @@ cat <<EOF
     kubectl get stacks                      # READY / STATUS of every stack
     kubectl get stack gurumee -o yaml       # status: components, conditions, observedGeneration
     kubectl delete deployment simple-app -n gurumee   # the operator puts it back
-    # a stack author who is no admin (README.md, "Who may do what") is refused a privileged stack:
+    # team-a's stack, and what another team may do to it (README.md, "Who may do what"):
+    kubectl --as=alice --as-group=team-a get stack team-a-shop
+    kubectl --as=bob --as-group=appstack:editors patch stack team-a-shop --type=merge -p '{"spec":{"paused":true}}'   # refused: names the permission bob lacks in team-a
+    # a stack author who is no admin is refused a privileged stack:
     kubectl --as=alice --as-group=appstack:editors apply --dry-run=server -f - <<<'{"apiVersion": "apps.appstack.dev/v1alpha1", "kind": "AppStack", "metadata": {"name": "mine"}, "spec": {"namespace": {"podSecurity": "privileged"}, "components": [{"name": "web", "containers": [{"name": "app", "image": "nginx"}]}]}}'
     $LOGS   # the operator's log
     make dev-cluster-down                   # stop the operator and delete the cluster

@@ -120,13 +120,28 @@ type NamespaceSpec struct {
 	// +optional
 	Name string `json:"name,omitempty"`
 
-	// labels are added to the namespace.
+	// labels are added to the namespace, except keys the operator or the cluster
+	// interpret: pod-security.kubernetes.io/*, apps.appstack.dev/*,
+	// app.kubernetes.io/managed-by, and kubernetes.io/*, k8s.io/* and their
+	// subdomains (app.kubernetes.io/* aside).
 	// +kubebuilder:validation:MaxProperties=64
+	// Keys the operator or the cluster interpret are refused: the operator would
+	// fight over them, or they would change what the namespace's pods may do.
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('pod-security.kubernetes.io/'))",message="spec.namespace.labels: pod-security.kubernetes.io/* keys are refused: Pod Security is set by the operator from spec.namespace.podSecurity; remove them and set spec.namespace.podSecurity instead",messageExpression="'spec.namespace.labels: ' + self.filter(k, k.startsWith('pod-security.kubernetes.io/'))[0] + ': Pod Security is set by the operator from spec.namespace.podSecurity (with enforce-version latest); remove them and set spec.namespace.podSecurity instead'"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('apps.appstack.dev/'))",message="spec.namespace.labels: apps.appstack.dev/* labels are reserved to the operator; remove them",messageExpression="'spec.namespace.labels: ' + self.filter(k, k.startsWith('apps.appstack.dev/'))[0] + ': apps.appstack.dev/* labels are reserved to the operator, which records ownership, adoption and retention there; remove them'"
+	// +kubebuilder:validation:XValidation:rule="!('app.kubernetes.io/managed-by' in self)",message="spec.namespace.labels: app.kubernetes.io/managed-by is set by the operator (appstack-operator); remove it"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.startsWith('kubernetes.io/') || k.startsWith('k8s.io/') || ((k.contains('.kubernetes.io/') || k.contains('.k8s.io/')) && !k.startsWith('app.kubernetes.io/') && !k.startsWith('pod-security.kubernetes.io/'))))",message="spec.namespace.labels: labels under kubernetes.io and k8s.io are interpreted by the cluster; remove them; to place the pods of a component, set spec.components[].nodeSelector",messageExpression="'spec.namespace.labels: ' + self.filter(k, k.startsWith('kubernetes.io/') || k.startsWith('k8s.io/') || ((k.contains('.kubernetes.io/') || k.contains('.k8s.io/')) && !k.startsWith('app.kubernetes.io/') && !k.startsWith('pod-security.kubernetes.io/')))[0] + ': labels under kubernetes.io and k8s.io are interpreted by the cluster (e.g. kubernetes.io/metadata.name); remove them; to place the pods of a component, set spec.components[].nodeSelector'"
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
 
-	// annotations are added to the namespace.
+	// annotations are added to the namespace, except the keys refused in labels.
 	// +kubebuilder:validation:MaxProperties=64
+	// Keys the operator or the cluster interpret are refused: the operator would
+	// fight over them, or they would change what the namespace's pods may do.
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('pod-security.kubernetes.io/'))",message="spec.namespace.annotations: pod-security.kubernetes.io/* keys are refused: Pod Security is set by the operator from spec.namespace.podSecurity; remove them and set spec.namespace.podSecurity instead",messageExpression="'spec.namespace.annotations: ' + self.filter(k, k.startsWith('pod-security.kubernetes.io/'))[0] + ': Pod Security is set by the operator from spec.namespace.podSecurity (with enforce-version latest); remove them and set spec.namespace.podSecurity instead'"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('apps.appstack.dev/'))",message="spec.namespace.annotations: apps.appstack.dev/* annotations are reserved to the operator; remove them",messageExpression="'spec.namespace.annotations: ' + self.filter(k, k.startsWith('apps.appstack.dev/'))[0] + ': apps.appstack.dev/* annotations are reserved to the operator, which records ownership, adoption and retention there; remove them'"
+	// +kubebuilder:validation:XValidation:rule="!('app.kubernetes.io/managed-by' in self)",message="spec.namespace.annotations: app.kubernetes.io/managed-by is set by the operator (appstack-operator); remove it"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.startsWith('kubernetes.io/') || k.startsWith('k8s.io/') || ((k.contains('.kubernetes.io/') || k.contains('.k8s.io/')) && !k.startsWith('app.kubernetes.io/') && !k.startsWith('pod-security.kubernetes.io/'))))",message="spec.namespace.annotations: annotations under kubernetes.io and k8s.io are interpreted by the cluster; remove them; to place or tolerate the pods of a component, set spec.components[].nodeSelector and tolerations",messageExpression="'spec.namespace.annotations: ' + self.filter(k, k.startsWith('kubernetes.io/') || k.startsWith('k8s.io/') || ((k.contains('.kubernetes.io/') || k.contains('.k8s.io/')) && !k.startsWith('app.kubernetes.io/') && !k.startsWith('pod-security.kubernetes.io/')))[0] + ': annotations under kubernetes.io and k8s.io are interpreted by the cluster (e.g. scheduler.alpha.kubernetes.io/node-selector, scheduler.alpha.kubernetes.io/defaultTolerations); remove them; to place or tolerate the pods of a component, set spec.components[].nodeSelector and tolerations'"
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 
@@ -140,8 +155,10 @@ type NamespaceSpec struct {
 	// creating its own. The namespace's owner must agree too, by annotating it
 	// apps.appstack.dev/adopt=<stack name>. An adopted namespace is never deleted
 	// or owned; objects already in it are never touched; releasing it restores
-	// the labels and annotations the operator changed. Admission policy reserves
-	// this to platform admins.
+	// the labels and annotations the operator changed. The admission policy
+	// (README.md, "Who may do what") asks its author for update on the namespace
+	// when the stack sets its podSecurity (other than baseline), labels or
+	// annotations.
 	// +optional
 	Adopt bool `json:"adopt,omitempty"`
 }
@@ -843,6 +860,8 @@ const (
 // joined the list still takes labels, status, spec changes and the removal of its
 // finalizer (docs/api-evolution.md). The namespace cannot change anyway (below).
 // +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || !((has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) in ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'appstack-system'])",message="spec.namespace.name: default, kube-system, kube-public, kube-node-lease and appstack-system are protected (a stack named like one of them needs spec.namespace.name); choose a namespace of your own",optionalOldSelf=true
+// Names that start with kube- are Kubernetes' own; a creation-only rule too.
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || !(has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name).startsWith('kube-')",message="spec.namespace.name: namespaces whose name starts with kube- are reserved to Kubernetes (a stack named kube-... needs spec.namespace.name); choose a namespace of your own",optionalOldSelf=true
 // +kubebuilder:validation:XValidation:rule="(has(self.spec.__namespace__) && has(self.spec.__namespace__.name) ? self.spec.__namespace__.name : self.metadata.name) == (has(oldSelf.spec.__namespace__) && has(oldSelf.spec.__namespace__.name) ? oldSelf.spec.__namespace__.name : oldSelf.metadata.name)",message="spec.namespace.name: cannot change; a stack lives in one namespace for life. To move it, delete the stack (its retained volumes stay in the old namespace) and create it again with the new name"
 
 // AppStack is a whole application stack — namespace, workloads, services and

@@ -132,4 +132,25 @@ components:
     kind: Job
     progressDeadlineSeconds: 60
     containers: [{name: app, image: busybox}]`, Want: "progressDeadlineSeconds: only allowed for kind Deployment"},
+	// Namespace keys the operator or the cluster interpret (issue 19), and kube-*.
+	{Name: "a Pod Security label on the namespace", Spec: "namespace: {labels: {pod-security.kubernetes.io/enforce-version: v1.18}}\ncomponents:" + web,
+		Want: "spec.namespace.labels: pod-security.kubernetes.io/enforce-version: Pod Security is set by the operator from spec.namespace.podSecurity"},
+	{Name: "a Pod Security annotation on the namespace", Spec: "namespace: {annotations: {pod-security.kubernetes.io/exempt: x}}\ncomponents:" + web,
+		Want: "spec.namespace.annotations: pod-security.kubernetes.io/exempt: Pod Security is set by the operator"},
+	{Name: "an operator label on the namespace", Spec: "namespace: {labels: {apps.appstack.dev/retained: \"true\"}}\ncomponents:" + web,
+		Want: "spec.namespace.labels: apps.appstack.dev/retained: apps.appstack.dev/* labels are reserved to the operator"},
+	{Name: "an operator annotation on the namespace", Spec: "namespace: {annotations: {apps.appstack.dev/adopt: other}}\ncomponents:" + web,
+		Want: "spec.namespace.annotations: apps.appstack.dev/adopt: apps.appstack.dev/* annotations are reserved to the operator"},
+	{Name: "managed-by on the namespace", Spec: "namespace: {labels: {app.kubernetes.io/managed-by: helm}}\ncomponents:" + web,
+		Want: "spec.namespace.labels: app.kubernetes.io/managed-by is set by the operator"},
+	{Name: "a kubernetes.io label on the namespace", Spec: "namespace: {labels: {kubernetes.io/metadata.name: other, team: web}}\ncomponents:" + web,
+		Want: "spec.namespace.labels: kubernetes.io/metadata.name: labels under kubernetes.io and k8s.io are interpreted by the cluster"},
+	{Name: "a scheduler annotation on the namespace", Spec: "namespace: {annotations: {scheduler.alpha.kubernetes.io/defaultTolerations: '[]'}}\ncomponents:" + web,
+		Want: "spec.namespace.annotations: scheduler.alpha.kubernetes.io/defaultTolerations: annotations under kubernetes.io and k8s.io are interpreted by the cluster"},
+	{Name: "a k8s.io subdomain label on the namespace", Spec: "namespace: {labels: {node.k8s.io/pool: gpu}}\ncomponents:" + web,
+		Want: "set spec.components[].nodeSelector"},
+	{Name: "stack named kube-*", StackName: "kube-flannel", Spec: "components:" + web,
+		Want: "spec.namespace.name: namespaces whose name starts with kube- are reserved to Kubernetes"},
+	{Name: "namespace named kube-*", Spec: "namespace: {name: kube-mine}\ncomponents:" + web,
+		Want: "namespaces whose name starts with kube- are reserved to Kubernetes"},
 }

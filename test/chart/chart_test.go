@@ -193,17 +193,23 @@ func admission(t *testing.T, args ...string) (*admissionv1.ValidatingAdmissionPo
 // adminGroups reads the list literal of the policy's adminGroups variable.
 func adminGroups(t *testing.T, p *admissionv1.ValidatingAdmissionPolicy) []string {
 	t.Helper()
+	return listVariable(t, p, "adminGroups")
+}
+
+// listVariable reads the list literal of one of the policy's variables.
+func listVariable(t *testing.T, p *admissionv1.ValidatingAdmissionPolicy, name string) []string {
+	t.Helper()
 	for _, v := range p.Spec.Variables {
-		if v.Name == "adminGroups" {
-			var groups []string
+		if v.Name == name {
+			var list []string
 			// The chart writes it as a JSON list of strings, which is also a CEL list literal.
-			if err := json.Unmarshal([]byte(v.Expression), &groups); err != nil {
-				t.Fatalf("adminGroups is not a list of strings: %q: %v", v.Expression, err)
+			if err := json.Unmarshal([]byte(v.Expression), &list); err != nil {
+				t.Fatalf("%s is not a list of strings: %q: %v", name, v.Expression, err)
 			}
-			return groups
+			return list
 		}
 	}
-	t.Fatalf("policy %s has no adminGroups variable", p.Name)
+	t.Fatalf("policy %s has no %s variable", p.Name, name)
 	return nil
 }
 
@@ -223,24 +229,39 @@ func TestAdmissionPolicyReservesPrivilegedStacksToAdminGroups(t *testing.T) {
 	}
 	rules := policy.Spec.MatchConstraints.ResourceRules
 	if len(rules) != 1 || !slices.Equal(rules[0].APIGroups, []string{"apps.appstack.dev"}) || !slices.Equal(rules[0].Resources, []string{"appstacks"}) ||
-		!slices.Equal(rules[0].Operations, []admissionv1.OperationType{admissionv1.Create, admissionv1.Update}) {
-		t.Errorf("the policy must match CREATE and UPDATE of appstacks: %+v", rules)
+		!slices.Equal(rules[0].Operations, []admissionv1.OperationType{admissionv1.Create, admissionv1.Update, admissionv1.Delete}) {
+		t.Errorf("the policy must match CREATE, UPDATE and DELETE of appstacks: %+v", rules)
+	}
+	if len(policy.Spec.MatchConditions) != 0 {
+		t.Errorf("the policy must see every write of a stack (a metadata-only update can remove the finalizer): %+v", policy.Spec.MatchConditions)
+	}
+	// The operator, the only user besides the admin groups that may remove the
+	// finalizer, is this release's ServiceAccount in the release's namespace.
+	if got, want := listVariable(t, policy, "operators"), []string{"system:serviceaccount:appstack-system:appstack-appstack-operator"}; !slices.Equal(got, want) {
+		t.Errorf("operators: got %v, want %v", got, want)
+	}
+	// README.md and config/admission/kustomization.yaml patch these two by index.
+	if len(policy.Spec.Variables) < 2 || policy.Spec.Variables[0].Name != "adminGroups" || policy.Spec.Variables[1].Name != "operators" {
+		t.Errorf("variables 0 and 1 must be adminGroups and operators (the documented patches name them by index)")
 	}
 	// Every field the policy reserves has a validation whose message names it.
 	var messages string
 	for _, v := range policy.Spec.Validations {
 		messages += v.MessageExpression + "\n" + v.Message + "\n"
 	}
-	for _, field := range []string{"spec.namespace.podSecurity", "spec.namespace.adopt", "].hostPath",
-		"].securityContext.privileged", "].securityContext.capabilities.add", "].tolerations["} {
+	for _, field := range []string{"spec.namespace.podSecurity", "].hostPath", "metadata.finalizers",
+		"].securityContext.privileged", "].securityContext.capabilities.add", "].tolerations[", "kubectl auth can-i"} {
 		if !strings.Contains(messages, field) {
 			t.Errorf("no validation message names %s", field)
 		}
 	}
 
-	policy, _ = admission(t, "--set", `admissionPolicy.adminGroups={ops,sre:on-call}`)
+	policy, _ = admission(t, "--set", `admissionPolicy.adminGroups={ops,sre:on-call}`, "--namespace", "platform-ops")
 	if got, want := adminGroups(t, policy), []string{"ops", "sre:on-call"}; !slices.Equal(got, want) {
 		t.Errorf("admissionPolicy.adminGroups: got %v, want %v", got, want)
+	}
+	if got, want := listVariable(t, policy, "operators"), []string{"system:serviceaccount:platform-ops:appstack-appstack-operator"}; !slices.Equal(got, want) {
+		t.Errorf("operators, installed into namespace platform-ops: got %v, want %v", got, want)
 	}
 
 	docs := render(t, "--set", "admissionPolicy.enabled=false")
@@ -267,6 +288,32 @@ func TestAdmissionPolicyMatchesKustomize(t *testing.T) {
 	}
 	if kBinding.Spec.PolicyName != kPolicy.Name {
 		t.Errorf("config/admission: the binding names policy %q, the policy is %q", kBinding.Spec.PolicyName, kPolicy.Name)
+	}
+	// The operator differs by install: the kustomize one is config/default's
+	// ServiceAccount (namespace, namePrefix and config/rbac's name).
+	var def struct {
+		Namespace  string `json:"namespace"`
+		NamePrefix string `json:"namePrefix"`
+	}
+	sa := &corev1.ServiceAccount{}
+	for file, obj := range map[string]any{filepath.Join("default", "kustomization.yaml"): &def, filepath.Join("rbac", "service_account.yaml"): sa} {
+		b, err := os.ReadFile(filepath.Join(root, "config", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(b, obj); err != nil {
+			t.Fatalf("config/%s: %v", file, err)
+		}
+	}
+	if got, want := listVariable(t, kPolicy, "operators"), []string{"system:serviceaccount:" + def.Namespace + ":" + def.NamePrefix + sa.Name}; !slices.Equal(got, want) {
+		t.Errorf("config/admission: operators is %v, but config/default runs the operator as %v", got, want)
+	}
+	for _, p := range []*admissionv1.ValidatingAdmissionPolicy{chartPolicy, kPolicy} {
+		for i := range p.Spec.Variables {
+			if p.Spec.Variables[i].Name == "operators" {
+				p.Spec.Variables[i].Expression = "(the install's own)"
+			}
+		}
 	}
 	if !reflect.DeepEqual(chartPolicy.Spec, kPolicy.Spec) {
 		c, _ := yaml.Marshal(chartPolicy.Spec)

@@ -79,9 +79,15 @@ func TestStoredStacksSurviveTheCRDUpgrade(t *testing.T) {
 	// Written by the earlier release, with the finalizer and a status as that
 	// operator left them: a stack in namespace `default`, which the current CRD
 	// protects, and an ordinary one.
+	// Also stacks the current CRD refuses at creation since issue 19: one named
+	// kube-*, one whose namespace labels downgrade Pod Security, one whose namespace
+	// annotation is the operator's.
 	legacy := map[string]map[string]any{
-		"in-default": {"namespace": map[string]any{"name": "default"}, "components": web("nginx:1.25")},
-		"legacy":     {"components": web("nginx:1.25")},
+		"in-default":   {"namespace": map[string]any{"name": "default"}, "components": web("nginx:1.25")},
+		"legacy":       {"components": web("nginx:1.25")},
+		"kube-flannel": {"components": web("nginx:1.25")},
+		"psa-label": {"namespace": map[string]any{"labels": map[string]any{"pod-security.kubernetes.io/enforce-version": "v1.18"},
+			"annotations": map[string]any{"apps.appstack.dev/adopt": "other"}}, "components": web("nginx:1.25")},
 	}
 	for name, spec := range legacy {
 		s := stack(name, spec)
@@ -119,6 +125,15 @@ func TestStoredStacksSurviveTheCRDUpgrade(t *testing.T) {
 		t.Fatalf("the current CRD must refuse a new stack in namespace default, got %v", refusal)
 	}
 	t.Logf("a new stack in default after the upgrade: %v", refusal)
+	for name, want := range map[string]string{"kube-flannel": "reserved to Kubernetes", "psa-label": "Pod Security is set by the operator"} {
+		fresh := stack(name+"-new", legacy[name])
+		if name == "kube-flannel" {
+			fresh.SetName("kube-flannel2")
+		}
+		if err := c.Create(ctx, fresh, client.DryRunAll); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the current CRD must refuse a new stack like %s (%q), got %v", name, want, err)
+		}
+	}
 
 	for name := range legacy {
 		s := &unstructured.Unstructured{}

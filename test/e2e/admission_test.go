@@ -16,8 +16,11 @@ import (
 // The groups config/admission reserves privileged stacks to, as its messages name them.
 const reservedTo = "reserved to members of system:masters or appstack:platform-admins"
 
-// alice is a stack author bound to appstack-editor-role only; bob is a member of
-// appstack:platform-admins. Both are impersonated by the suite's admin kubeconfig.
+// alice is a stack author who may create stacks and everything they render
+// everywhere (appstack-editor-role, ClusterRole edit and namespaces, bound
+// cluster-wide), so that only the fields reserved to admins refuse her a stack; bob
+// is a member of appstack:platform-admins. Both are impersonated by the suite's
+// admin kubeconfig.
 var (
 	asAlice = []string{"--as=alice", "--as-group=appstack:editors"}
 	asBob   = []string{"--as=bob", "--as-group=appstack:platform-admins"}
@@ -81,12 +84,6 @@ var privilegedStacks = []privilegedStack{
 `),
 		field: "spec.components[web].tolerations[1]: tolerating every taint (operator Exists without a key) is " + reservedTo,
 	},
-	{
-		what:  "adopting an existing namespace",
-		name:  "vap-adopt",
-		spec:  "  namespace: {name: legacy-web, adopt: true}\n" + webComponent(""),
-		field: "spec.namespace.adopt: adopting an existing namespace (legacy-web) is " + reservedTo,
-	},
 }
 
 // webComponent is a one-component spec (component web, container app) with extra
@@ -118,26 +115,62 @@ func refusal(err error) string {
 	return msg
 }
 
+// installAdmission installs config/admission's policy and the appstack ClusterRoles,
+// as make demo does. With the chart's operator (pods on the real node) the policy
+// names that operator's ServiceAccount, the only one that may remove a stack's
+// finalizer (config/admission/kustomization.yaml shows the patch); the operator run
+// as a process is the suite's admin, in system:masters.
+func installAdmission() {
+	GinkgoHelper()
+	By("installing the admission policy (config/admission) and the appstack ClusterRoles")
+	Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "admission"))).Error().NotTo(HaveOccurred())
+	if inCluster() {
+		Expect(kubectl("patch", "validatingadmissionpolicy", "appstack-privileged-stacks", "--type=json", "-p",
+			`[{"op":"replace","path":"/spec/variables/1/expression","value":"[\"system:serviceaccount:`+opNamespace+`:`+opDeployment+`\"]"}]`)).
+			Error().NotTo(HaveOccurred())
+	}
+	roles := []string{"viewer", "editor", "admin"}
+	args := make([]string, 0, 3+2*len(roles))
+	args = append(args, "apply", "--server-side", "--force-conflicts")
+	for _, r := range roles {
+		args = append(args, "-f", filepath.Join(root, "config", "rbac", "appstack_"+r+"_role.yaml"))
+	}
+	Expect(kubectl(args...)).Error().NotTo(HaveOccurred())
+}
+
+func removeAdmission() {
+	_, _ = kubectl("delete", "-k", filepath.Join(root, "config", "admission"), "--ignore-not-found")
+}
+
 var _ = Describe("who may do what: the admission policy reserves privileged stacks to admin groups", Ordered, func() {
 	var crbFile string
 
 	BeforeAll(func() {
-		By("installing the admission policy (config/admission) and the appstack ClusterRoles")
-		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "admission"))).Error().NotTo(HaveOccurred())
-		roles := []string{"viewer", "editor", "admin"}
-		args := make([]string, 0, 3+2*len(roles))
-		args = append(args, "apply", "--server-side", "--force-conflicts")
-		for _, r := range roles {
-			args = append(args, "-f", filepath.Join(root, "config", "rbac", "appstack_"+r+"_role.yaml"))
-		}
-		Expect(kubectl(args...)).Error().NotTo(HaveOccurred())
+		installAdmission()
 
-		By("binding user alice to appstack-editor-role only, group appstack:platform-admins to appstack-admin-role")
+		By("binding user alice to appstack-editor-role, edit and namespaces cluster-wide, group appstack:platform-admins to appstack-admin-role")
 		crbFile = filepath.Join(root, "bin", clusterName+".admission-bindings.yaml")
 		writeFile(crbFile, `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: e2e-alice-appstack-editor}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: appstack-editor-role}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-alice-edit}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-namespaces}
+rules: [{apiGroups: [""], resources: [namespaces], verbs: [create, update, delete]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-alice-namespaces}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-namespaces}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
@@ -160,7 +193,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "appstack:pl
 
 	AfterAll(func() {
 		_, _ = kubectl("delete", "-f", crbFile, "--ignore-not-found")
-		_, _ = kubectl("delete", "-k", filepath.Join(root, "config", "admission"), "--ignore-not-found")
+		removeAdmission()
 		if crbFile != "" {
 			_ = os.Remove(crbFile)
 		}
