@@ -45,7 +45,7 @@ demo: tools-cluster tools-real-node build ## Build what is missing, start the lo
 	hack/demo.sh
 
 .PHONY: test
-test: verify lint test-unit test-fuzz test-rules check-dockerfile test-e2e test-upgrade bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the alert rules under promtool, the Dockerfile's build, e2e on a local cluster, an operator upgrade under live stacks.
+test: verify lint test-unit test-fuzz test-rules check-dockerfile test-e2e test-e2e-crd-deletion test-upgrade bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the alert rules under promtool, the Dockerfile's build, e2e on a local cluster (and, on a cluster of its own, deleting the CRD), an operator upgrade under live stacks.
 
 ##@ Development
 
@@ -134,6 +134,13 @@ test-rules: tools-promtool ## The chart's alert rules: promtool check rules, and
 test-e2e: tools-cluster tools-real-node tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 45m -v -ginkgo.v $(GO_TEST_FLAGS)
 
+# Deleting the CRD deletes every stack of the cluster, so those specs (label
+# crd-deletion) skip themselves in the run above and run here, alone, on a fresh
+# cluster of their own.
+.PHONY: test-e2e-crd-deletion
+test-e2e-crd-deletion: tools-cluster tools-real-node tools-envtest manifests ## e2e: an admin deletes the CRD under the running operator (retained claims stay), alone on a throwaway local cluster.
+	go test -tags e2e ./test/e2e/ -count=1 -timeout 20m -v -ginkgo.v -ginkgo.label-filter=crd-deletion $(GO_TEST_FLAGS)
+
 .PHONY: test-upgrade
 test-upgrade: tools-cluster tools-real-node tools-envtest ## Upgrade the operator under live stacks: the release in test/upgrade/FROM (built from git history) to this tree, with helm, on a throwaway cluster with a real node (root, Linux).
 	go test -tags upgrade ./test/upgrade/ -count=1 -timeout 30m -v -ginkgo.v $(GO_TEST_FLAGS)
@@ -179,8 +186,8 @@ dev-cluster-down: ## Stop the operator started by `make demo` and delete the loc
 	hack/dev-cluster.sh down
 
 .PHONY: install
-install: manifests ## Install the CRD into the cluster of $KUBECONFIG.
-	kubectl apply --server-side -f config/crd/bases
+install: manifests ## Install or upgrade the CRD (config/crd, its own step before the operator) in the cluster of $KUBECONFIG.
+	kubectl apply --server-side -k config/crd
 
 .PHONY: run
 run: manifests build ## Run the operator in the foreground against the local cluster.
@@ -207,7 +214,7 @@ install-plugin: build ## Install the kubectl plugin (kubectl appstack ...) into 
 	@echo "installed $(PLUGIN_DIR)/kubectl-appstack; try: kubectl appstack render -f config/samples/apps_v1alpha1_appstack_database.yaml"
 
 .PHONY: release
-release: tools-envtest ## The release's artifacts in dist/: install.yaml, the chart, the plugin for 4 platforms, the operator image archive, a krew manifest, SHA256SUMS (hack/release.sh).
+release: tools-envtest ## The release's artifacts in dist/: crds.yaml, install.yaml (no CRD), the chart, the plugin for 4 platforms, the operator image archive, a krew manifest, SHA256SUMS (hack/release.sh).
 	hack/release.sh dist
 
 .PHONY: check-dockerfile

@@ -103,8 +103,8 @@ fi
 start=$SECONDS
 "$ROOT/hack/dev-cluster.sh" up
 
-log "installing the AppStack CRD"
-kubectl apply --server-side --force-conflicts -f "$ROOT/config/crd/bases" >/dev/null
+log "installing the AppStack CRD (config/crd: its own step, before the operator)"
+kubectl apply --server-side --force-conflicts -k "$ROOT/config/crd" >/dev/null
 # A new CRD has no status for a moment, and kubectl wait fails on that; retry.
 for i in $(seq 30); do
   kubectl wait --for=condition=Established crd/appstacks.apps.appstack.dev --timeout=10s >/dev/null 2>&1 && break

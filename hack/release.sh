@@ -2,9 +2,13 @@
 # `make release`: the release's artifacts in dist/, all made on this machine
 # without Docker or a registry.
 #
-#   dist/install.yaml                      CRD, RBAC, namespace, Deployment, metrics Service and
-#                                          the admission policy: `kubectl apply -f dist/install.yaml`
-#                                          (config/default, kubebuilder's build-installer)
+#   dist/crds.yaml                         the AppStack CRD, its own install step, first:
+#                                          `kubectl apply --server-side -f dist/crds.yaml` (config/crd)
+#   dist/install.yaml                      RBAC, namespace, Deployment, metrics Service and the
+#                                          admission policy, no CRD: `kubectl apply -f dist/install.yaml`
+#                                          (config/default, kubebuilder's build-installer), so that
+#                                          `kubectl delete -f dist/install.yaml` never deletes the CRD
+#                                          and with it every AppStack
 #   dist/appstack-operator-<v>.tgz          the Helm chart (helm package)
 #   dist/kubectl-appstack_<v>_<os>_<arch>.tar.gz   the plugin for linux/darwin x amd64/arm64
 #   dist/appstack-operator-<v>.image.tar    the operator image archive (hack/images: one layer,
@@ -14,6 +18,7 @@
 #
 #   hack/release.sh [DIR]                   everything into DIR (dist)
 #   hack/release.sh install-yaml FILE       only the installer (the e2e suite applies it)
+#   hack/release.sh crds-yaml FILE          only the CRD file
 #
 # The version is VERSION (hack/verify.sh checks the chart and kustomize agree);
 # binaries carry the stamps of hack/version.sh.
@@ -32,12 +37,29 @@ install_yaml() {
   local out=$1
   [[ -x $BIN/kustomize ]] || "$ROOT/hack/tools.sh" kustomize >/dev/null
   {
-    echo "# appstack-operator $VERSION: kubectl apply -f install.yaml"
-    echo "# (config/default: namespace appstack-system, Pod Security restricted; image appstack-operator:$VERSION)"
+    echo "# appstack-operator $VERSION: kubectl apply -f install.yaml, after crds.yaml"
+    echo "# (config/default: namespace appstack-system, Pod Security restricted; image appstack-operator:$VERSION)."
+    echo "# It holds no CRD, so \`kubectl delete -f install.yaml\` removes the operator and keeps every AppStack."
     "$BIN/kustomize" build "$ROOT/config/default"
   } >"$out.tmp"
   grep -q "image: appstack-operator:$VERSION\$" "$out.tmp" ||
     die "config/default does not install image appstack-operator:$VERSION (config/manager/kustomization.yaml newTag)"
+  ! grep -q "^kind: CustomResourceDefinition\$" "$out.tmp" ||
+    die "config/default includes a CustomResourceDefinition; the CRD belongs in config/crd only (crds.yaml), or deleting the operator deletes every AppStack"
+  mv "$out.tmp" "$out"
+}
+
+crds_yaml() {
+  local out=$1
+  [[ -x $BIN/kustomize ]] || "$ROOT/hack/tools.sh" kustomize >/dev/null
+  {
+    echo "# appstack-operator $VERSION: the AppStack CRD. Install and upgrade it first, then the operator:"
+    echo "#   kubectl apply --server-side -f crds.yaml"
+    echo "# Deleting it deletes every AppStack (the operator takes each apart; retained volumes stay)."
+    "$BIN/kustomize" build "$ROOT/config/crd"
+  } >"$out.tmp"
+  [[ $(grep -c "^kind: " "$out.tmp") == 1 ]] && grep -q "^kind: CustomResourceDefinition\$" "$out.tmp" ||
+    die "config/crd should build exactly the AppStack CustomResourceDefinition"
   mv "$out.tmp" "$out"
 }
 
@@ -48,6 +70,8 @@ release() {
   mkdir -p "$dist"
   dist=$(cd "$dist" && pwd)
 
+  crds_yaml "$dist/crds.yaml"
+  log "crds.yaml"
   install_yaml "$dist/install.yaml"
   log "install.yaml"
 
@@ -110,5 +134,6 @@ EOF
 
 case "${1:-}" in
   install-yaml) [[ $# == 2 ]] || die "usage: $0 install-yaml FILE"; install_yaml "$2" ;;
+  crds-yaml) [[ $# == 2 ]] || die "usage: $0 crds-yaml FILE"; crds_yaml "$2" ;;
   *) release "${1:-$ROOT/dist}" ;;
 esac

@@ -61,8 +61,8 @@ var _ = BeforeSuite(func() {
 	out, err := script("hack/dev-cluster.sh", "up")
 	Expect(err).NotTo(HaveOccurred(), out)
 
-	By("installing the CRD")
-	Expect(kubectl("apply", "--server-side", "-f", filepath.Join(root, "config", "crd", "bases"))).Error().NotTo(HaveOccurred())
+	By("installing the CRD, its own step, as the README does: kubectl apply --server-side -k config/crd")
+	Expect(kubectl("apply", "--server-side", "-k", filepath.Join(root, "config", "crd"))).Error().NotTo(HaveOccurred())
 	// A CRD has no status for a moment after it is created, and kubectl wait
 	// fails rather than waits on that; retry it.
 	Eventually(func() error {

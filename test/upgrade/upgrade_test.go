@@ -3,7 +3,8 @@
 // Package upgrade upgrades the operator under live stacks (make test-upgrade): the
 // previous release (test/upgrade/FROM: a commit, built from git history in a
 // worktree) is installed as pods on the local cluster's real node — with its chart,
-// with `kubectl apply -k config/local`, and with its release's install.yaml —
+// with `kubectl apply -k config/local`, and with its release's install.yaml (both
+// of which held the CRD then; this tree's CRD is applied first, its own step) —
 // stacks of every kind converge, and the same install of this tree must then write
 // nothing to any child, recreate no pod, keep every stack Ready, roll back to a
 // revision the old operator wrote, and run new stacks. With helm the suite then
@@ -249,6 +250,22 @@ func pinned() {
 		Error().NotTo(HaveOccurred())
 }
 
+// upgradeCRD applies this tree's CRD (config/crd or the release's crds.yaml) as
+// the README's upgrade does, before the operator: from this release on the CRD is
+// its own install step and the operator's kustomize install and install.yaml no
+// longer hold it, so applying them alone would leave the previous release's CRD.
+// Server-side with --force-conflicts: the previous release's install (or its chart,
+// in the spec before) owns the CRD's fields under another field manager, and the
+// released CRD is to replace them; its field manager is kubectl's, as the previous
+// kustomize install's was, so fields the new CRD drops go.
+func upgradeCRD(args ...string) {
+	GinkgoHelper()
+	Expect(kubectl(append([]string{"apply", "--server-side", "--force-conflicts"}, args...)...)).Error().NotTo(HaveOccurred())
+	out, err := kubectl("get", "crd", "appstacks.apps.appstack.dev", "-o", "jsonpath={.metadata.deletionTimestamp}")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(out).To(BeEmpty())
+}
+
 var installers = []installer{
 	{
 		name: "helm", deployment: "appstack-appstack-operator",
@@ -265,6 +282,9 @@ var installers = []installer{
 		name: "kubectl apply -k config/local", deployment: "appstack-operator-controller-manager",
 		install: func(dir, _ string, _ ...string) {
 			GinkgoHelper()
+			if dir == root {
+				upgradeCRD("-k", filepath.Join(dir, "config", "crd"))
+			}
 			Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(dir, "config", "local"))).
 				Error().NotTo(HaveOccurred())
 		},
@@ -280,6 +300,11 @@ var installers = []installer{
 			// This tree's bin/ has kustomize; the release's script uses it.
 			Expect(run(dir, []string{"LOCALBIN=" + filepath.Join(root, "bin")}, filepath.Join(dir, "hack", "release.sh"),
 				"install-yaml", f)).Error().NotTo(HaveOccurred())
+			if dir == root {
+				crds := filepath.Join(GinkgoT().TempDir(), "crds.yaml")
+				Expect(run(dir, nil, filepath.Join(dir, "hack", "release.sh"), "crds-yaml", crds)).Error().NotTo(HaveOccurred())
+				upgradeCRD("-f", crds)
+			}
 			Expect(kubectl("apply", "--server-side", "--force-conflicts", "-f", f)).Error().NotTo(HaveOccurred())
 			pinned()
 		},
@@ -424,6 +449,10 @@ var _ = Describe("upgrading the operator under live stacks", Ordered, func() {
 			waitAllReady(names)
 			GinkgoWriter.Printf("%d stacks Ready under %s (%s)\n", len(names), leader(), in.name)
 			quiet(names, toVersion, true, func() { in.install(root, toVersion, "--set", "extraArgs={--sync-period=20s}") })
+			// The upgrade replaced the CRD too: the cluster serves this tree's (kubectl diff
+			// exits 1 on a difference).
+			Expect(kubectl("diff", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "crd"))).
+				Error().NotTo(HaveOccurred(), "the cluster's CRD is not this tree's config/crd")
 
 			const stack = "up-misc-00"
 			apply(strings.Replace(stacks()[1], "image: nginx:1.25, ports: [{containerPort: 8080}]",
