@@ -252,7 +252,7 @@ func user(t *testing.T, ns string, perms []permission, clusterPerms ...permissio
 }
 
 func rules(perms []permission) []rbacv1.PolicyRule {
-	var out []rbacv1.PolicyRule
+	out := make([]rbacv1.PolicyRule, 0, len(perms))
 	for _, p := range perms {
 		resource, group, _ := strings.Cut(p.kind, ".")
 		out = append(out, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: []string{resource}, Verbs: []string{p.verb}})
@@ -636,7 +636,7 @@ func TestTheBudgetHoldsForTheLargestStacks(t *testing.T) {
 	}
 	big := stack("big", b.String())
 	ns := "big"
-	var every []permission
+	every := make([]permission, 0, 3*len(kindName))
 	for _, k := range kindName {
 		every = append(every, permission{"create", k}, permission{"update", k}, permission{"delete", k})
 	}

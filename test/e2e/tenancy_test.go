@@ -98,6 +98,19 @@ var _ = Describe("two teams and an admin: a stack author gets exactly the rights
 			"--from-literal=password=hunter2")...)).Error().NotTo(HaveOccurred())
 	})
 
+	It("has a policy the cluster type-checks against the CRD without a warning", func() {
+		// kube-controller-manager's policy status controller checks every expression
+		// against the AppStack schema.
+		var f []string
+		Eventually(func() bool {
+			out, _ := kubectl("get", "validatingadmissionpolicy", "appstack-privileged-stacks", "-o",
+				`jsonpath={.metadata.generation} {.status.observedGeneration} {.status.typeChecking.expressionWarnings}`)
+			f = strings.Fields(out)
+			return len(f) >= 2 && f[0] == f[1]
+		}, "60s", "1s").Should(BeTrue(), "the policy status controller did not check the policy")
+		Expect(strings.Join(f[2:], " ")).To(BeEmpty(), "type-checking warnings")
+	})
+
 	It("lets team A create its stack in its namespace", func() {
 		Eventually(func() error {
 			_, err := as(asTeamA, ledgerStack("ledger", "nginx:1.27"), "apply")
