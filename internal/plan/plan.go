@@ -299,9 +299,31 @@ func (p *Plan) planNamespace(o Observed, inv *inventory) {
 		inv.add(o.Namespace)
 		p.Readopt = append(p.Readopt, o.Namespace)
 	default:
+		keepStricterPodSecurity(ns, o.Namespace)
 		recordRestore(ns, o.Namespace)
 	}
 	p.Namespace = ns
+}
+
+// podSecurityLevels in order of strictness.
+var podSecurityLevels = []string{"privileged", "baseline", "restricted"}
+
+// keepStricterPodSecurity: a stack never lowers the Pod Security level of a
+// namespace it adopts. Its owner handed the namespace over, not its level; the
+// stack's (defaulted) level applies only when it is at least as strict.
+func keepStricterPodSecurity(desired client.Object, live *corev1.Namespace) {
+	have := slices.Index(podSecurityLevels, live.Labels[render.LabelPodSecurityEnforce])
+	want := slices.Index(podSecurityLevels, desired.GetLabels()[render.LabelPodSecurityEnforce])
+	if have <= want {
+		return
+	}
+	labels := maps.Clone(desired.GetLabels())
+	for _, k := range []string{render.LabelPodSecurityEnforce, render.LabelPodSecurityWarn, render.LabelPodSecurityAudit} {
+		if v, ok := live.Labels[k]; ok {
+			labels[k] = v
+		}
+	}
+	desired.SetLabels(labels)
 }
 
 // markCreator marks ns as the namespace this stack created: its UID, no owner

@@ -518,3 +518,25 @@ func TestStatefulSetClaimsOfARemovedComponentAreKept(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// Adopting a namespace at restricted with the default (baseline) keeps it at
+// restricted: the owner handed the namespace over, not its Pod Security level.
+func TestAdoptionNeverLowersPodSecurity(t *testing.T) {
+	stack := testStack(func(s *appstackv1.AppStack) {
+		s.Spec.Namespace = &appstackv1.NamespaceSpec{Adopt: true}
+	})
+	ns := func(level string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-uid",
+			Labels:      map[string]string{render.LabelPodSecurityEnforce: level, render.LabelPodSecurityWarn: level},
+			Annotations: map[string]string{appstackv1.AnnotationAdopt: "shop"}}}
+	}
+	for live, want := range map[string]string{"restricted": "restricted", "baseline": "baseline", "privileged": "baseline"} {
+		p := Make(observed(t, stack, ns(live)))
+		if p.Blocked != nil {
+			t.Fatalf("%s: blocked %v", live, p.Blocked)
+		}
+		if got := p.Namespace.GetLabels()[render.LabelPodSecurityEnforce]; got != want {
+			t.Errorf("adopting a namespace at %s: enforce %s, want %s", live, got, want)
+		}
+	}
+}
