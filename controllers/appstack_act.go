@@ -48,7 +48,7 @@ func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 		}
 	}
 	if p.CreateNamespace {
-		if err := r.createNamespace(ctx, s, inv, p.Namespace); err != nil {
+		if err := r.createNamespace(ctx, inv, p.Namespace); err != nil {
 			return err
 		}
 	} else if err := r.applyAll(ctx, s, inv, []client.Object{p.Namespace}); err != nil {
@@ -107,7 +107,7 @@ var errNamespaceTaken = errors.New("namespace taken")
 // namespace at once, one create succeeds and the other gets AlreadyExists: that
 // stack touches nothing (errNamespaceTaken) and its next pass reports whose
 // namespace it is.
-func (r *AppStackReconciler) createNamespace(ctx context.Context, s *scope, inv *inventoryBuilder, ns client.Object) error {
+func (r *AppStackReconciler) createNamespace(ctx context.Context, inv *inventoryBuilder, ns client.Object) error {
 	err := r.applier.Create(ctx, ns)
 	switch {
 	case apierrors.IsAlreadyExists(err):
@@ -134,7 +134,8 @@ func (r *AppStackReconciler) takeBack(ctx context.Context, s *scope, obj client.
 		r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "TookBack", "TakeBack",
 			"took back %s and its data, kept by an earlier stack %s (uid %s)", key, s.stack.Name, prev)
 	}
-	logf.FromContext(ctx).Info("took back a retained object", "object", key.String(), "keptBy", obj.GetAnnotations()[render.AnnotationStackUID])
+	logf.FromContext(ctx).Info("took back a retained object",
+		"object", key.String(), "keptBy", obj.GetAnnotations()[render.AnnotationStackUID])
 	return nil
 }
 
