@@ -89,6 +89,9 @@ func cacheOptions(syncPeriod time.Duration, stacks *liveStacks) cache.Options {
 	}
 }
 
+// stackKind is the kind of a stack, as owner references name it.
+const stackKind = "AppStack"
+
 // AnnotationStub marks, in the cache only, an object cached as its identity,
 // labels and owners (stubForeign); it is never written to the cluster.
 const AnnotationStub = "apps.appstack.dev/cached-as-stub"
@@ -109,7 +112,7 @@ type liveStacks struct {
 // the right kind and a made-up or stale UID is anyone's to write.
 func (l *liveStacks) controls(o metav1.Object) bool {
 	owner := metav1.GetControllerOf(o)
-	if owner == nil || owner.Kind != "AppStack" || owner.APIVersion != appstackv1.GroupVersion.String() || l.reader == nil {
+	if owner == nil || owner.Kind != stackKind || owner.APIVersion != appstackv1.GroupVersion.String() || l.reader == nil {
 		return false
 	}
 	return controlledByLiveStack(l.reader, owner)
@@ -146,6 +149,7 @@ func (l *liveStacks) stubForeign(obj any) (any, error) {
 	}
 	o.SetManagedFields(nil)
 	if l.controls(o) {
+		// A marker someone wrote on the object is not the cache's.
 		if _, marked := o.GetAnnotations()[AnnotationStub]; marked {
 			a := maps.Clone(o.GetAnnotations())
 			delete(a, AnnotationStub)
@@ -227,7 +231,9 @@ type stubsReadThrough struct {
 	api client.Reader
 }
 
-func (c *stubsReadThrough) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+func (c *stubsReadThrough) Get(
+	ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption,
+) error {
 	if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
 		return err
 	}
@@ -235,7 +241,7 @@ func (c *stubsReadThrough) Get(ctx context.Context, key client.ObjectKey, obj cl
 		return nil
 	}
 	owner := metav1.GetControllerOf(obj)
-	if owner == nil || owner.Kind != "AppStack" || owner.APIVersion != appstackv1.GroupVersion.String() ||
+	if owner == nil || owner.Kind != stackKind || owner.APIVersion != appstackv1.GroupVersion.String() ||
 		!controlledByLiveStack(c.Client, owner) {
 		return nil
 	}
@@ -274,10 +280,11 @@ func (l *liveStacks) trimPod(obj any) (any, error) {
 	}
 	p.ManagedFields = nil
 	if l.controls(p) {
+		delete(p.Annotations, AnnotationStub)
 		return p, nil
 	}
 	p.Annotations = nil
-	if owner := metav1.GetControllerOf(p); owner != nil && owner.Kind == "AppStack" {
+	if owner := metav1.GetControllerOf(p); owner != nil && owner.Kind == stackKind {
 		// A bare Pod component's pod whose stack the cache has not met (yet).
 		p.Annotations = map[string]string{AnnotationStub: "true"}
 	}

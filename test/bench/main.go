@@ -154,7 +154,7 @@ func main() {
 	// Each phase gets a fresh cluster of the same definition, so that neither runs
 	// beside the other's N stacks (their pods, and their claims in the
 	// persistent-volume controller's way). Pods per stack: 4; a kwok node holds 110.
-	env := map[string]string{"CLUSTER_NAME": clusterName, "NODES": fmt.Sprint(*n*8/100 + 4), "PV_POOL": fmt.Sprint(*n + 20),
+	env := map[string]string{envClusterName: clusterName, "NODES": fmt.Sprint(*n*8/100 + 4), "PV_POOL": fmt.Sprint(*n + 20),
 		"PV_SIZES": "1Gi", "AUDIT_POLICY": filepath.Join(root, "hack", "audit-policy-all.yaml")}
 	kubeconfig := filepath.Join(root, "bin", clusterName+".kubeconfig")
 	audit := filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log")
@@ -679,6 +679,9 @@ func step(format string, args ...any) {
 
 // operator is the operator's process once started; a failing run stops it.
 var operator *exec.Cmd
+
+// envClusterName is the variable that names hack/dev-cluster.sh's cluster.
+const envClusterName = "CLUSTER_NAME"
 
 // atExit runs, last first, when a failing run exits (e.g. the -foreign mode's
 // cluster teardown).
