@@ -89,9 +89,6 @@ func cacheOptions(syncPeriod time.Duration, stacks *liveStacks) cache.Options {
 	}
 }
 
-// stackKind is the kind of a stack, as owner references name it.
-const stackKind = "AppStack"
-
 // AnnotationStub marks, in the cache only, an object cached as its identity,
 // labels and owners (stubForeign); it is never written to the cluster.
 const AnnotationStub = "apps.appstack.dev/cached-as-stub"
@@ -112,10 +109,15 @@ type liveStacks struct {
 // the right kind and a made-up or stale UID is anyone's to write.
 func (l *liveStacks) controls(o metav1.Object) bool {
 	owner := metav1.GetControllerOf(o)
-	if owner == nil || owner.Kind != stackKind || owner.APIVersion != appstackv1.GroupVersion.String() || l.reader == nil {
+	if !isStack(owner) || l.reader == nil {
 		return false
 	}
 	return controlledByLiveStack(l.reader, owner)
+}
+
+// isStack tells whether an owner reference names a stack (whichever UID it says).
+func isStack(owner *metav1.OwnerReference) bool {
+	return owner != nil && owner.Kind == "AppStack" && owner.APIVersion == appstackv1.GroupVersion.String()
 }
 
 // controlledByLiveStack looks the owner up among the stacks of the cache behind
@@ -241,8 +243,7 @@ func (c *stubsReadThrough) Get(
 		return nil
 	}
 	owner := metav1.GetControllerOf(obj)
-	if owner == nil || owner.Kind != stackKind || owner.APIVersion != appstackv1.GroupVersion.String() ||
-		!controlledByLiveStack(c.Client, owner) {
+	if !isStack(owner) || !controlledByLiveStack(c.Client, owner) {
 		return nil
 	}
 	gvk := obj.GetObjectKind().GroupVersionKind()
@@ -284,7 +285,7 @@ func (l *liveStacks) trimPod(obj any) (any, error) {
 		return p, nil
 	}
 	p.Annotations = nil
-	if owner := metav1.GetControllerOf(p); owner != nil && owner.Kind == stackKind {
+	if isStack(metav1.GetControllerOf(p)) {
 		// A bare Pod component's pod whose stack the cache has not met (yet).
 		p.Annotations = map[string]string{AnnotationStub: "true"}
 	}

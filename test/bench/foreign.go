@@ -116,7 +116,7 @@ func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes 
 	res := &foreignResults{Machine: machine(root), Stacks: nStacks, Foreign: nForeign, Bytes: bytes, Wait: wait.String(), Owner: owner}
 
 	// The ConfigMaps are nForeign×bytes in etcd: the cluster goes whatever happens.
-	env := map[string]string{envClusterName: foreignCluster, "NODES": fmt.Sprint(nStacks*8/100 + 4), "PV_POOL": fmt.Sprint(nStacks + 20),
+	env := map[string]string{envClusterName: foreignCluster, envNodes: fmt.Sprint(nStacks*8/100 + 4), envPVPool: fmt.Sprint(nStacks + 20),
 		"PV_SIZES": "1Gi"}
 	kubeconfig := filepath.Join(root, "bin", foreignCluster+".kubeconfig")
 	down := func() {

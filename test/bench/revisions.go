@@ -64,7 +64,7 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 	if b, err := exec.Command(manager, "--version").Output(); err == nil {
 		res.Manager += " (" + strings.TrimSpace(string(b)) + ")"
 	}
-	env := map[string]string{envClusterName: revisionsCluster, "NODES": "4", "PV_POOL": "4"}
+	env := map[string]string{envClusterName: revisionsCluster, envNodes: "4", envPVPool: "4"}
 	kubeconfig := filepath.Join(root, "bin", revisionsCluster+".kubeconfig")
 	down := func() {
 		step("deleting cluster %s", revisionsCluster)
