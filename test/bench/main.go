@@ -129,22 +129,22 @@ func main() {
 	revisionsStacks := flag.Int("revisions-stacks", 3, "with -revisions: the stacks")
 	revisionsBytes := flag.Int("revisions-bytes", 900_000, "with -revisions: bytes of data in each stack's config")
 	revisionsLimit := flag.Int("revisions-limit", 100, "with -revisions: each stack's spec.revisionHistoryLimit")
-	manager := flag.String("manager", "", "with -revisions: the operator binary to run (default bin/manager), e.g. one built from an older commit")
+	manager := flag.String("manager", "", "with -revisions or -foreign: the operator binary to run (default bin/manager), e.g. one built from an older commit")
 	flag.Parse()
 	waitTimeout = *timeout
 	root, _ := filepath.Abs(".")
 	ctx := context.Background()
 	must(os.MkdirAll(*out, 0o755))
+	bin := *manager
+	if bin == "" {
+		bin = filepath.Join(root, "bin", "manager")
+	}
 	if *revisions > 0 {
-		bin := *manager
-		if bin == "" {
-			bin = filepath.Join(root, "bin", "manager")
-		}
 		runRevisions(ctx, root, *out, bin, *revisionsStacks, *revisions, *revisionsBytes, int32(*revisionsLimit), *check)
 		return
 	}
 	if *foreign > 0 {
-		runForeign(ctx, root, *out, *foreignStacks, *foreign, *foreignBytes, max(*foreignWait, steadyWindow), *foreignOwner, *check)
+		runForeign(ctx, root, *out, bin, *foreignStacks, *foreign, *foreignBytes, max(*foreignWait, steadyWindow), *foreignOwner, *check)
 		return
 	}
 	prefix := filepath.Join(*out, "bench-"+time.Now().UTC().Format("20060102-150405"))
