@@ -144,8 +144,10 @@ func (r *AppStackReconciler) readLive(ctx context.Context, s *scope, o plan.Obse
 	if remember {
 		// The objects in the way are what a recheck waits on; names found free
 		// are looked at in turn only when nothing is in the way.
-		keys := slices.SortedFunc(maps.Keys(objects), func(a, b plan.Key) int { return strings.Compare(a.String(), b.String()) })
-		if inWay := slices.DeleteFunc(slices.Clone(keys), func(k plan.Key) bool { return objects[k] == nil }); len(inWay) > 0 {
+		byName := func(a, b plan.Key) int { return strings.Compare(a.String(), b.String()) }
+		keys := slices.SortedFunc(maps.Keys(objects), byName)
+		free := func(k plan.Key) bool { return objects[k] == nil }
+		if inWay := slices.DeleteFunc(slices.Clone(keys), free); len(inWay) > 0 {
 			keys = inWay
 		}
 		m.past = pastReads{fingerprint: fp, objects: objects, kinds: kinds, keys: keys}
@@ -218,16 +220,10 @@ func inTheWay(live client.Object) client.Object {
 // and the stack's own objects, each at its resourceVersion. Passes with the same
 // fingerprint that find the same objects past the cache plan the same.
 func fingerprint(s *scope, o plan.Observed, past []client.Object) string {
-	h := sha256.New()
-	line := func(parts ...string) { fmt.Fprintln(h, strings.Join(parts, " ")) }
-	line("stack", string(s.stack.UID), s.stack.ResourceVersion)
-	if o.Namespace != nil {
-		line("namespace", string(o.Namespace.UID), o.Namespace.ResourceVersion)
-	}
+	objs := make([]string, 0, len(o.Labelled)+len(o.Live)+len(past)+len(o.Inventory))
 	for _, e := range o.Inventory {
-		line("inventory", plan.EntryKey(e).String(), string(e.UID))
+		objs = append(objs, fmt.Sprintf("inventory %s %s", plan.EntryKey(e), e.UID))
 	}
-	var objs []string
 	for _, obj := range o.Labelled {
 		objs = append(objs, fmt.Sprintf("labelled %s %s %s", plan.KeyOf(obj), obj.GetUID(), obj.GetResourceVersion()))
 	}
@@ -238,10 +234,12 @@ func fingerprint(s *scope, o plan.Observed, past []client.Object) string {
 		objs = append(objs, "past "+plan.KeyOf(want).String())
 	}
 	slices.Sort(objs)
-	for _, l := range objs {
-		line(l)
+	head := fmt.Sprintf("stack %s %s\n", s.stack.UID, s.stack.ResourceVersion)
+	if o.Namespace != nil {
+		head += fmt.Sprintf("namespace %s %s\n", o.Namespace.UID, o.Namespace.ResourceVersion)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256([]byte(head + strings.Join(objs, "\n")))
+	return hex.EncodeToString(sum[:])
 }
 
 // liveObject reads the object named like want: from the cache when it is the

@@ -86,7 +86,7 @@ var _ = Describe("bounded cost", func() {
 			return k8sClient.Get(ctx, client.ObjectKey{Namespace: "held", Name: "web"}, &appsv1.Deployment{})
 		}, timeout, interval).Should(Succeed())
 
-		var components []appstackv1.Component
+		components := make([]appstackv1.Component, 0, 8)
 		for i := range 8 {
 			components = append(components, webComponent(fmt.Sprintf("c%d", i), 1))
 		}
@@ -113,7 +113,8 @@ var _ = Describe("bounded cost", func() {
 
 	It("rechecks a stack that waits on an object in the way with at most one read", func() {
 		const name = "in-the-way"
-		components := []appstackv1.Component{webComponent("web", 1)}
+		components := make([]appstackv1.Component, 0, 7)
+		components = append(components, webComponent("web", 1))
 		for i := range 6 {
 			c := webComponent(fmt.Sprintf("c%d", i), 1)
 			c.DependsOn = []string{"web"} // web is never rolled out here: they wait

@@ -109,10 +109,15 @@ type liveStacks struct {
 // the right kind and a made-up or stale UID is anyone's to write.
 func (l *liveStacks) controls(o metav1.Object) bool {
 	owner := metav1.GetControllerOf(o)
-	if owner == nil || owner.Kind != "AppStack" || owner.APIVersion != appstackv1.GroupVersion.String() || l.reader == nil {
+	if !isStack(owner) || l.reader == nil {
 		return false
 	}
 	return controlledByLiveStack(l.reader, owner)
+}
+
+// isStack tells whether an owner reference names a stack (whichever UID it says).
+func isStack(owner *metav1.OwnerReference) bool {
+	return owner != nil && owner.Kind == "AppStack" && owner.APIVersion == appstackv1.GroupVersion.String()
 }
 
 // controlledByLiveStack looks the owner up among the stacks of the cache behind
@@ -146,6 +151,7 @@ func (l *liveStacks) stubForeign(obj any) (any, error) {
 	}
 	o.SetManagedFields(nil)
 	if l.controls(o) {
+		// A marker someone wrote on the object is not the cache's.
 		if _, marked := o.GetAnnotations()[AnnotationStub]; marked {
 			a := maps.Clone(o.GetAnnotations())
 			delete(a, AnnotationStub)
@@ -227,7 +233,9 @@ type stubsReadThrough struct {
 	api client.Reader
 }
 
-func (c *stubsReadThrough) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+func (c *stubsReadThrough) Get(
+	ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption,
+) error {
 	if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
 		return err
 	}
@@ -235,8 +243,7 @@ func (c *stubsReadThrough) Get(ctx context.Context, key client.ObjectKey, obj cl
 		return nil
 	}
 	owner := metav1.GetControllerOf(obj)
-	if owner == nil || owner.Kind != "AppStack" || owner.APIVersion != appstackv1.GroupVersion.String() ||
-		!controlledByLiveStack(c.Client, owner) {
+	if !isStack(owner) || !controlledByLiveStack(c.Client, owner) {
 		return nil
 	}
 	gvk := obj.GetObjectKind().GroupVersionKind()
@@ -274,10 +281,11 @@ func (l *liveStacks) trimPod(obj any) (any, error) {
 	}
 	p.ManagedFields = nil
 	if l.controls(p) {
+		delete(p.Annotations, AnnotationStub)
 		return p, nil
 	}
 	p.Annotations = nil
-	if owner := metav1.GetControllerOf(p); owner != nil && owner.Kind == "AppStack" {
+	if isStack(metav1.GetControllerOf(p)) {
 		// A bare Pod component's pod whose stack the cache has not met (yet).
 		p.Annotations = map[string]string{AnnotationStub: "true"}
 	}

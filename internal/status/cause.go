@@ -533,7 +533,7 @@ func kubeletWords(probe *corev1.Probe, why string) bool {
 		return true
 	}
 	m := probeHTTPGet.FindStringSubmatch(why)
-	if m == nil || probe == nil || probe.HTTPGet == nil || !(probeNet.MatchString(m[2]) || probeHTTPErr.MatchString(m[2])) {
+	if m == nil || probe == nil || probe.HTTPGet == nil || !probeNet.MatchString(m[2]) && !probeHTTPErr.MatchString(m[2]) {
 		return false
 	}
 	u, err := url.Parse(m[1])

@@ -111,12 +111,12 @@ func goMemory() map[string]float64 {
 // to the operator for wait once created; with owner, each names a stack as its
 // controller by a made-up UID (the cluster's garbage collector deletes such
 // objects once it has looked their owner up, so the peak is the figure to read).
-func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes int, wait time.Duration, owner, check bool) {
+func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeign, bytes int, wait time.Duration, owner, check bool) {
 	prefix := filepath.Join(out, "foreign-"+time.Now().UTC().Format("20060102-150405"))
 	res := &foreignResults{Machine: machine(root), Stacks: nStacks, Foreign: nForeign, Bytes: bytes, Wait: wait.String(), Owner: owner}
 
 	// The ConfigMaps are nForeign×bytes in etcd: the cluster goes whatever happens.
-	env := map[string]string{"CLUSTER_NAME": foreignCluster, "NODES": fmt.Sprint(nStacks*8/100 + 4), "PV_POOL": fmt.Sprint(nStacks + 20),
+	env := map[string]string{envClusterName: foreignCluster, envNodes: fmt.Sprint(nStacks*8/100 + 4), envPVPool: fmt.Sprint(nStacks + 20),
 		"PV_SIZES": "1Gi"}
 	kubeconfig := filepath.Join(root, "bin", foreignCluster+".kubeconfig")
 	down := func() {
@@ -150,7 +150,7 @@ func runForeign(ctx context.Context, root, out string, nStacks, nForeign, bytes 
 	}
 	start := func() (*exec.Cmd, *rssSeries) {
 		metricsAddr, pprofAddr = freeAddr(), freeAddr()
-		op := exec.Command(filepath.Join(root, "bin", "manager"),
+		op := exec.Command(manager,
 			"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0",
 			"--pprof-bind-address="+pprofAddr)
 		op.Stdout, op.Stderr = logf, logf

@@ -129,22 +129,22 @@ func main() {
 	revisionsStacks := flag.Int("revisions-stacks", 3, "with -revisions: the stacks")
 	revisionsBytes := flag.Int("revisions-bytes", 900_000, "with -revisions: bytes of data in each stack's config")
 	revisionsLimit := flag.Int("revisions-limit", 100, "with -revisions: each stack's spec.revisionHistoryLimit")
-	manager := flag.String("manager", "", "with -revisions: the operator binary to run (default bin/manager), e.g. one built from an older commit")
+	manager := flag.String("manager", "", "with -revisions or -foreign: the operator binary to run (default bin/manager), e.g. one built from an older commit")
 	flag.Parse()
 	waitTimeout = *timeout
 	root, _ := filepath.Abs(".")
 	ctx := context.Background()
 	must(os.MkdirAll(*out, 0o755))
+	bin := *manager
+	if bin == "" {
+		bin = filepath.Join(root, "bin", "manager")
+	}
 	if *revisions > 0 {
-		bin := *manager
-		if bin == "" {
-			bin = filepath.Join(root, "bin", "manager")
-		}
 		runRevisions(ctx, root, *out, bin, *revisionsStacks, *revisions, *revisionsBytes, int32(*revisionsLimit), *check)
 		return
 	}
 	if *foreign > 0 {
-		runForeign(ctx, root, *out, *foreignStacks, *foreign, *foreignBytes, max(*foreignWait, steadyWindow), *foreignOwner, *check)
+		runForeign(ctx, root, *out, bin, *foreignStacks, *foreign, *foreignBytes, max(*foreignWait, steadyWindow), *foreignOwner, *check)
 		return
 	}
 	prefix := filepath.Join(*out, "bench-"+time.Now().UTC().Format("20060102-150405"))
@@ -154,7 +154,7 @@ func main() {
 	// Each phase gets a fresh cluster of the same definition, so that neither runs
 	// beside the other's N stacks (their pods, and their claims in the
 	// persistent-volume controller's way). Pods per stack: 4; a kwok node holds 110.
-	env := map[string]string{"CLUSTER_NAME": clusterName, "NODES": fmt.Sprint(*n*8/100 + 4), "PV_POOL": fmt.Sprint(*n + 20),
+	env := map[string]string{envClusterName: clusterName, envNodes: fmt.Sprint(*n*8/100 + 4), envPVPool: fmt.Sprint(*n + 20),
 		"PV_SIZES": "1Gi", "AUDIT_POLICY": filepath.Join(root, "hack", "audit-policy-all.yaml")}
 	kubeconfig := filepath.Join(root, "bin", clusterName+".kubeconfig")
 	audit := filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log")
@@ -272,7 +272,7 @@ func main() {
 // freshCluster (re)creates the local cluster env names (hack/dev-cluster.sh) and
 // installs the CRD.
 func freshCluster(root string, env map[string]string, kubeconfig string) {
-	step("fresh cluster %s with %s nodes and a pool of %s volumes", env["CLUSTER_NAME"], env["NODES"], env["PV_POOL"])
+	step("fresh cluster %s with %s nodes and a pool of %s volumes", env[envClusterName], env[envNodes], env[envPVPool])
 	// Simulated nodes only: the benchmark measures the control plane, and a real
 	// node's processes would share its two cores.
 	env["REAL_NODE"] = "0"
@@ -679,6 +679,15 @@ func step(format string, args ...any) {
 
 // operator is the operator's process once started; a failing run stops it.
 var operator *exec.Cmd
+
+// envClusterName is the variable that names hack/dev-cluster.sh's cluster.
+const envClusterName = "CLUSTER_NAME"
+
+// envNodes and envPVPool are hack/dev-cluster.sh's simulated nodes and volumes.
+const (
+	envNodes  = "NODES"
+	envPVPool = "PV_POOL"
+)
 
 // atExit runs, last first, when a failing run exits (e.g. the -foreign mode's
 // cluster teardown).
