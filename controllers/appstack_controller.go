@@ -76,8 +76,10 @@ type scope struct {
 	// workloads; oldRevs are the stack's other revisions, oldest first.
 	rev     *appsv1.ControllerRevision
 	oldRevs []appsv1.ControllerRevision
-	// revisions are all the stack's revisions with the specs they record, the
-	// spec's own included; rollout is what the pass runs (plan.DecideRollout).
+	// revisions are the stack's revisions, the spec's own included; only those a
+	// rollout decision needs carry the spec they record (read from the apiserver:
+	// the cache holds revisions without it). rollout is what the pass runs
+	// (plan.DecideRollout).
 	revisions []plan.Revision
 	rollout   plan.Rollout
 	// recheck, when set, is when the status must be computed again though nothing
