@@ -141,8 +141,9 @@ spec:
 	It("kubectl apply -k config/crd, then config/local runs the operator's two pods on the real node; one leads and reconciles a new stack", func() {
 		rendered, err := kubectl("kustomize", filepath.Join(root, "config", "local"))
 		Expect(err).NotTo(HaveOccurred())
-		// As the README installs it: the CRD first (here: again, unchanged), then the operator.
-		Expect(kubectl("apply", "--server-side", "-k", filepath.Join(root, "config", "crd"))).Error().NotTo(HaveOccurred())
+		// As the README installs it: the CRD first (here: again, unchanged; forced, as an
+		// upgrade is, since the uninstall specs may have left it to the chart), then the operator.
+		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "crd"))).Error().NotTo(HaveOccurred())
 		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "local"))).Error().NotTo(HaveOccurred())
 		installed(rendered)
 	})
@@ -153,7 +154,7 @@ spec:
 		Expect(err).NotTo(HaveOccurred(), string(out))
 		b, err := os.ReadFile(f)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(kubectl("apply", "--server-side", "-f", releaseFile("crds-yaml"))).Error().NotTo(HaveOccurred())
+		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-f", releaseFile("crds-yaml"))).Error().NotTo(HaveOccurred())
 		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-f", f)).Error().NotTo(HaveOccurred())
 		// The released installer runs anywhere; on this cluster only the real node has
 		// the image, so the pods are sent there, as a user of the local cluster would.
