@@ -125,17 +125,20 @@ func (r *AppStackReconciler) createNamespace(ctx context.Context, inv *inventory
 // naming that stack's UID, so a take-back of data is never silent.
 func (r *AppStackReconciler) takeBack(ctx context.Context, s *scope, obj client.Object) error {
 	key := plan.KeyOf(obj)
+	// Read before the label patch, whose answer shows the namespace as this pass
+	// already applied it.
+	prev := obj.GetAnnotations()[render.AnnotationStackUID]
 	if obj.GetLabels()[render.LabelRetained] != "" {
 		if err := r.setLabel(ctx, obj, render.LabelRetained, ""); err != nil {
 			return fmt.Errorf("take back %s: %w", key, err)
 		}
 	}
-	if prev := obj.GetAnnotations()[render.AnnotationStackUID]; prev != "" && prev != string(s.stack.UID) {
+	if prev != "" && prev != string(s.stack.UID) {
 		r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "TookBack", "TakeBack",
 			"took back %s and its data, kept by an earlier stack %s (uid %s)", key, s.stack.Name, prev)
 	}
 	logf.FromContext(ctx).Info("took back a retained object",
-		"object", key.String(), "keptBy", obj.GetAnnotations()[render.AnnotationStackUID])
+		"object", key.String(), "keptBy", prev)
 	return nil
 }
 
