@@ -286,22 +286,30 @@ var _ = Describe("Trust", func() {
 
 	It("gives an adopted namespace back the Pod Security level and labels it had", func() {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-psa",
-			Labels:      map[string]string{render.LabelPodSecurityEnforce: "restricted", "team": "psa"},
+			Labels:      map[string]string{render.LabelPodSecurityEnforce: "baseline", "team": "psa"},
 			Annotations: map[string]string{appstackv1.AnnotationAdopt: "psa"}}}
 		Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 		stack := newStack("psa", webComponent("web", 1))
-		stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "team-psa", Adopt: true, Labels: map[string]string{"team": "stack"}}
+		stack.Spec.Namespace = &appstackv1.NamespaceSpec{Name: "team-psa", Adopt: true, Labels: map[string]string{"team": "stack"},
+			PodSecurity: appstackv1.PodSecurityRestricted}
 		createStack(stack)
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "team-psa"}, ns)).To(Succeed())
-			g.Expect(ns.Labels).To(HaveKeyWithValue(render.LabelPodSecurityEnforce, "baseline"))
+			g.Expect(ns.Labels).To(HaveKeyWithValue(render.LabelPodSecurityEnforce, "restricted"))
 			g.Expect(ns.Labels).To(HaveKeyWithValue("team", "stack"))
 		}, timeout, interval).Should(Succeed())
+		// A stack never lowers an adopted namespace's level: back to the default
+		// (baseline), the namespace stays at restricted while the stack holds it.
+		updateStack("psa", func(s *appstackv1.AppStack) { s.Spec.Namespace.PodSecurity = appstackv1.PodSecurityBaseline })
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "team-psa"}, ns)).To(Succeed())
+			g.Expect(ns.Labels).To(HaveKeyWithValue(render.LabelPodSecurityEnforce, "restricted"))
+		}, 2*time.Second, interval).Should(Succeed())
 		Expect(k8sClient.Delete(ctx, getStack("psa"))).To(Succeed())
 		Eventually(gone(&appstackv1.AppStack{}, client.ObjectKey{Name: "psa"}), timeout, interval).Should(BeTrue())
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "team-psa"}, ns)).To(Succeed())
 		Expect(ns.DeletionTimestamp).To(BeNil())
-		Expect(ns.Labels).To(HaveKeyWithValue(render.LabelPodSecurityEnforce, "restricted"))
+		Expect(ns.Labels).To(HaveKeyWithValue(render.LabelPodSecurityEnforce, "baseline"))
 		Expect(ns.Labels).To(HaveKeyWithValue("team", "psa"))
 		for _, k := range []string{render.LabelStack, render.LabelManagedBy, render.LabelInstance} {
 			Expect(ns.Labels).NotTo(HaveKey(k))
