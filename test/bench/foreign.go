@@ -118,23 +118,7 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	// The ConfigMaps are nForeign×bytes in etcd: the cluster goes whatever happens.
 	env := map[string]string{envClusterName: foreignCluster, envNodes: fmt.Sprint(nStacks*8/100 + 4), envPVPool: fmt.Sprint(nStacks + 20),
 		"PV_SIZES": "1Gi"}
-	kubeconfig := filepath.Join(root, "bin", foreignCluster+".kubeconfig")
-	down := func() {
-		step("deleting cluster %s", foreignCluster)
-		if err := run(root, env, "hack/dev-cluster.sh", "down"); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: cluster teardown:", err)
-		}
-	}
-	atExit = append(atExit, down)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		fmt.Fprintln(os.Stderr, "bench: interrupted")
-		exit(1)
-	}()
-
-	freshCluster(root, env, kubeconfig)
+	kubeconfig, down := throwawayCluster(root, foreignCluster, env)
 	logf, err := os.Create(filepath.Join(root, "bin", foreignCluster+".manager.log"))
 	must(err)
 	defer logf.Close()
@@ -449,4 +433,27 @@ func foreignReport(r *foreignResults, prefix string) {
 	}
 	must(os.WriteFile(prefix+".md", []byte(md.String()), 0o644))
 	fmt.Print("\n" + md.String())
+}
+
+// throwawayCluster starts a fresh local cluster of its own (env names it) for one
+// measurement, deleted when the harness exits, interrupted or not, and returns its
+// kubeconfig and the function that deletes it.
+func throwawayCluster(root, name string, env map[string]string) (string, func()) {
+	kubeconfig := filepath.Join(root, "bin", name+".kubeconfig")
+	down := func() {
+		step("deleting cluster %s", name)
+		if err := run(root, env, "hack/dev-cluster.sh", "down"); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: cluster teardown:", err)
+		}
+	}
+	atExit = append(atExit, down)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		fmt.Fprintln(os.Stderr, "bench: interrupted")
+		exit(1)
+	}()
+	freshCluster(root, env, kubeconfig)
+	return kubeconfig, down
 }

@@ -15,10 +15,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -65,22 +63,7 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 		res.Manager += " (" + strings.TrimSpace(string(b)) + ")"
 	}
 	env := map[string]string{envClusterName: revisionsCluster, envNodes: "4", envPVPool: "4"}
-	kubeconfig := filepath.Join(root, "bin", revisionsCluster+".kubeconfig")
-	down := func() {
-		step("deleting cluster %s", revisionsCluster)
-		if err := run(root, env, "hack/dev-cluster.sh", "down"); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: cluster teardown:", err)
-		}
-	}
-	atExit = append(atExit, down)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		fmt.Fprintln(os.Stderr, "bench: interrupted")
-		exit(1)
-	}()
-	freshCluster(root, env, kubeconfig)
+	kubeconfig, down := throwawayCluster(root, revisionsCluster, env)
 
 	logf, err := os.Create(filepath.Join(root, "bin", revisionsCluster+".manager.log"))
 	must(err)
