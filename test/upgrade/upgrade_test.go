@@ -353,7 +353,10 @@ func quiet(names []string, version string, migrate bool, change func()) {
 	var children []string
 	statusWrites := map[string]int{}
 	nsWrites := 0
-	for k, n := range operatorWrites(leads) {
+	// Since the change began: the first pass of the new leader runs the moment it
+	// leads, before this test sees the lease change hands. The old operator, at
+	// rest, writes nothing.
+	for k, n := range operatorWrites(began) {
 		if strings.HasPrefix(k, "update appstacks/status ") || strings.HasPrefix(k, "patch appstacks/status ") {
 			statusWrites[strings.Fields(k)[2]] += n
 			continue
