@@ -398,11 +398,11 @@ func downgradeRefused(names []string, change func()) {
 	GinkgoHelper()
 	time.Sleep(5 * time.Second)
 	before := snapshot()
+	began := time.Now()
 	change()
 	var lead string
 	Eventually(func() string { lead = leader(); return lead }, 2*time.Minute, time.Second).
 		Should(HaveSuffix(" appstack-operator:" + fromVersion))
-	leads := time.Now()
 	for _, name := range names {
 		Eventually(func() (string, error) {
 			return kubectl("get", "stack", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].reason}`)
@@ -414,7 +414,7 @@ func downgradeRefused(names []string, change func()) {
 		Expect(after[k]).To(Equal(v), "%s changed under the downgraded operator", k)
 	}
 	var other []string
-	for k, n := range operatorWrites(leads) {
+	for k, n := range operatorWrites(began) {
 		if !strings.HasPrefix(k, "update appstacks/status ") && !strings.HasPrefix(k, "patch appstacks/status ") {
 			other = append(other, fmt.Sprintf("%s x%d", k, n))
 		}
