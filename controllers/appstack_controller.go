@@ -82,6 +82,9 @@ type scope struct {
 	// (plan.DecideRollout).
 	revisions []plan.Revision
 	rollout   plan.Rollout
+	// left are the inventory members a deletion leaves in place: an orphan
+	// deletion took the stack's reference off them.
+	left []string
 	// recheck, when set, is when the status must be computed again though nothing
 	// on the cluster changes: a Pending claim leaves its grace (status.ClaimGrace).
 	recheck time.Duration

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -153,8 +152,9 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 				}
 				if left {
 					// kubectl delete --cascade=orphan took the stack's reference
-					// off it: the user asked for it to stay.
-					inv.drop(plan.EntryKey(e))
+					// off it: the user asked for it to stay. It stays in the
+					// inventory, and keeps the namespace (releaseNamespace).
+					s.left = append(s.left, plan.EntryKey(e).String())
 					continue
 				}
 				if err := r.prune(ctx, s, inv, []plan.Prune{{Entry: e}}, whyDeleted); err != nil {
@@ -200,35 +200,6 @@ func (r *AppStackReconciler) orphaned(
 		return false, fmt.Errorf("read %s before deleting it: %w", plan.EntryKey(e), err)
 	}
 	return live.UID == e.UID && !metav1.IsControlledBy(live, stack), nil
-}
-
-// leftBehind lists, from the apiserver, the objects in the stack's namespace that
-// carry its label and no controller at all: children a deletion with
-// --cascade=orphan left. The namespace stays for them. An object some controller
-// still owns (a pod of a ReplicaSet on its way out) goes with its owner.
-func (r *AppStackReconciler) leftBehind(ctx context.Context, s *scope) ([]string, error) {
-	var left []string
-	for _, kind := range ownedKinds() {
-		gvk, err := apiutil.GVKForObject(kind, r.Client.Scheme())
-		if err != nil {
-			return nil, err
-		}
-		if gvk.Kind == plan.KindPersistentVolumeClaim {
-			continue // claims are counted on their own
-		}
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := r.APIReader.List(ctx, list, client.InNamespace(s.namespace),
-			client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
-			return nil, fmt.Errorf("list %ss in namespace %s before deleting it: %w", gvk.Kind, s.namespace, err)
-		}
-		for _, o := range list.Items {
-			if o.DeletionTimestamp == nil && metav1.GetControllerOf(&o) == nil {
-				left = append(left, gvk.Kind+" "+o.Name)
-			}
-		}
-	}
-	return left, nil
 }
 
 // retained tells whether a claim of the stack's inventory outlives the stack: unless
@@ -297,10 +268,7 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 	if len(going) > 0 {
 		return going, nil
 	}
-	left, err := r.leftBehind(ctx, s)
-	if err != nil {
-		return nil, err
-	}
+	left := s.left
 	if len(kept) == 0 && len(left) == 0 {
 		uid := ns.UID
 		if err := r.Client.Delete(ctx, ns, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
