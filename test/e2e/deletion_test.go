@@ -22,9 +22,7 @@ var _ = Describe("every deletion path keeps retained data", Ordered, Label("real
 		if realNode == "" {
 			Skip("the cluster has no real node (hack/dev-cluster.sh says why)")
 		}
-		if manifests == "" {
-			manifests = GinkgoT().TempDir()
-		}
+		manifests = GinkgoT().TempDir() // another container's is gone with it
 	})
 
 	stackYAML := func(stack string) string {
@@ -154,9 +152,7 @@ var _ = Describe("a namespace deleted by hand", func() {
 	It("takes its claims with it, and the stack makes the namespace and a new claim again", func() {
 		const stack = "del-ns"
 		DeferCleanup(deleteStack, stack, stack)
-		if manifests == "" {
-			manifests = GinkgoT().TempDir()
-		}
+		manifests = GinkgoT().TempDir() // another container's is gone with it
 		applyStack(stack, header(stack)+`  - name: web
     containers: [{name: web, image: nginx}]
     volumes: [{name: data, persistentVolume: data}]
