@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -171,3 +172,42 @@ func readyReason(stack *appstackv1.AppStack) string {
 	}
 	return ""
 }
+
+// An object of the stack whose controller reference is gone — what a deletion with
+// --cascade=orphan does to every child before the finalizer runs (envtest has no
+// garbage collector, so the test takes the reference off itself) — stays, and so
+// does the namespace; a look-alike someone labelled like the stack's keeps nothing.
+var _ = It("leaves an orphaned child and its namespace in place, but not for a look-alike", func() {
+	for _, orphan := range []bool{true, false} {
+		name := "orphan-left"
+		if !orphan {
+			name = "orphan-lookalike"
+		}
+		createStack(newStack(name, webComponent("web", 1)))
+		key := client.ObjectKey{Namespace: name, Name: "web"}
+		d := &appsv1.Deployment{}
+		Eventually(func() error { return k8sClient.Get(ctx, key, d) }, timeout, interval).Should(Succeed())
+		if orphan {
+			patch := client.MergeFrom(d.DeepCopy())
+			d.OwnerReferences = nil
+			Expect(k8sClient.Patch(ctx, d, patch)).To(Succeed())
+		} else {
+			lookalike := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: "lookalike",
+				Labels: map[string]string{render.LabelStack: name, render.LabelManagedBy: render.ManagedBy}},
+				Spec: *d.Spec.DeepCopy()}
+			Expect(k8sClient.Create(ctx, lookalike)).To(Succeed())
+		}
+		Expect(k8sClient.Delete(ctx, getStack(name))).To(Succeed())
+		Eventually(gone(&appstackv1.AppStack{}, client.ObjectKey{Name: name}), timeout, interval).Should(BeTrue())
+		ns := &corev1.Namespace{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, ns)).To(Succeed())
+		if orphan {
+			Expect(ns.DeletionTimestamp).To(BeNil(), "the namespace of an orphaned child is deleted")
+			Expect(ns.Labels).To(HaveKeyWithValue(render.LabelRetained, "true"))
+			Expect(k8sClient.Get(ctx, key, d)).To(Succeed())
+			Expect(d.DeletionTimestamp).To(BeNil(), "the orphaned Deployment is deleted")
+		} else {
+			Expect(ns.DeletionTimestamp).NotTo(BeNil(), "a look-alike kept the namespace the stack created")
+		}
+	}
+})
