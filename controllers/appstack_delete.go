@@ -177,6 +177,21 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 			}
 		}
 	}
+	// The stack's history goes with it, deleted here rather than left to the
+	// garbage collector: once the CRD itself is deleted, the collector can no
+	// longer look the owner up, and revisions in a namespace kept for its claims
+	// would stay there for good.
+	for _, obj := range labelled {
+		revision := plan.KeyOf(obj).Kind == "ControllerRevision"
+		if !revision || !metav1.IsControlledBy(obj, s.stack) || obj.GetDeletionTimestamp() != nil {
+			continue
+		}
+		uid := obj.GetUID()
+		err := r.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return nil, fmt.Errorf("delete revision %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+		}
+	}
 	return nil, nil
 }
 
