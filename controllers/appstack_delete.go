@@ -109,7 +109,7 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 	for _, obj := range labelled {
 		live[plan.KeyOf(obj)] = obj
 		// What the stack created but never recorded carries its controller reference.
-		if metav1.IsControlledBy(obj, s.stack) && plan.KeyOf(obj).Kind != "ControllerRevision" {
+		if metav1.IsControlledBy(obj, s.stack) && plan.KeyOf(obj).Kind != kindControllerRevision {
 			inv.add(plan.Entry(obj))
 		}
 	}
@@ -177,22 +177,26 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 			}
 		}
 	}
-	// The stack's history goes with it, deleted here rather than left to the
-	// garbage collector: once the CRD itself is deleted, the collector can no
-	// longer look the owner up, and revisions in a namespace kept for its claims
-	// would stay there for good.
+	return nil, r.deleteRevisions(ctx, s, labelled)
+}
+
+// deleteRevisions deletes the stack's history, here rather than through the
+// garbage collector: once the CRD itself is deleted, the collector can no longer
+// look the owner up, and revisions in a namespace kept for its claims would stay
+// there for good.
+func (r *AppStackReconciler) deleteRevisions(ctx context.Context, s *scope, labelled []client.Object) error {
 	for _, obj := range labelled {
-		revision := plan.KeyOf(obj).Kind == "ControllerRevision"
+		revision := plan.KeyOf(obj).Kind == kindControllerRevision
 		if !revision || !metav1.IsControlledBy(obj, s.stack) || obj.GetDeletionTimestamp() != nil {
 			continue
 		}
 		uid := obj.GetUID()
 		err := r.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return nil, fmt.Errorf("delete revision %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+			return fmt.Errorf("delete revision %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // orphaned tells whether an inventory member no longer carries the stack's
