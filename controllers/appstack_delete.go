@@ -287,8 +287,7 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 	if len(going) > 0 {
 		return going, nil
 	}
-	left := s.left
-	if len(kept) == 0 && len(left) == 0 {
+	if len(kept) == 0 && len(s.left) == 0 {
 		uid := ns.UID
 		if err := r.Client.Delete(ctx, ns, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("delete namespace %s: %w", s.namespace, err)
@@ -315,10 +314,10 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 		r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
 			"kept namespace %s: it holds %d PersistentVolumeClaim(s): %s", s.namespace, len(kept), strings.Join(kept, ", "))
 	}
-	if len(left) > 0 {
+	if len(s.left) > 0 {
 		r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
 			"kept namespace %s: it holds %d object(s) the deletion left (--cascade=orphan): %s",
-			s.namespace, len(left), strings.Join(left, ", "))
+			s.namespace, len(s.left), strings.Join(s.left, ", "))
 	}
 	return nil, nil
 }

@@ -97,16 +97,10 @@ func (a *Applier) ApplyResult(ctx context.Context, obj client.Object) (Result, e
 		return Result{}, fmt.Errorf("apply %T %s: object has no apiVersion/kind", obj, obj.GetName())
 	}
 	key := keyOf(obj)
-	hash, err := hashOf(obj)
+	hash, err := stampHash(obj)
 	if err != nil {
 		return Result{}, err
 	}
-	annotations := maps.Clone(obj.GetAnnotations())
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations[AnnotationAppliedHash] = hash
-	obj.SetAnnotations(annotations)
 
 	desired, err := manifest.Unstructured(obj)
 	if err != nil {
@@ -174,16 +168,10 @@ func (a *Applier) send(ctx context.Context, desired *unstructured.Unstructured) 
 // be taken over: a create fails with AlreadyExists where an apply would write into
 // someone else's object. obj must carry its apiVersion and kind.
 func (a *Applier) Create(ctx context.Context, obj client.Object) error {
-	hash, err := hashOf(obj)
+	hash, err := stampHash(obj)
 	if err != nil {
 		return err
 	}
-	annotations := maps.Clone(obj.GetAnnotations())
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations[AnnotationAppliedHash] = hash
-	obj.SetAnnotations(annotations)
 	key := keyOf(obj)
 	created := obj.DeepCopyObject().(client.Object)
 	if err := a.client.Create(ctx, created, client.FieldOwner(a.fieldOwner)); err != nil {
@@ -284,6 +272,22 @@ func (a *Applier) upToDate(key objectKey, hash string, desired map[string]any, l
 func OlderResourceVersion(live, recorded string) bool {
 	c, err := resourceversion.CompareResourceVersion(live, recorded)
 	return err == nil && c < 0
+}
+
+// stampHash hashes obj's desired content and records the hash in its
+// applied-hash annotation, as an Apply or a Create sends it.
+func stampHash(obj client.Object) (string, error) {
+	hash, err := hashOf(obj)
+	if err != nil {
+		return "", err
+	}
+	annotations := maps.Clone(obj.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationAppliedHash] = hash
+	obj.SetAnnotations(annotations)
+	return hash, nil
 }
 
 // hashOf hashes the JSON form of obj; typed objects marshal deterministically.
