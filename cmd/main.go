@@ -41,7 +41,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
-	"github.com/appstack-dev/appstack-operator/controllers"
+	"github.com/appstack-dev/appstack-operator/internal/controller"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/version"
 )
@@ -143,15 +143,15 @@ func main() {
 		LeaderElectionID:              "appstack-operator.appstack.dev",
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
-		NewCache:                      controllers.NewCache(syncPeriod),
-		NewClient:                     controllers.NewClient,
+		NewCache:                      controller.NewCache(syncPeriod),
+		NewClient:                     controller.NewClient,
 	})
 	if err != nil {
 		setupLog.Error(err, "unable to create the manager")
 		os.Exit(1)
 	}
 
-	if err := (&controllers.AppStackReconciler{
+	if err := (&controller.AppStackReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                mgr.GetEventRecorder(render.ManagedBy),

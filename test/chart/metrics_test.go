@@ -19,7 +19,7 @@ import (
 	// The operator's metrics, registered with controller-runtime's registry as the
 	// manager serves them, with controller-runtime's own (reconcile, work queue,
 	// client, process, Go).
-	_ "github.com/appstack-dev/appstack-operator/controllers"
+	_ "github.com/appstack-dev/appstack-operator/internal/controller"
 )
 
 // alertRule is one alerting rule of the chart's PrometheusRule.

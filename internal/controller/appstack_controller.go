@@ -1,10 +1,10 @@
-// Package controllers holds the AppStack reconciler, a thin driver over three phases
+// Package controller holds the AppStack reconciler, a thin driver over three phases
 // (docs/design.md): observe reads what the pass needs (appstack_observe.go), the pure
 // internal/plan decides ownership, conflicts, hand-overs and the prune set, and act
 // applies the rendered children (internal/render, internal/ssa), prunes by the
 // inventory and deletes (appstack_act.go, appstack_delete.go); the status computed
 // from the cluster (internal/status) is written once per pass, only when it changed.
-package controllers
+package controller
 
 import (
 	"context"
