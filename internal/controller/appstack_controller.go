@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,6 +48,9 @@ type AppStackReconciler struct {
 	// BatchPeriod is how long the creations and updates of a stack's children are
 	// collected into one pass (see batched); 0 reconciles at each.
 	BatchPeriod time.Duration
+	// Clock is what every decision of a pass reads the time from; nil is the
+	// real clock. Tests set a fake one.
+	Clock clock.PassiveClock
 
 	applier *ssa.Applier
 	// mem holds, per stack UID, a *stackMemory.
@@ -209,6 +213,14 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 		return r.recheckIf(len(s.plan.Conflicts) > 0), err
 	}
 	return r.recheckIf(len(s.plan.Conflicts) > 0), r.replaceStuckPods(ctx, s)
+}
+
+// now is the pass's time, from the reconciler's clock.
+func (r *AppStackReconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
 }
 
 // recheckAfter is how often a stack looks again at what blocks it from outside
