@@ -34,15 +34,9 @@ import (
 // spec never removes what still works.
 func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 	inv := newInventoryBuilder(s.plan.Inventory)
-	defer func() {
-		s.inventory = inv.list()
-		r.memory(s.stack.UID).rememberInventory(s.inventory, inv.dropped)
-	}()
+	defer func() { s.inventory = inv.list() }()
 	p := s.plan
 	for _, h := range p.Handovers {
-		if r.applier.Lags(ctx, h.Object) {
-			continue // the cache has not shown this process's last apply of it yet
-		}
 		if err := r.handOver(ctx, h); err != nil {
 			return err
 		}
@@ -171,7 +165,7 @@ func (r *AppStackReconciler) apply(ctx context.Context, s *scope, obj client.Obj
 		return &applyError{kind: kind, name: obj.GetName(), err: err}
 	}
 	switch {
-	case res.Restored:
+	case res.Restored || (res.Created && recorded(s.stack, obj)):
 		recordDriftCorrection(kind)
 		logf.FromContext(ctx).Info("restored a child someone else changed or deleted",
 			"kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
@@ -179,6 +173,14 @@ func (r *AppStackReconciler) apply(ctx context.Context, s *scope, obj client.Obj
 		logf.FromContext(ctx).V(1).Info("applied", "kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName())
 	}
 	return nil
+}
+
+// recorded tells whether the stack's recorded inventory lists an object of obj's
+// name: created again, it was deleted by someone else.
+func recorded(stack *appstackv1.AppStack, obj client.Object) bool {
+	k := plan.KeyOf(obj)
+	return slices.ContainsFunc(stack.Status.Inventory,
+		func(e appstackv1.InventoryEntry) bool { return plan.EntryKey(e) == k })
 }
 
 // replace deletes the stack's own object whose change the apiserver refused as
@@ -193,12 +195,14 @@ func (r *AppStackReconciler) replace(ctx context.Context, s *scope, obj client.O
 	if live == nil || !plan.Owned(s.plan.Inventory, live, s.stack) {
 		return &applyError{kind: kind, name: obj.GetName(), err: cause}
 	}
+	if s.replaced != nil {
+		s.replaced[plan.KeyOf(obj)] = cause
+	}
 	uid := live.GetUID()
 	if err := r.Client.Delete(ctx, live, client.Preconditions{UID: &uid},
 		client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
 		return &applyError{kind: kind, name: obj.GetName(), err: fmt.Errorf("replace after %v: %w", cause, err)}
 	}
-	r.applier.Forget(obj)
 	logf.FromContext(ctx).Info("replacing: the change cannot be made in place",
 		"kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName(), "reason", ssa.APIMessage(cause))
 	r.Recorder.Eventf(s.stack, obj, corev1.EventTypeNormal, "Replaced", "Apply",
@@ -284,7 +288,6 @@ func (r *AppStackReconciler) prune(
 			continue
 		}
 		inv.drop(plan.EntryKey(e))
-		r.applier.Forget(u)
 		logf.FromContext(ctx).Info("pruned", "kind", e.Kind, "namespace", e.Namespace, "name", e.Name)
 		r.Recorder.Eventf(s.stack, u, corev1.EventTypeNormal, "Pruned", "Prune", "deleted %s: %s", plan.EntryKey(e), why)
 	}

@@ -15,6 +15,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -24,9 +25,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/consistency"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/ssa"
@@ -53,13 +56,18 @@ type AppStackReconciler struct {
 	Clock clock.PassiveClock
 
 	applier *ssa.Applier
-	// mem holds, per stack UID, a *stackMemory.
-	mem sync.Map
+	// gate is the consistency store: per stack UID, the writes its next pass
+	// waits for the cache to show, and what this process remembers of it.
+	gate *consistency.Store[stackMemory]
+	// preview: the pass is `kubectl appstack diff`'s, every write a dry run.
+	preview bool
 }
 
 // scope is what one reconcile pass knows about its stack.
 type scope struct {
-	stack     *appstackv1.AppStack
+	stack *appstackv1.AppStack
+	// read reads the cache, and what this pass wrote as it wrote it.
+	read      client.Reader
 	namespace string
 	desired   *render.Desired
 	// plan is what the pass decided (internal/plan); nil before it is made.
@@ -89,6 +97,9 @@ type scope struct {
 	// left are the inventory members a deletion leaves in place: an orphan
 	// deletion took the stack's reference off them.
 	left []string
+	// replaced are the objects this pass deleted to create them again, with why
+	// (Preview reports them); nil outside a preview.
+	replaced map[plan.Key]error
 	// recheck, when set, is when the status must be computed again though nothing
 	// on the cluster changes: a Pending claim leaves its grace (status.ClaimGrace).
 	recheck time.Duration
@@ -124,71 +135,54 @@ type blocker struct {
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile drives one stack towards its spec: render, apply, prune, then status.
-func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+// Reconcile drives one stack towards its spec: it waits for the cache to show
+// the stack's last writes (the consistency gate), then runs one pass — render,
+// observe, plan, act — and writes the status that pass computed.
+func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	stack := &appstackv1.AppStack{}
 	if err := r.Client.Get(ctx, req.NamespacedName, stack); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	r.gate.Track(stack.Name, stack.UID)
+	if wait, err := r.waitForCache(ctx, stack); wait > 0 || err != nil {
+		return ctrl.Result{RequeueAfter: wait}, err
+	}
+	writes := consistency.NewWrites(r.Client.Scheme(), r.now)
+	ctx = consistency.WithWrites(ctx, writes)
 	if !stack.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, stack)
-	}
-	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
-	if !controllerutil.ContainsFinalizer(stack, appstackv1.Finalizer) {
-		// A new stack: read its namespace while the finalizer is written, or the
-		// first pass's requests would all go one after another.
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			ns, err := r.getNamespace(ctx, s.namespace)
-			s.namespaceRead = &namespaceRead{live: ns, err: err}
-		})
-		patch := client.MergeFrom(stack.DeepCopy())
-		controllerutil.AddFinalizer(stack, appstackv1.Finalizer)
-		err := r.Client.Patch(ctx, stack, patch)
-		wg.Wait()
-		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		res, err := r.reconcileDelete(ctx, stack)
+		if controllerutil.ContainsFinalizer(stack, appstackv1.Finalizer) {
+			r.gate.Commit(stack.UID, writes)
+		} else {
+			r.forget(stack.Name)
 		}
+		return res, err
 	}
-
-	r.catchUpStatus(stack)
-	r.remember(stack)
+	defer r.gate.Commit(stack.UID, writes)
+	s := &scope{stack: stack, namespace: render.NamespaceName(stack), read: writes.Reader(r.Client)}
+	if err := r.addFinalizer(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
 	readyClocks.see(stack)
 	before := stack.DeepCopy()
-	defer func() {
-		// Whether the cache shows this pass's writes is asked before the status
-		// is computed from it: asked after, a watch event landing in between would
-		// pass a status read from the older objects (a Deployment just changed, read
-		// as the old one still rolled out: Ready at the new revision).
-		lags := retErr == nil && s.blocked == nil && r.cacheLags(ctx, s)
-		r.setStatus(ctx, s, retErr)
-		recordPass(s, retErr)
-		if s.plan != nil && s.plan.Blocked == nil && retErr == nil && !stack.Spec.Paused {
-			r.rolloutStatus(s, before)
-		}
-		if s.recheck > 0 && res.IsZero() && retErr == nil {
-			res.RequeueAfter = s.recheck + time.Second
-		}
-		if lags {
-			// This pass wrote children the cache does not show yet, so the status
-			// just computed is stale: a Deployment just created reads as absent, one
-			// just changed as still rolled out. The watch event of that write
-			// brings the next pass, which sees it and writes the status.
-			return
-		}
-		if err := r.patchStatus(ctx, before, stack); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, err})
-		}
-	}()
+	res, err := r.pass(ctx, s)
+	return r.writeStatus(ctx, s, before, res, err)
+}
 
-	desired, err := render.Render(stack)
+// pass renders the stack, observes the cluster, plans and acts: all of a pass
+// but its status. `kubectl appstack diff` runs it too (Preview).
+func (r *AppStackReconciler) pass(ctx context.Context, s *scope) (ctrl.Result, error) {
+	desired, err := render.Render(s.stack)
 	if err != nil {
 		// The spec itself is wrong: nothing is applied and retrying cannot help.
 		s.blocked = &blocker{reason: appstackv1.ReasonInvalidSpec, message: err.Error()}
 		return ctrl.Result{}, nil
 	}
 	s.desired = desired
-	if stack.Spec.Paused {
+	if s.stack.Spec.Paused {
 		return ctrl.Result{}, nil
 	}
 	// Observe, plan, act: one read of the cluster, a pure decision, the writes.
@@ -209,10 +203,82 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (r
 				"choose another spec.namespace.name", s.namespace)}
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
-	if err != nil || s.rollout.Run == nil {
+	if err != nil || s.rollout.Run == nil || r.preview {
 		return r.recheckIf(len(s.plan.Conflicts) > 0), err
 	}
 	return r.recheckIf(len(s.plan.Conflicts) > 0), r.replaceStuckPods(ctx, s)
+}
+
+// writeStatus computes the status from the cluster as this pass left it (its own
+// writes read as written) and the pass's outcome, and writes it if it changed.
+func (r *AppStackReconciler) writeStatus(
+	ctx context.Context, s *scope, before *appstackv1.AppStack, res ctrl.Result, passErr error,
+) (ctrl.Result, error) {
+	r.setStatus(ctx, s, passErr)
+	recordPass(s, passErr)
+	if s.plan != nil && s.plan.Blocked == nil && passErr == nil && !s.stack.Spec.Paused {
+		r.rolloutStatus(s, before)
+	}
+	if s.recheck > 0 && res.IsZero() && passErr == nil {
+		res.RequeueAfter = s.recheck + time.Second
+	}
+	if err := r.patchStatus(ctx, before, s.stack); err != nil {
+		passErr = kerrors.NewAggregate([]error{passErr, err})
+	}
+	return res, passErr
+}
+
+// addFinalizer gives a new stack the finalizer, reading its namespace
+// meanwhile: otherwise the first pass's requests would all go one after another.
+func (r *AppStackReconciler) addFinalizer(ctx context.Context, s *scope) error {
+	if controllerutil.ContainsFinalizer(s.stack, appstackv1.Finalizer) {
+		return nil
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ns, err := r.getNamespace(ctx, s.namespace)
+		s.namespaceRead = &namespaceRead{live: ns, err: err}
+	})
+	patch := client.MergeFrom(s.stack.DeepCopy())
+	controllerutil.AddFinalizer(s.stack, appstackv1.Finalizer)
+	err := r.Client.Patch(ctx, s.stack, patch)
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("add finalizer: %w", err)
+	}
+	return nil
+}
+
+// cacheLagRequeue is how soon a stack whose cache does not show its last
+// writes yet is looked at again; the cache is normally a few milliseconds behind.
+const cacheLagRequeue = 100 * time.Millisecond
+
+// waitForCache is the consistency gate: a pass starts only once the cache shows
+// every write the stack's earlier passes made (its status, its children), so that
+// nothing is decided from a past the operator itself has changed. It returns how
+// long to wait, 0 when the pass may run.
+func (r *AppStackReconciler) waitForCache(ctx context.Context, stack *appstackv1.AppStack) (time.Duration, error) {
+	behind, expired, err := r.gate.Caught(ctx, stack.UID, r.Client, r.APIReader, r.Client.Scheme(), r.now())
+	for _, e := range expired {
+		logf.FromContext(ctx).Info("the cache has not shown this operator's write for long; going on without it "+
+			"(the object was probably changed or deleted by someone else since)", "object", e.Key.String(), "for", e.For)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("compare the cache with this operator's last writes: %w", err)
+	}
+	if behind != nil {
+		logf.FromContext(ctx).V(1).Info("waiting for the cache to show this operator's last write",
+			"object", behind.Key.String(), "for", behind.For)
+		return cacheLagRequeue, nil
+	}
+	return 0, nil
+}
+
+// forget drops what this process keeps of a stack that is gone: its entry in the
+// consistency store and its metrics.
+func (r *AppStackReconciler) forget(name string) {
+	r.gate.ForgetName(name)
+	forgetStack(name)
 }
 
 // now is the pass's time, from the reconciler's clock.
@@ -236,24 +302,23 @@ func (r *AppStackReconciler) recheckIf(blocked bool) ctrl.Result {
 	return ctrl.Result{}
 }
 
-// cacheLags reports whether the cache has yet to show a write this process made to
-// one of the stack's children.
-func (r *AppStackReconciler) cacheLags(ctx context.Context, s *scope) bool {
-	if s.desired == nil {
-		return false
+// init wraps the client so that every write is recorded for the consistency
+// gate, and makes the applier.
+func (r *AppStackReconciler) init() {
+	if r.gate != nil {
+		return
 	}
-	for _, obj := range s.desired.Objects() {
-		if r.applier.Lags(ctx, obj) {
-			return true
-		}
+	if _, ok := r.Client.(*consistency.Client); !ok {
+		r.Client = consistency.NewClient(r.Client)
 	}
-	return false
+	r.applier = ssa.NewApplier(r.Client, render.ManagedBy)
+	r.gate = consistency.NewStore[stackMemory]()
 }
 
 // SetupWithManager watches stacks and every kind of child, so that a child deleted
 // or edited by hand is restored at event speed.
 func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.applier = ssa.NewApplier(r.Client, render.ManagedBy)
+	r.init()
 	byLabel := batched(handler.EnqueueRequestsFromMapFunc(r.stackFromLabel), r.BatchPeriod)
 	byOwner := batched(handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
 		&appstackv1.AppStack{}, handler.OnlyControllerOwner()), r.BatchPeriod)

@@ -47,12 +47,11 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 	}
 	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
 	before := stack.DeepCopy()
-	m := r.memory(stack.UID)
 	if controllerutil.ContainsFinalizer(stack, metav1.FinalizerOrphanDependents) {
 		// kubectl delete --cascade=orphan: the garbage collector takes the stack's
 		// owner reference off every child, then this finalizer. Until it has,
 		// nothing can tell an orphaned child from one to delete.
-		return r.waitForDeletion(ctx, s, before, m,
+		return r.waitForDeletion(ctx, s, before,
 			[]string{"the garbage collector to orphan the stack's objects (--cascade=orphan)"})
 	}
 	waitingFor, err := r.deleteChildren(ctx, s)
@@ -64,15 +63,13 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 		return ctrl.Result{}, err
 	}
 	if len(waitingFor) > 0 {
-		return r.waitForDeletion(ctx, s, before, m, waitingFor)
+		return r.waitForDeletion(ctx, s, before, waitingFor)
 	}
 	patch := client.MergeFrom(stack.DeepCopy())
 	controllerutil.RemoveFinalizer(stack, appstackv1.Finalizer)
 	if err := r.Client.Patch(ctx, stack, patch); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
-	forgetStack(stack.Name)
-	r.mem.Delete(stack.UID)
 	logf.FromContext(ctx).Info("stack deleted", "namespace", s.namespace)
 	return ctrl.Result{}, nil
 }
@@ -80,21 +77,19 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 // waitForDeletion says in the status and in an event which child the deletion
 // waits for, and looks again after a backoff.
 func (r *AppStackReconciler) waitForDeletion(
-	ctx context.Context, s *scope, before *appstackv1.AppStack, m *stackMemory, waitingFor []string,
+	ctx context.Context, s *scope, before *appstackv1.AppStack, waitingFor []string,
 ) (ctrl.Result, error) {
 	msg := "deleting: waiting for " + strings.Join(waitingFor, ", ") + " to go"
-	if msg != m.deleteWait {
-		m.deleteWait, m.deleteBackoff = msg, minDeletionBackoff
+	if msg != before.Status.Summary {
 		r.Recorder.Eventf(s.stack, nil, corev1.EventTypeNormal, appstackv1.ReasonDeleting, "Delete", "%s", msg)
-	} else {
-		m.deleteBackoff = min(2*m.deleteBackoff, maxDeletionBackoff)
 	}
+	backoff := min(max(r.now().Sub(s.stack.DeletionTimestamp.Time)/4, minDeletionBackoff), maxDeletionBackoff)
 	s.stack.Status.Summary = msg
 	setReadyCondition(s.stack, metav1.ConditionFalse, appstackv1.ReasonDeleting, msg)
 	if err := r.patchStatus(ctx, before, s.stack); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: m.deleteBackoff}, nil
+	return ctrl.Result{RequeueAfter: backoff}, nil
 }
 
 // deleteChildren deletes the stack's inventory, level by level, and returns the
@@ -105,7 +100,7 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 		return nil, fmt.Errorf("list the stack's objects to delete: %w", err)
 	}
 	live := map[plan.Key]client.Object{}
-	inv := newInventoryBuilder(r.knownInventory(s.stack))
+	inv := newInventoryBuilder(s.stack.Status.Inventory)
 	for _, obj := range labelled {
 		live[plan.KeyOf(obj)] = obj
 		// What the stack created but never recorded carries its controller reference.
@@ -113,10 +108,7 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 			inv.add(plan.Entry(obj))
 		}
 	}
-	defer func() {
-		s.stack.Status.Inventory = inv.list()
-		r.memory(s.stack.UID).rememberInventory(s.stack.Status.Inventory, inv.dropped)
-	}()
+	defer func() { s.stack.Status.Inventory = inv.list() }()
 	levels := append(render.DeletionOrder(s.stack), nil) // nil: everything not in a component
 	inLevel := func(e appstackv1.InventoryEntry, level []string) bool {
 		c := ""
@@ -258,7 +250,7 @@ func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]
 		return nil, client.IgnoreNotFound(err)
 	}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(plan.KindNamespace))
-	owned := plan.Owned(r.knownInventory(s.stack), ns, s.stack)
+	owned := plan.Owned(s.stack.Status.Inventory, ns, s.stack)
 	restore, adopted, err := plan.ParseRestore(ns)
 	if err != nil {
 		return nil, err

@@ -41,21 +41,12 @@ func (r *AppStackReconciler) observe(ctx context.Context, s *scope) (plan.Observ
 		return o, &applyError{kind: plan.KindNamespace, name: s.namespace,
 			err: fmt.Errorf("namespace is being deleted; the stack is applied once it is gone")}
 	}
-	o.Inventory = r.knownInventory(s.stack)
-	m := r.memory(s.stack.UID)
-	if o.Namespace != nil {
-		seen := namespaceSeen{stackResourceVersion: s.stack.ResourceVersion, uid: o.Namespace.UID,
-			resourceVersion: o.Namespace.ResourceVersion}
-		if m.namespaceBlocked == seen {
-			// The last pass's plan refused this namespace, and neither it nor the
-			// stack has changed since: the plan refuses it again, from the namespace
-			// alone. The recheck (recheckAfter) reads nothing else — not one read per
-			// desired name, which nothing could be applied to anyway.
-			return o, nil
-		}
-		m.namespaceObserved = seen
-	} else {
-		m.namespaceObserved = namespaceSeen{}
+	o.Inventory = s.stack.Status.Inventory
+	if plan.NamespaceBlocker(o) != nil {
+		// The plan refuses this namespace from the namespace alone: a recheck
+		// (recheckAfter) reads nothing else — not one read per desired name,
+		// which nothing could be applied to anyway.
+		return o, nil
 	}
 	if o.Namespace != nil {
 		// Nothing can exist in a namespace that does not: a new stack reads nothing.
@@ -69,7 +60,9 @@ func (r *AppStackReconciler) observe(ctx context.Context, s *scope) (plan.Observ
 	for i := range s.stack.Spec.Components {
 		for _, dep := range s.stack.Spec.Components[i].DependsOn {
 			if _, seen := o.Ready[dep]; !seen {
-				o.Ready[dep] = r.componentStatus(ctx, s, render.Component(s.stack, dep)).Phase == appstackv1.PhaseReady
+				// A preview shows the pass that applies everything.
+				o.Ready[dep] = r.preview ||
+					r.componentStatus(ctx, s, render.Component(s.stack, dep)).Phase == appstackv1.PhaseReady
 			}
 		}
 	}
@@ -96,7 +89,7 @@ func (r *AppStackReconciler) readLive(ctx context.Context, s *scope, o plan.Obse
 	if len(past) == 0 {
 		return nil
 	}
-	m := r.memory(s.stack.UID)
+	m := r.gate.Value(s.stack.UID)
 	fp := fingerprint(s, o, past)
 	if m.past.fingerprint == fp && r.pastUnchanged(ctx, &m.past) {
 		for k, live := range m.past.objects {
@@ -297,22 +290,4 @@ func (r *AppStackReconciler) readPast(ctx context.Context, want client.Object) (
 	}
 	live.GetObjectKind().SetGroupVersionKind(gvk)
 	return live, nil
-}
-
-// knownInventory is the stack's recorded inventory with what this process added
-// or dropped since, which may not be written yet (the status write of a pass
-// whose cache lags is left to the next pass).
-func (r *AppStackReconciler) knownInventory(stack *appstackv1.AppStack) []appstackv1.InventoryEntry {
-	m := r.memory(stack.UID)
-	if m.inventory == nil {
-		return stack.Status.Inventory
-	}
-	b := newInventoryBuilder(stack.Status.Inventory)
-	for k := range m.dropped {
-		b.drop(k)
-	}
-	for _, e := range m.inventory {
-		b.add(e)
-	}
-	return b.list()
 }

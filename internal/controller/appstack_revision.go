@@ -77,9 +77,6 @@ func (r *AppStackReconciler) readRevisions(
 	if rb := s.stack.Status.Rollback; rb != nil {
 		want[rb.Revision] = true
 	}
-	if rb := r.memory(s.stack.UID).rollback; rb != nil {
-		want[rb.Revision] = true
-	}
 	delete(want, current)
 	delete(want, 0)
 	var out []plan.Revision

@@ -28,22 +28,15 @@ type failing struct {
 // when the workloads are to run an earlier revision, puts that revision's
 // workloads and configs into the plan and marks the failed revision.
 func (r *AppStackReconciler) decideRollout(ctx context.Context, s *scope) {
-	m := r.memory(s.stack.UID)
+	m := r.gate.Value(s.stack.UID)
 	var since time.Time
 	if m.failing.hash == s.rev.Labels[render.LabelSpecHash] {
 		since = m.failing.since
 	}
-	stack := s.stack
-	if stack.Status.Rollback == nil && m.rollback != nil {
-		// A rollback this process started whose status is not written yet.
-		stack = stack.DeepCopy()
-		stack.Status.Rollback = m.rollback.DeepCopy()
-	}
 	ro := plan.DecideRollout(plan.RolloutObserved{
-		Stack: stack, Hash: s.rev.Labels[render.LabelSpecHash], Current: s.rev.Revision,
-		Revisions: s.revisions, FailingSince: since, Now: time.Now(),
+		Stack: s.stack, Hash: s.rev.Labels[render.LabelSpecHash], Current: s.rev.Revision,
+		Revisions: s.revisions, FailingSince: since, Now: r.now(),
 	})
-	m.rollback = nil
 	if ro.Run == nil {
 		return
 	}
@@ -58,7 +51,6 @@ func (r *AppStackReconciler) decideRollout(ctx context.Context, s *scope) {
 		return
 	}
 	s.rollout = ro
-	m.rollback = ro.Status.DeepCopy()
 	s.plan.RunRevision(s.stack, desired)
 	if s.rev.Annotations == nil {
 		s.rev.Annotations = map[string]string{}
@@ -117,16 +109,16 @@ func (r *AppStackReconciler) rolloutStatus(s *scope, before *appstackv1.AppStack
 // trackFailure remembers since when the spec's revision has been failing in a way
 // a rollback can mend, and asks for a pass when failAfter is over.
 func (r *AppStackReconciler) trackFailure(s *scope) {
-	m := r.memory(s.stack.UID)
+	m := r.gate.Value(s.stack.UID)
 	hash := s.rev.Labels[render.LabelSpecHash]
 	if ready, _ := plan.Mendable(s.stack, s.rev.Revision, s.revisions); ready == nil {
 		m.failing = failing{}
 		return
 	}
 	if m.failing.hash != hash {
-		m.failing = failing{hash: hash, since: time.Now()}
+		m.failing = failing{hash: hash, since: r.now()}
 	}
-	left := plan.FailAfter(s.stack) - time.Since(m.failing.since)
+	left := plan.FailAfter(s.stack) - r.now().Sub(m.failing.since)
 	if left <= 0 {
 		left = time.Millisecond
 	}

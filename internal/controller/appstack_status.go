@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -27,11 +26,6 @@ import (
 func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileErr error) {
 	st := &s.stack.Status
 	st.Namespace = s.namespace
-	m := r.memory(s.stack.UID)
-	m.namespaceBlocked = namespaceSeen{}
-	if s.blocked != nil && s.blocked.reason == appstackv1.ReasonNamespaceConflict {
-		m.namespaceBlocked = m.namespaceObserved
-	}
 	if s.blocked != nil {
 		st.Components = nil
 		st.Ready = fmt.Sprintf("0/%d", len(s.stack.Spec.Components))
@@ -137,7 +131,7 @@ func (r *AppStackReconciler) componentStatus(
 		return appstackv1.ComponentStatus{Name: c.Name, Kind: render.KindOf(c), Phase: appstackv1.PhaseFailed,
 			Reason: appstackv1.ReasonConflict, Message: conflict.Message}
 	}
-	obs := status.Observed{WaitingFor: s.waiting(c.Name), Now: time.Now(), StorageClassExists: r.storageClassExists(ctx)}
+	obs := status.Observed{WaitingFor: s.waiting(c.Name), Now: r.now(), StorageClassExists: r.storageClassExists(ctx)}
 	key := client.ObjectKey{Namespace: s.namespace, Name: c.Name}
 	if o, err := r.Client.Scheme().New(status.WorkloadGVK(render.KindOf(c))); err == nil {
 		if w := o.(client.Object); r.getOwned(ctx, s, key, w) {
@@ -203,11 +197,11 @@ func (r *AppStackReconciler) observePodsAndClaims(
 ) {
 	selector := client.MatchingLabels(render.SelectorLabels(s.stack, c.Name))
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.InNamespace(s.namespace), selector); err == nil {
+	if err := s.read.List(ctx, pods, client.InNamespace(s.namespace), selector); err == nil {
 		obs.Pods = pods.Items
 	}
 	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.Client.List(ctx, claims, client.InNamespace(s.namespace), selector); err == nil {
+	if err := s.read.List(ctx, claims, client.InNamespace(s.namespace), selector); err == nil {
 		obs.Claims = claims.Items
 	}
 	for _, v := range c.Volumes {
@@ -222,7 +216,7 @@ func (r *AppStackReconciler) observePodsAndClaims(
 }
 
 func (r *AppStackReconciler) getOwned(ctx context.Context, s *scope, key client.ObjectKey, obj client.Object) bool {
-	if err := r.Client.Get(ctx, key, obj); err != nil {
+	if err := s.read.Get(ctx, key, obj); err != nil {
 		if !apierrors.IsNotFound(err) {
 			logf.FromContext(ctx).Error(err, "read child for status", "name", key.Name)
 		}
@@ -230,7 +224,7 @@ func (r *AppStackReconciler) getOwned(ctx context.Context, s *scope, key client.
 	}
 	inv := s.inventory
 	if inv == nil {
-		inv = r.knownInventory(s.stack)
+		inv = s.stack.Status.Inventory
 	}
 	return plan.Owned(inv, obj, s.stack)
 }
@@ -252,6 +246,7 @@ func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *app
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
 		return nil
 	}
+	troubles := r.troubles(before)
 	if err := r.Client.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -259,112 +254,51 @@ func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *app
 		recordStatusWriteFailed()
 		return fmt.Errorf("write status: %w", err)
 	}
-	m := r.memory(after.UID)
-	m.resourceVersion, m.status = after.ResourceVersion, after.Status.DeepCopy()
-	m.dropped = nil // the inventory just written no longer holds them
-	r.recordTransitions(m, after)
+	r.recordTransitions(troubles, after)
 	return nil
 }
 
-// stackMemory is what this process remembers of a stack between passes: the
-// status it last wrote, with the resourceVersion that write produced, and the
-// troubles it has reported and not yet seen recover. Passes of one stack never
-// run concurrently, so an entry needs no lock of its own.
+// stackMemory is what this process keeps of a stack between passes, in the
+// consistency store (keyed by UID, forgotten when the stack is gone): the
+// troubles it has reported as events, so that a status flapping between a
+// trouble and progress warns once per cause, and what a blocked pass read past
+// the cache. Nothing a pass decides on is kept here: the decisions read the
+// stack's status, which every pass writes.
 type stackMemory struct {
-	resourceVersion string
-	status          *appstackv1.AppStackStatus
 	// troubles maps a component name ("" for the stack itself) to the reason of
-	// the last Warning recorded for it.
+	// the last Warning recorded for it; nil until seeded from the status.
 	troubles map[string]string
-	// inventory is what the stack owned after this process's last pass, and
-	// dropped what that pass pruned: the status that records them may not be
-	// written yet.
-	inventory []appstackv1.InventoryEntry
-	dropped   map[plan.Key]bool
-	// deleteWait is what a deleting stack last waited for, and deleteBackoff how
-	// long it waits before looking again.
-	deleteWait    string
-	deleteBackoff time.Duration
-	// failing is since when the spec's revision has been failing (automatic
-	// rollback).
-	failing failing
-	// rollback is the rollback in force as this process last decided it. The
-	// pass that starts a rollback writes the workloads and so, almost always,
-	// finds the cache behind and leaves its status unwritten; without this the
-	// next pass would read no rollback in the status and apply the failed spec
-	// again.
-	rollback *appstackv1.RollbackStatus
-	// namespaceObserved is the stack and namespace the last observe read, and
-	// namespaceBlocked the same when the plan refused that namespace
-	// (NamespaceConflict): while neither changes, a recheck reads nothing else.
-	namespaceObserved, namespaceBlocked namespaceSeen
 	// past is what the last pass read past the cache, while the stack waits on
 	// objects in the way (readLive).
 	past pastReads
+	// failing is since when the spec's revision has been failing (automatic
+	// rollback).
+	failing failing
 }
 
-// namespaceSeen identifies a stack and its namespace as one pass read them.
-type namespaceSeen struct {
-	stackResourceVersion string
-	uid                  types.UID
-	resourceVersion      string
-}
-
-// rememberInventory keeps what a pass left the stack owning and what it dropped;
-// the dropped keys accumulate until a status write records the inventory.
-func (m *stackMemory) rememberInventory(inventory []appstackv1.InventoryEntry, dropped map[plan.Key]bool) {
-	m.inventory = inventory
-	if m.dropped == nil {
-		m.dropped = map[plan.Key]bool{}
-	}
-	for k := range dropped {
-		m.dropped[k] = true
-	}
-	for _, e := range inventory {
-		delete(m.dropped, plan.EntryKey(e))
-	}
-}
-
-func (r *AppStackReconciler) memory(uid types.UID) *stackMemory {
-	v, _ := r.mem.LoadOrStore(uid, &stackMemory{troubles: map[string]string{}})
-	return v.(*stackMemory)
-}
-
-// remember starts this process's memory of a stack from its status as read: the
-// troubles it reports were reported before (by this process before a restart, or
-// by another replica), so they are not warned about again, and their recovery is
+// troubles is the record of the troubles reported for the stack. A process that
+// has not seen the stack before starts it from the status as read: the troubles
+// it reports were reported before (by this process before a restart, or by
+// another replica), so they are not warned about again, and their recovery is
 // recorded.
-func (r *AppStackReconciler) remember(stack *appstackv1.AppStack) {
-	if _, ok := r.mem.Load(stack.UID); ok {
-		return
+func (r *AppStackReconciler) troubles(stack *appstackv1.AppStack) map[string]string {
+	m := r.gate.Value(stack.UID)
+	if m.troubles != nil {
+		return m.troubles
 	}
-	m := &stackMemory{troubles: map[string]string{}}
+	m.troubles = map[string]string{}
+	troubles := m.troubles
 	for _, c := range stack.Status.Components {
 		if isTrouble(c) {
-			m.troubles[c.Name] = c.Reason
+			troubles[c.Name] = c.Reason
 		}
 	}
 	if cond := meta.FindStatusCondition(stack.Status.Conditions, appstackv1.ConditionReady); cond != nil {
 		if _, ok := stackTroubles[cond.Reason]; ok {
-			m.troubles[""] = cond.Reason
+			troubles[""] = cond.Reason
 		}
 	}
-	r.mem.LoadOrStore(stack.UID, m)
-}
-
-// catchUpStatus replaces the status of a stack read from a cache that has not yet
-// seen this process's last status write with that status. Without it, a pass
-// triggered by a child's event before the cache caught up would find the old
-// status and write the same new one again.
-func (r *AppStackReconciler) catchUpStatus(stack *appstackv1.AppStack) {
-	v, ok := r.mem.Load(stack.UID)
-	if !ok {
-		return
-	}
-	m := v.(*stackMemory)
-	if m.status != nil && ssa.OlderResourceVersion(stack.ResourceVersion, m.resourceVersion) {
-		stack.Status = *m.status.DeepCopy()
-	}
+	return m.troubles
 }
 
 // stackTroubles are the Ready reasons that are the stack's own, not a component's.
@@ -384,32 +318,32 @@ var stackTroubles = map[string]string{
 // progress), and its recovery from that trouble (Normal). Progress — children
 // created, pods starting, a first convergence — shows in the status and makes no
 // events: at hundreds of stacks they would be most of the operator's writes.
-func (r *AppStackReconciler) recordTransitions(m *stackMemory, stack *appstackv1.AppStack) {
+func (r *AppStackReconciler) recordTransitions(troubles map[string]string, stack *appstackv1.AppStack) {
 	for _, c := range stack.Status.Components {
-		prev, troubled := m.troubles[c.Name]
+		prev, troubled := troubles[c.Name]
 		switch {
 		case c.Phase == appstackv1.PhaseReady && troubled && !isTrouble(c):
 			r.Recorder.Eventf(stack, nil, corev1.EventTypeNormal, "ComponentReady", "Status",
 				"component %s is Ready again (it was %s)", c.Name, prev)
-			delete(m.troubles, c.Name)
+			delete(troubles, c.Name)
 		case isTrouble(c) && c.Reason != prev:
 			r.Recorder.Eventf(stack, nil, corev1.EventTypeWarning, c.Reason, "Status", "component %s: %s", c.Name, c.Message)
-			m.troubles[c.Name] = c.Reason
+			troubles[c.Name] = c.Reason
 		}
 	}
 	cond := meta.FindStatusCondition(stack.Status.Conditions, appstackv1.ConditionReady)
 	if cond == nil {
 		return
 	}
-	prev, troubled := m.troubles[""]
+	prev, troubled := troubles[""]
 	if typ, ok := stackTroubles[cond.Reason]; ok && cond.Reason != prev {
 		r.Recorder.Eventf(stack, nil, typ, cond.Reason, "Reconcile", "%s", cond.Message)
-		m.troubles[""] = cond.Reason
+		troubles[""] = cond.Reason
 	}
 	if cond.Status == metav1.ConditionTrue && troubled {
 		r.Recorder.Eventf(stack, nil, corev1.EventTypeNormal, appstackv1.ReasonReady, "Reconcile",
 			"stack is Ready again (it was %s): %s", prev, cond.Message)
-		delete(m.troubles, "")
+		delete(troubles, "")
 	}
 }
 

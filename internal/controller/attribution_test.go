@@ -16,11 +16,12 @@ import (
 func TestWarningTransitions(t *testing.T) {
 	rec := events.NewFakeRecorder(10)
 	r := &AppStackReconciler{Recorder: rec}
+	troubles := map[string]string{}
 	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "u-warn", Generation: 1}}
 	pass := func(c appstackv1.ComponentStatus, reason string) []string {
 		stack.Status.Components = []appstackv1.ComponentStatus{c}
 		setReadyCondition(stack, metav1.ConditionTrue, reason, "1/1 components ready")
-		r.recordTransitions(r.memory(stack.UID), stack)
+		r.recordTransitions(troubles, stack)
 		var got []string
 		for len(rec.Events) > 0 {
 			got = append(got, <-rec.Events)

@@ -19,8 +19,8 @@ import (
 // object is server-side applied with dryRun=All (its namespace is created for real,
 // under a name of its own so the controller's stacks are not disturbed).
 var _ = Describe("rendered objects of every sample", func() {
-	files, _ := filepath.Glob(filepath.Join("..", "config", "samples", "apps_*.yaml"))
-	live, _ := filepath.Glob(filepath.Join("..", "config", "samples", "real-node", "apps_*.yaml"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "config", "samples", "apps_*.yaml"))
+	live, _ := filepath.Glob(filepath.Join("..", "..", "config", "samples", "real-node", "apps_*.yaml"))
 	files = append(files, live...)
 	It("finds the samples", func() { Expect(files).NotTo(BeEmpty()) })
 	for _, f := range files {

@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/tools/events"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/consistency"
 )
 
 // TestRecordTransitions walks a stack through a first convergence, a failure that
@@ -47,12 +48,13 @@ func TestRecordTransitions(t *testing.T) {
 	}
 	rec := events.NewFakeRecorder(100)
 	r := &AppStackReconciler{Recorder: rec}
+	troubles := map[string]string{}
 	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "u1", Generation: 1}}
 	for _, s := range steps {
 		stack.Status.Components = s.components
 		msg := map[string]string{"Ready": "all ready", appstackv1.ReasonUnsafeChange: "refused"}[s.reason]
 		setReadyCondition(stack, s.ready, s.reason, msg)
-		r.recordTransitions(r.memory(stack.UID), stack)
+		r.recordTransitions(troubles, stack)
 		var got []string
 		for len(rec.Events) > 0 {
 			got = append(got, <-rec.Events)
@@ -67,19 +69,17 @@ func TestRecordTransitions(t *testing.T) {
 // trouble does not warn about it again, and records its recovery.
 func TestRememberAfterRestart(t *testing.T) {
 	rec := events.NewFakeRecorder(10)
-	r := &AppStackReconciler{Recorder: rec}
+	r := &AppStackReconciler{Recorder: rec, gate: consistency.NewStore[stackMemory]()}
 	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "u2", Generation: 1}}
 	stack.Status.Components = []appstackv1.ComponentStatus{{Name: "web", Phase: appstackv1.PhaseProgressing, Reason: "ImagePullBackOff", Message: "cannot pull"}}
 	setReadyCondition(stack, metav1.ConditionFalse, "ImagePullBackOff", "web: cannot pull")
-	r.remember(stack)
-
-	r.recordTransitions(r.memory(stack.UID), stack)
+	r.recordTransitions(r.troubles(stack), stack)
 	if len(rec.Events) != 0 {
 		t.Errorf("warned again after a restart: %s", <-rec.Events)
 	}
 	stack.Status.Components = []appstackv1.ComponentStatus{{Name: "web", Phase: appstackv1.PhaseReady}}
 	setReadyCondition(stack, metav1.ConditionTrue, "Ready", "all ready")
-	r.recordTransitions(r.memory(stack.UID), stack)
+	r.recordTransitions(r.troubles(stack), stack)
 	if got := <-rec.Events; got != "Normal ComponentReady component web is Ready again (it was ImagePullBackOff)" {
 		t.Errorf("recovery event: %q", got)
 	}

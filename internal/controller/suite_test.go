@@ -89,11 +89,11 @@ var _ = BeforeSuite(func() {
 	utilruntime.Must(appstackv1.AddToScheme(scheme))
 
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		testEnv.BinaryAssetsDirectory = filepath.Join("..", "bin")
+		testEnv.BinaryAssetsDirectory = filepath.Join("..", "..", "bin")
 	}
 	var err error
 	cfg, err = testEnv.Start()

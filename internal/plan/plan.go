@@ -372,6 +372,13 @@ func (p *Plan) planPrune(o Observed, inv *inventory, desired map[Key]bool) {
 	}
 }
 
+// NamespaceBlocker is the refusal of the stack's namespace, decided from the
+// namespace, the stack and its inventory alone (Make refuses it the same): a
+// pass can stop before reading anything else.
+func NamespaceBlocker(o Observed) *Blocker {
+	return namespaceBlocker(o, newInventory(o.Inventory))
+}
+
 // namespaceBlocker refuses a namespace that is not the stack's to use: another
 // stack's, or one that exists and was not handed over (docs/ownership.md: two-party adoption).
 func namespaceBlocker(o Observed, inv *inventory) *Blocker {

@@ -11,14 +11,12 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,19 +35,13 @@ const AnnotationAppliedHash = "apps.appstack.dev/applied-hash"
 // sets: a spec edit, a scale, a set image, a removed label, a deleted object all
 // make the next pass apply, which restores it; a controller writing status, or
 // someone setting a field the operator does not set (replicas under an
-// autoscaler), does not. Because the check needs no memory of earlier applies, a
-// restarted operator sends nothing for objects that are already right.
+// autoscaler), does not. The Applier keeps no memory of earlier applies: a
+// restarted operator sends nothing for objects that are already right, and the
+// caller makes sure the cache shows its own last writes before it applies again
+// (internal/consistency).
 type Applier struct {
 	client     client.Client
 	fieldOwner string
-
-	// applied remembers the resourceVersion each apply produced, only to recognise
-	// a cache that has not caught up with our own write yet; hashes the desired
-	// content each object was last applied with (or seen holding), to tell a
-	// restored object from a changed one.
-	mu      sync.Mutex
-	applied map[objectKey]string
-	hashes  map[objectKey]string
 }
 
 // Result is what an Apply did.
@@ -57,12 +49,13 @@ type Result struct {
 	// Sent tells whether a request was sent: the live object was absent or did not
 	// hold what the desired object sets.
 	Sent bool
-	// Restored tells, of a sent apply, that the desired content is the content the
-	// object was last applied with: nothing the operator wants changed, so someone
-	// else edited or deleted the object and the apply put it back (drift). A first
-	// creation, or an apply of changed desired content, is not a restore. After a
-	// restart, an object deleted before this Applier saw it is not recognised.
+	// Restored tells, of a sent apply, that the live object carries the hash of
+	// the very content applied: nothing the operator wants changed, so someone
+	// else edited it and the apply put it back (drift). An object that was absent
+	// is not known to be a restore here: the caller knows from its inventory.
 	Restored bool
+	// Created tells that the object was absent.
+	Created bool
 }
 
 type objectKey struct {
@@ -78,7 +71,7 @@ func keyOf(obj client.Object) objectKey {
 // NewApplier returns an Applier that reads live objects through c (normally the
 // manager's cached client) and applies as fieldOwner.
 func NewApplier(c client.Client, fieldOwner string) *Applier {
-	return &Applier{client: c, fieldOwner: fieldOwner, applied: map[objectKey]string{}, hashes: map[objectKey]string{}}
+	return &Applier{client: c, fieldOwner: fieldOwner}
 }
 
 // Apply server-side-applies obj unless the live object already holds it. obj must
@@ -108,31 +101,26 @@ func (a *Applier) ApplyResult(ctx context.Context, obj client.Object) (Result, e
 	}
 	live := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 	err = a.client.Get(ctx, client.ObjectKeyFromObject(obj), live)
-	res := Result{Sent: true, Restored: a.lastHash(key) == hash}
+	res := Result{Sent: true}
 	switch {
 	case err == nil:
-		if a.upToDate(key, hash, desired.Object, live) {
-			if live.GetAnnotations()[AnnotationAppliedHash] == hash {
-				a.setLastHash(key, hash)
-			}
+		if upToDate(key, hash, desired.Object, live) {
 			obj.SetUID(live.GetUID())
 			return Result{}, nil
 		}
-		res.Restored = res.Restored || live.GetAnnotations()[AnnotationAppliedHash] == hash
+		res.Restored = live.GetAnnotations()[AnnotationAppliedHash] == hash
 		// The apply changes only the object read: one deleted and made again by
 		// someone else since is refused by the apiserver (its uid is immutable).
 		desired.SetUID(live.GetUID())
-	case !apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err):
+		res.Created = true
+	default:
 		return Result{}, fmt.Errorf("read %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
 
 	if err := a.send(ctx, desired); err != nil {
 		return res, fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, key.namespace, key.name, err)
 	}
-	a.mu.Lock()
-	a.applied[key] = desired.GetResourceVersion()
-	a.hashes[key] = hash
-	a.mu.Unlock()
 	obj.SetUID(desired.GetUID())
 	return res, nil
 }
@@ -168,86 +156,19 @@ func (a *Applier) send(ctx context.Context, desired *unstructured.Unstructured) 
 // be taken over: a create fails with AlreadyExists where an apply would write into
 // someone else's object. obj must carry its apiVersion and kind.
 func (a *Applier) Create(ctx context.Context, obj client.Object) error {
-	hash, err := stampHash(obj)
-	if err != nil {
+	if _, err := stampHash(obj); err != nil {
 		return err
 	}
-	key := keyOf(obj)
 	created := obj.DeepCopyObject().(client.Object)
 	if err := a.client.Create(ctx, created, client.FieldOwner(a.fieldOwner)); err != nil {
 		return err
 	}
-	a.mu.Lock()
-	a.applied[key] = created.GetResourceVersion()
-	a.hashes[key] = hash
-	a.mu.Unlock()
 	obj.SetUID(created.GetUID())
 	return nil
 }
 
-func (a *Applier) lastHash(key objectKey) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.hashes[key]
-}
-
-func (a *Applier) setLastHash(key objectKey, hash string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.hashes[key] = hash
-}
-
-// Lags reports whether the cache has not yet seen the last write this Applier made
-// to obj (obj needs its apiVersion and kind): what is read from the cache about
-// it would be older than what was applied. An object the Applier never wrote, or
-// that the cache no longer holds, does not lag.
-func (a *Applier) Lags(ctx context.Context, obj client.Object) bool {
-	key := keyOf(obj)
-	if _, ok := a.produced(key); !ok {
-		return false
-	}
-	// A typed object: the cache serves it from the informer it already runs.
-	o, err := a.client.Scheme().New(key.gvk)
-	if err != nil {
-		return false
-	}
-	live := o.(client.Object)
-	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-		return false
-	}
-	return a.behind(key, live)
-}
-
-// produced is the resourceVersion this Applier's last write to key produced.
-func (a *Applier) produced(key objectKey) (string, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	rv, ok := a.applied[key]
-	return rv, ok
-}
-
-// behind tells whether live, read from the cache, predates this Applier's last
-// write to key.
-func (a *Applier) behind(key objectKey, live client.Object) bool {
-	rv, ok := a.produced(key)
-	return ok && OlderResourceVersion(live.GetResourceVersion(), rv)
-}
-
-// Forget drops what the Applier remembers of obj.
-func (a *Applier) Forget(obj client.Object) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.applied, keyOf(obj))
-	delete(a.hashes, keyOf(obj))
-}
-
 // upToDate tells whether live already is what applying desired would make it.
-func (a *Applier) upToDate(key objectKey, hash string, desired map[string]any, live client.Object) bool {
-	if a.behind(key, live) {
-		// The cache has not caught up with our own apply yet; its event will
-		// bring us back.
-		return true
-	}
+func upToDate(key objectKey, hash string, desired map[string]any, live client.Object) bool {
 	if live.GetAnnotations()[AnnotationAppliedHash] != hash {
 		return false
 	}
@@ -263,15 +184,6 @@ func (a *Applier) upToDate(key objectKey, hash string, desired map[string]any, l
 		delete(desired, "data")
 	}
 	return contains(l, desired)
-}
-
-// OlderResourceVersion reports whether live predates recorded: a cache that has not
-// caught up with a write. It compares as the apiserver defines resource versions of
-// one resource to compare (k8s.io/apimachinery/pkg/util/resourceversion); when
-// either is not such a version, none is older.
-func OlderResourceVersion(live, recorded string) bool {
-	c, err := resourceversion.CompareResourceVersion(live, recorded)
-	return err == nil && c < 0
 }
 
 // stampHash hashes obj's desired content and records the hash in its
