@@ -267,12 +267,15 @@ func (s *Store[T]) Track(name string, uid types.UID) {
 	s.names[name] = uid
 }
 
-// ForgetName forgets the stack of that name: it is gone.
-func (s *Store[T]) ForgetName(name string) {
+// ForgetName forgets the stack of that name: it is gone. It returns the UID it
+// had, if the Store knew it.
+func (s *Store[T]) ForgetName(name string) (types.UID, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.stacks, s.names[name])
+	uid, ok := s.names[name]
+	delete(s.stacks, uid)
 	delete(s.names, name)
+	return uid, ok
 }
 
 func (s *Store[T]) entry(uid types.UID) *entry[T] {

@@ -369,8 +369,11 @@ func (r *AppStackReconciler) children(ctx context.Context, s *scope) ([]client.O
 			return nil, err
 		}
 		list := o.(client.ObjectList)
-		if err := r.Client.List(ctx, list, client.InNamespace(s.namespace),
-			client.MatchingLabels{render.LabelStack: s.stack.Name}); err != nil {
+		// The operator's cache holds only what carries its managed-by label; the
+		// selector says so for a client that reads past a cache (Preview).
+		if err := r.Client.List(ctx, list, client.InNamespace(s.namespace), client.MatchingLabels{
+			render.LabelStack: s.stack.Name, render.LabelManagedBy: render.ManagedBy,
+		}); err != nil {
 			return nil, err
 		}
 		items, err := meta.ExtractList(list)

@@ -59,6 +59,8 @@ type AppStackReconciler struct {
 	// gate is the consistency store: per stack UID, the writes its next pass
 	// waits for the cache to show, and what this process remembers of it.
 	gate *consistency.Store[stackMemory]
+	// clocks time each stack's generations to Ready (a metric).
+	clocks *readyClock
 	// preview: the pass is `kubectl appstack diff`'s, every write a dry run.
 	preview bool
 }
@@ -166,7 +168,7 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err := r.addFinalizer(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
-	readyClocks.see(stack)
+	r.clocks.see(stack)
 	before := stack.DeepCopy()
 	res, err := r.pass(ctx, s)
 	return r.writeStatus(ctx, s, before, res, err)
@@ -277,7 +279,9 @@ func (r *AppStackReconciler) waitForCache(ctx context.Context, stack *appstackv1
 // forget drops what this process keeps of a stack that is gone: its entry in the
 // consistency store and its metrics.
 func (r *AppStackReconciler) forget(name string) {
-	r.gate.ForgetName(name)
+	if uid, ok := r.gate.ForgetName(name); ok {
+		r.clocks.forget(uid)
+	}
 	forgetStack(name)
 }
 
@@ -313,6 +317,7 @@ func (r *AppStackReconciler) init() {
 	}
 	r.applier = ssa.NewApplier(r.Client, render.ManagedBy)
 	r.gate = consistency.NewStore[stackMemory]()
+	r.clocks = newReadyClock(r.now)
 }
 
 // SetupWithManager watches stacks and every kind of child, so that a child deleted

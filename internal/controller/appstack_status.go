@@ -242,7 +242,7 @@ func setReadyCondition(stack *appstackv1.AppStack, st metav1.ConditionStatus, re
 // patchStatus writes the status when, and only when, it changed, and records the
 // events of the transitions it makes.
 func (r *AppStackReconciler) patchStatus(ctx context.Context, before, after *appstackv1.AppStack) error {
-	readyClocks.record(after)
+	r.clocks.record(after)
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
 		return nil
 	}

@@ -171,17 +171,20 @@ func recordDeleteFailed(err error) {
 	}
 }
 
-// readyClocks times, per stack, how long each generation takes to become Ready.
-var readyClocks = &readyClock{stacks: map[string]*generationClock{}}
-
+// readyClock times, per stack UID, how long each generation takes to become
+// Ready (the metric appstack_time_to_ready_seconds); a stack that is gone is
+// forgotten.
 type readyClock struct {
 	mu     sync.Mutex
-	stacks map[string]*generationClock
+	stacks map[types.UID]*generationClock
 	now    func() time.Time // nil is time.Now; tests set it
 }
 
+func newReadyClock(now func() time.Time) *readyClock {
+	return &readyClock{stacks: map[types.UID]*generationClock{}, now: now}
+}
+
 type generationClock struct {
-	uid        types.UID
 	generation int64
 	since      time.Time
 	// done is set once the generation was Ready (or was already Ready when this
@@ -203,11 +206,11 @@ func (c *readyClock) clock() time.Time {
 func (c *readyClock) see(stack *appstackv1.AppStack) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g := c.stacks[stack.Name]
-	if g != nil && g.uid == stack.UID && g.generation == stack.Generation {
+	g := c.stacks[stack.UID]
+	if g != nil && g.generation == stack.Generation {
 		return
 	}
-	c.stacks[stack.Name] = &generationClock{uid: stack.UID, generation: stack.Generation, since: c.clock(),
+	c.stacks[stack.UID] = &generationClock{generation: stack.Generation, since: c.clock(),
 		done: g == nil && readyAt(stack, stack.Generation)}
 }
 
@@ -225,8 +228,8 @@ func (c *readyClock) record(stack *appstackv1.AppStack) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g := c.stacks[stack.Name]
-	if g == nil || g.done || g.uid != stack.UID || g.generation != stack.Generation {
+	g := c.stacks[stack.UID]
+	if g == nil || g.done || g.generation != stack.Generation {
 		return
 	}
 	g.done = true
@@ -237,10 +240,10 @@ func (c *readyClock) record(stack *appstackv1.AppStack) {
 	timeToReady.WithLabelValues(change).Observe(c.clock().Sub(g.since).Seconds())
 }
 
-func (c *readyClock) forget(stack string) {
+func (c *readyClock) forget(uid types.UID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.stacks, stack)
+	delete(c.stacks, uid)
 }
 
 // readyAt tells whether the stack's Ready condition is True for generation.
@@ -262,5 +265,4 @@ func forgetStack(stack string) {
 	stackReady.DeleteLabelValues(stack)
 	stackPaused.DeleteLabelValues(stack)
 	rollbacksTotal.DeleteLabelValues(stack)
-	readyClocks.forget(stack)
 }

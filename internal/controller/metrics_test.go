@@ -179,7 +179,7 @@ func TestPassError(t *testing.T) {
 
 func TestReadyClock(t *testing.T) {
 	now := time.Unix(1000, 0)
-	c := &readyClock{stacks: map[string]*generationClock{}, now: func() time.Time { return now }}
+	c := newReadyClock(func() time.Time { return now })
 	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "clock-test", UID: "u1", Generation: 1}}
 	ready := func(generation int64) {
 		stack.Status.Conditions = []metav1.Condition{{Type: appstackv1.ConditionReady, Status: metav1.ConditionTrue,
@@ -219,7 +219,7 @@ func TestReadyClock(t *testing.T) {
 	}
 
 	// A process that first sees a stack already Ready (a restart) times nothing.
-	restarted := &readyClock{stacks: map[string]*generationClock{}, now: c.now}
+	restarted := newReadyClock(c.now)
 	restarted.see(stack)
 	restarted.record(stack)
 	if n, _ := sum("update"); n != updates+1 {
