@@ -309,14 +309,26 @@ type Behind struct {
 	For time.Duration
 }
 
-// Caught tells whether cache shows every write the stack's passes made (for a
-// deletion: the object gone, replaced, or being deleted). Writes it shows are
-// dropped. An object the cache does not hold is read from api: gone there too,
-// its write is done with. A write unseen for longer than MaxLag is dropped and
-// returned in expired, for the caller to log. The first write still unseen is
-// returned in behind.
+// Cache is the cache a pass reads, as the gate compares it with the writes.
+type Cache struct {
+	client.Reader
+	// API reads past the cache: for an object the cache does not show.
+	API    client.Reader
+	Scheme *runtime.Scheme
+	// Holds tells whether the cache holds an object as the apiserver has it (its
+	// metadata): a cache narrowed by a label selector never shows an object
+	// written without that label.
+	Holds func(client.Object) bool
+}
+
+// Caught tells whether the cache shows every write the stack's passes made (for
+// a deletion: the object gone, replaced, or being deleted). Writes it shows are
+// dropped. An object the cache does not show is read from the apiserver: gone
+// there too, or not one the cache holds, its write is done with. A write unseen
+// for longer than MaxLag is dropped and returned in expired, for the caller to
+// log. The first write still unseen is returned in behind.
 func (s *Store[T]) Caught(
-	ctx context.Context, uid types.UID, cache, api client.Reader, scheme *runtime.Scheme, now time.Time,
+	ctx context.Context, uid types.UID, cache Cache, now time.Time,
 ) (behind *Behind, expired []Behind, err error) {
 	s.mu.Lock()
 	e := s.stacks[uid]
@@ -330,7 +342,7 @@ func (s *Store[T]) Caught(
 	s.mu.Unlock()
 	var done []Key
 	for k, wr := range pending {
-		seen, err := shows(ctx, cache, api, scheme, k, wr)
+		seen, err := shows(ctx, cache, k, wr)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -357,10 +369,10 @@ func (s *Store[T]) Caught(
 }
 
 // shows tells whether cache shows the write wr to k.
-func shows(ctx context.Context, cache, api client.Reader, scheme *runtime.Scheme, k Key, wr write) (bool, error) {
+func shows(ctx context.Context, cache Cache, k Key, wr write) (bool, error) {
 	obj := &metav1.PartialObjectMetadata{}
 	obj.SetGroupVersionKind(k.GVK)
-	typed, err := scheme.New(k.GVK)
+	typed, err := cache.Scheme.New(k.GVK)
 	if err != nil {
 		return false, fmt.Errorf("read %s from the cache: %w", k, err)
 	}
@@ -371,13 +383,16 @@ func shows(ctx context.Context, cache, api client.Reader, scheme *runtime.Scheme
 		if wr.deleted {
 			return true, nil
 		}
-		// Not created in the cache yet, or deleted since by someone else: the
-		// apiserver tells which.
-		err = api.Get(ctx, client.ObjectKey{Namespace: k.Namespace, Name: k.Name}, obj)
-		if apierrors.IsNotFound(err) {
+		// Not created in the cache yet, deleted since by someone else, or not
+		// one the cache holds: the apiserver tells which.
+		err = cache.API.Get(ctx, client.ObjectKey{Namespace: k.Namespace, Name: k.Name}, obj)
+		switch {
+		case apierrors.IsNotFound(err):
 			return true, nil
+		case err != nil:
+			return false, err
 		}
-		return false, client.IgnoreNotFound(err)
+		return cache.Holds != nil && !cache.Holds(obj), nil
 	case err != nil:
 		return false, fmt.Errorf("read %s from the cache: %w", k, err)
 	case wr.deleted:

@@ -20,7 +20,8 @@ import (
 func deployment(rv string, replicas int32) *appsv1.Deployment {
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "d1", ResourceVersion: rv},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "d1", ResourceVersion: rv,
+			Labels: map[string]string{"managed": "yes"}},
 		Spec:       appsv1.DeploymentSpec{Replicas: &replicas},
 	}
 }
@@ -62,6 +63,14 @@ func holding(objs ...client.Object) *fixedRV {
 	return f
 }
 
+// managed plays the cache's label selector.
+func managed(obj client.Object) bool { return obj.GetLabels()["managed"] == "yes" }
+
+func unlabelled(d *appsv1.Deployment) *appsv1.Deployment {
+	d.Labels = nil
+	return d
+}
+
 func TestCaught(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1000, 0)
@@ -78,6 +87,8 @@ func TestCaught(t *testing.T) {
 		{name: "the cache is older", cache: holding(deployment("6", 1)), api: holding(), at: now, wantBehind: true},
 		{name: "the cache has not seen the creation", cache: holding(), api: holding(deployment("7", 2)), at: now, wantBehind: true},
 		{name: "gone from the cache and the apiserver: deleted by someone since", cache: holding(), api: holding(), at: now},
+		{name: "written without the label the cache selects on: never in the cache", cache: holding(),
+			api: holding(unlabelled(deployment("7", 2))), at: now},
 		{name: "older for longer than MaxLag: given up on", cache: holding(deployment("6", 1)), api: holding(),
 			at: now.Add(-time.Minute), wantExpired: true},
 		{name: "a deletion the cache shows", cache: holding(), api: holding(), deleted: true, at: now},
@@ -94,7 +105,7 @@ func TestCaught(t *testing.T) {
 				w.Wrote(deployment("7", 2))
 			}
 			s.Commit("u1", w)
-			behind, expired, err := s.Caught(ctx, "u1", tt.cache, tt.api, clientgoscheme.Scheme, now)
+			behind, expired, err := s.Caught(ctx, "u1", Cache{Reader: tt.cache, API: tt.api, Scheme: clientgoscheme.Scheme, Holds: managed}, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +113,7 @@ func TestCaught(t *testing.T) {
 				t.Fatalf("behind=%v expired=%v, want behind %v expired %v", behind, expired, tt.wantBehind, tt.wantExpired)
 			}
 			// What the cache showed is done with: asked again, nothing is pending.
-			again, _, err := s.Caught(ctx, "u1", tt.cache, tt.api, clientgoscheme.Scheme, now)
+			again, _, err := s.Caught(ctx, "u1", Cache{Reader: tt.cache, API: tt.api, Scheme: clientgoscheme.Scheme, Holds: managed}, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +203,7 @@ func TestClient(t *testing.T) {
 	}
 	s := NewStore[int]()
 	s.Commit(types.UID("u1"), w)
-	behind, _, err := s.Caught(ctx, "u1", c, c, clientgoscheme.Scheme, time.Now())
+	behind, _, err := s.Caught(ctx, "u1", Cache{Reader: c, API: c, Scheme: clientgoscheme.Scheme}, time.Now())
 	if err != nil || behind != nil {
 		t.Errorf("the fake client shows its own write at once: behind=%v err=%v", behind, err)
 	}

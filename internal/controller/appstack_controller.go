@@ -260,7 +260,9 @@ const cacheLagRequeue = 100 * time.Millisecond
 // nothing is decided from a past the operator itself has changed. It returns how
 // long to wait, 0 when the pass may run.
 func (r *AppStackReconciler) waitForCache(ctx context.Context, stack *appstackv1.AppStack) (time.Duration, error) {
-	behind, expired, err := r.gate.Caught(ctx, stack.UID, r.Client, r.APIReader, r.Client.Scheme(), r.now())
+	behind, expired, err := r.gate.Caught(ctx, stack.UID, consistency.Cache{
+		Reader: r.Client, API: r.APIReader, Scheme: r.Client.Scheme(), Holds: cacheHolds,
+	}, r.now())
 	for _, e := range expired {
 		logf.FromContext(ctx).Info("the cache has not shown this operator's write for long; going on without it "+
 			"(the object was probably changed or deleted by someone else since)", "object", e.Key.String(), "for", e.For)

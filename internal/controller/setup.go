@@ -89,6 +89,16 @@ func cacheOptions(syncPeriod time.Duration, stacks *liveStacks) cache.Options {
 	}
 }
 
+// cacheHolds tells whether the cache (cacheOptions) holds an object of a kind
+// the operator writes, from its metadata: stacks all, everything else only with
+// the managed-by label.
+func cacheHolds(obj client.Object) bool {
+	if obj.GetObjectKind().GroupVersionKind().Kind == "AppStack" {
+		return true
+	}
+	return obj.GetLabels()[render.LabelManagedBy] == render.ManagedBy
+}
+
 // AnnotationStub marks, in the cache only, an object cached as its identity,
 // labels and owners (stubForeign); it is never written to the cluster.
 const AnnotationStub = "apps.appstack.dev/cached-as-stub"
