@@ -19,10 +19,10 @@ import (
 
 func deployment(rv string, replicas int32) *appsv1.Deployment {
 	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "d1", ResourceVersion: rv,
 			Labels: map[string]string{"managed": "yes"}},
-		Spec:       appsv1.DeploymentSpec{Replicas: &replicas},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas},
 	}
 }
 

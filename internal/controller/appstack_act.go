@@ -23,6 +23,7 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/ssa"
+	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
 // act carries out the pass's plan: replica hand-overs, the namespace, the claims
@@ -111,7 +112,7 @@ func (r *AppStackReconciler) createNamespace(ctx context.Context, inv *inventory
 	case apierrors.IsAlreadyExists(err):
 		return errNamespaceTaken
 	case err != nil:
-		return &applyError{kind: plan.KindNamespace, name: ns.GetName(), err: err}
+		return &status.ApplyError{Kind: plan.KindNamespace, Name: ns.GetName(), Err: err}
 	}
 	inv.add(plan.Entry(ns))
 	logf.FromContext(ctx).Info("created namespace", "namespace", ns.GetName())
@@ -162,7 +163,7 @@ func (r *AppStackReconciler) apply(ctx context.Context, s *scope, obj client.Obj
 		return r.replace(ctx, s, obj, err)
 	}
 	if err != nil {
-		return &applyError{kind: kind, name: obj.GetName(), err: err}
+		return &status.ApplyError{Kind: kind, Name: obj.GetName(), Err: err}
 	}
 	switch {
 	case res.Restored || (res.Created && recorded(s.stack, obj)):
@@ -190,10 +191,10 @@ func (r *AppStackReconciler) replace(ctx context.Context, s *scope, obj client.O
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
 	live, err := r.liveObject(ctx, s, obj, s.plan.Inventory)
 	if err != nil {
-		return &applyError{kind: kind, name: obj.GetName(), err: err}
+		return &status.ApplyError{Kind: kind, Name: obj.GetName(), Err: err}
 	}
 	if live == nil || !plan.Owned(s.plan.Inventory, live, s.stack) {
-		return &applyError{kind: kind, name: obj.GetName(), err: cause}
+		return &status.ApplyError{Kind: kind, Name: obj.GetName(), Err: cause}
 	}
 	if s.replaced != nil {
 		s.replaced[plan.KeyOf(obj)] = cause
@@ -201,7 +202,7 @@ func (r *AppStackReconciler) replace(ctx context.Context, s *scope, obj client.O
 	uid := live.GetUID()
 	if err := r.Client.Delete(ctx, live, client.Preconditions{UID: &uid},
 		client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		return &applyError{kind: kind, name: obj.GetName(), err: fmt.Errorf("replace after %v: %w", cause, err)}
+		return &status.ApplyError{Kind: kind, Name: obj.GetName(), Err: fmt.Errorf("replace after %v: %w", cause, err)}
 	}
 	logf.FromContext(ctx).Info("replacing: the change cannot be made in place",
 		"kind", kind, "namespace", obj.GetNamespace(), "name", obj.GetName(), "reason", ssa.APIMessage(cause))
@@ -223,8 +224,8 @@ func (r *AppStackReconciler) handOver(ctx context.Context, h plan.Handover) erro
 	}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
 		client.FieldOwner(plan.HandoverManager), client.ForceOwnership); err != nil {
-		return &applyError{kind: gvk.Kind, name: h.Object.GetName(),
-			err: fmt.Errorf("hand the replica count over to the autoscaler: %w", err)}
+		return &status.ApplyError{Kind: gvk.Kind, Name: h.Object.GetName(),
+			Err: fmt.Errorf("hand the replica count over to the autoscaler: %w", err)}
 	}
 	logf.FromContext(ctx).Info("handed the replica count over to the autoscaler",
 		"kind", gvk.Kind, "name", h.Object.GetName(), "replicas", h.Replicas)

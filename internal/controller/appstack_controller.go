@@ -368,30 +368,3 @@ func (r *AppStackReconciler) stackFromLabel(ctx context.Context, obj client.Obje
 	}
 	return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: name}}}
 }
-
-// applyError wraps a failed apply so the Ready condition can say which object
-// failed without putting volatile text in the condition.
-type applyError struct {
-	kind, name string
-	err        error
-}
-
-func (e *applyError) Error() string { return fmt.Sprintf("apply %s %s: %v", e.kind, e.name, e.err) }
-func (e *applyError) Unwrap() error { return e.err }
-
-// firstApplyError finds the first failed apply in err, which may aggregate the
-// errors of a whole phase.
-func firstApplyError(err error) (*applyError, bool) {
-	var agg kerrors.Aggregate
-	if errors.As(err, &agg) {
-		for _, e := range agg.Errors() {
-			if ae, ok := firstApplyError(e); ok {
-				return ae, true
-			}
-		}
-		return nil, false
-	}
-	var ae *applyError
-	ok := errors.As(err, &ae)
-	return ae, ok
-}

@@ -17,6 +17,7 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
 // observe reads, once per pass, what the plan decides on: the namespace, the live
@@ -38,8 +39,8 @@ func (r *AppStackReconciler) observe(ctx context.Context, s *scope) (plan.Observ
 		return o, err
 	}
 	if o.Namespace != nil && !o.Namespace.DeletionTimestamp.IsZero() {
-		return o, &applyError{kind: plan.KindNamespace, name: s.namespace,
-			err: fmt.Errorf("namespace is being deleted; the stack is applied once it is gone")}
+		return o, &status.ApplyError{Kind: plan.KindNamespace, Name: s.namespace,
+			Err: fmt.Errorf("namespace is being deleted; the stack is applied once it is gone")}
 	}
 	o.Inventory = s.stack.Status.Inventory
 	if plan.NamespaceBlocker(o) != nil {

@@ -17,7 +17,6 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
-	"github.com/appstack-dev/appstack-operator/internal/ssa"
 	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
@@ -62,10 +61,7 @@ func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileE
 	}
 
 	if reconcileErr != nil {
-		reason, msg := appstackv1.ReasonApplyFailed, "reconcile failed; see the operator's log and events"
-		if ae, ok := firstApplyError(reconcileErr); ok {
-			msg = fmt.Sprintf("applying %s %s failed: %s", ae.kind, ae.name, ssa.APIMessage(ae.err))
-		}
+		reason, msg := status.Failed(reconcileErr)
 		st.Summary = msg
 		setReadyCondition(s.stack, metav1.ConditionFalse, reason, msg)
 		return

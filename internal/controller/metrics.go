@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
 // The operator's own metrics, served with controller-runtime's (README.md,
@@ -63,31 +62,12 @@ var (
 	}, []string{"reason"})
 )
 
-// Why a pass could not converge its stack: the reason label of
-// appstack_reconcile_errors_total, a fixed set.
-const (
-	errInvalidSpec       = "invalid_spec"        // the spec cannot be rendered; nothing is applied
-	errUnsafeChange      = "unsafe_change"       // the spec asks for a change the operator refuses to make
-	errNamespaceConflict = "namespace_conflict"  // the namespace is someone else's
-	errNameConflict      = "name_conflict"       // a child's name is taken by someone else's object
-	errBlocked           = "blocked"             // another reason the plan holds the stack back
-	errConflict          = "conflict"            // the apiserver refused a write as conflicting (409)
-	errApplyFailed       = "apply_failed"        // the apiserver refused an apply
-	errReadFailed        = "read_failed"         // reading the cluster for the pass failed
-	errWriteFailed       = "write_failed"        // a prune, label or revision trim failed
-	errStatusWriteFailed = "status_write_failed" // the status could not be written
-	errDeleteFailed      = "delete_failed"       // taking a deleted stack apart failed
-)
-
-var errorReasons = []string{errInvalidSpec, errUnsafeChange, errNamespaceConflict, errNameConflict, errBlocked,
-	errConflict, errApplyFailed, errReadFailed, errWriteFailed, errStatusWriteFailed, errDeleteFailed}
-
 func init() {
 	metrics.Registry.MustRegister(componentsReady, componentsTotal, stackReady, stackPaused, timeToReady,
 		driftCorrections, rollbacksTotal, reconcileErrors)
 	// Every reason is served from the start, at 0, so that rate() and increase()
 	// see a reason's first error.
-	for _, r := range errorReasons {
+	for _, r := range status.ErrorReasons {
 		reconcileErrors.WithLabelValues(r)
 	}
 }
@@ -113,61 +93,23 @@ func recordDriftCorrection(kind string) {
 // blocked it, or the error it ended with. A pass cut short by the operator's
 // shutdown is not counted.
 func recordPass(s *scope, err error) {
-	if reason := passError(s, err); reason != "" {
+	o := status.Outcome{Planned: s.plan != nil, Err: err}
+	if s.blocked != nil {
+		o.Blocked = s.blocked.reason
+	}
+	if s.plan != nil {
+		o.Conflicts = len(s.plan.Conflicts)
+	}
+	if reason := status.ErrorReason(o); reason != "" {
 		reconcileErrors.WithLabelValues(reason).Inc()
 	}
 }
 
-func passError(s *scope, err error) string {
-	switch {
-	case s.blocked != nil:
-		switch s.blocked.reason {
-		case appstackv1.ReasonInvalidSpec:
-			return errInvalidSpec
-		case appstackv1.ReasonUnsafeChange:
-			return errUnsafeChange
-		case appstackv1.ReasonNamespaceConflict:
-			return errNamespaceConflict
-		}
-		return errBlocked
-	case err == nil:
-		if s.plan != nil && len(s.plan.Conflicts) > 0 {
-			return errNameConflict
-		}
-		return ""
-	case errors.Is(err, context.Canceled):
-		return ""
-	case anyError(err, apierrors.IsConflict):
-		return errConflict
-	case s.plan == nil:
-		// The pass failed before it planned: observing the cluster.
-		return errReadFailed
-	}
-	if _, ok := firstApplyError(err); ok {
-		return errApplyFailed
-	}
-	return errWriteFailed
-}
-
-// anyError tells whether err, or any error it aggregates, satisfies is.
-func anyError(err error, is func(error) bool) bool {
-	var agg kerrors.Aggregate
-	if errors.As(err, &agg) {
-		for _, e := range agg.Errors() {
-			if anyError(e, is) {
-				return true
-			}
-		}
-		return false
-	}
-	return is(err)
-}
-
-func recordStatusWriteFailed() { reconcileErrors.WithLabelValues(errStatusWriteFailed).Inc() }
+func recordStatusWriteFailed() { reconcileErrors.WithLabelValues(status.ErrStatusWriteFailed).Inc() }
 
 func recordDeleteFailed(err error) {
 	if !errors.Is(err, context.Canceled) {
-		reconcileErrors.WithLabelValues(errDeleteFailed).Inc()
+		reconcileErrors.WithLabelValues(status.ErrDeleteFailed).Inc()
 	}
 }
 

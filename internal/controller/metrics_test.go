@@ -1,9 +1,6 @@
 package controller
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -14,15 +11,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
-	"github.com/appstack-dev/appstack-operator/internal/plan"
+	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
 // value is a counter's or a gauge's value.
@@ -135,47 +129,15 @@ var _ = Describe("Metrics", func() {
 	})
 
 	It("counts a refused apply as an apply_failed reconcile error", func() {
-		before := passErrors(errApplyFailed)
+		before := passErrors(status.ErrApplyFailed)
 		broken := webComponent("broken", 1)
 		broken.Containers = []corev1.Container{{Name: "app"}} // no image: the apiserver refuses the Deployment
 		createStack(newStack("errors-metrics", broken))
-		Eventually(func() float64 { return passErrors(errApplyFailed) }, timeout, interval).Should(BeNumerically(">", before))
+		Eventually(func() float64 { return passErrors(status.ErrApplyFailed) }, timeout, interval).Should(BeNumerically(">", before))
 		Eventually(func() float64 { return value(stackReady.WithLabelValues("errors-metrics")) },
 			timeout, interval).Should(BeZero())
 	})
 })
-
-func TestPassError(t *testing.T) {
-	conflict := apierrors.NewConflict(schema.GroupResource{Resource: "deployments"}, "web", errors.New("the object has been modified"))
-	applyFailed := &applyError{kind: "Deployment", name: "web", err: apierrors.NewInvalid(
-		schema.GroupKind{Kind: "Deployment"}, "web", nil)}
-	planned := &plan.Plan{}
-	tests := []struct {
-		name string
-		s    *scope
-		err  error
-		want string
-	}{
-		{"converged", &scope{plan: planned}, nil, ""},
-		{"invalid spec", &scope{blocked: &blocker{reason: appstackv1.ReasonInvalidSpec}}, nil, errInvalidSpec},
-		{"unsafe change", &scope{blocked: &blocker{reason: appstackv1.ReasonUnsafeChange}}, nil, errUnsafeChange},
-		{"namespace conflict", &scope{blocked: &blocker{reason: appstackv1.ReasonNamespaceConflict}}, nil,
-			errNamespaceConflict},
-		{"another blocker", &scope{blocked: &blocker{reason: "SomethingNew"}}, nil, errBlocked},
-		{"name taken", &scope{plan: &plan.Plan{Conflicts: []plan.Conflict{{Component: "web"}}}}, nil, errNameConflict},
-		{"observe failed", &scope{}, errors.New("list pods: connection refused"), errReadFailed},
-		{"apply refused", &scope{plan: planned}, kerrors.NewAggregate([]error{nil, applyFailed}), errApplyFailed},
-		{"409 in a phase", &scope{plan: planned}, kerrors.NewAggregate([]error{fmt.Errorf("prune: %w", conflict)}),
-			errConflict},
-		{"prune failed", &scope{plan: planned}, errors.New("prune Deployment shop/web: forbidden"), errWriteFailed},
-		{"shutdown", &scope{plan: planned}, fmt.Errorf("apply: %w", context.Canceled), ""},
-	}
-	for _, tt := range tests {
-		if got := passError(tt.s, tt.err); got != tt.want {
-			t.Errorf("%s: passError = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
 
 func TestReadyClock(t *testing.T) {
 	now := time.Unix(1000, 0)
