@@ -70,11 +70,8 @@ type Writes struct {
 	writes map[Key]write
 }
 
-// NewWrites starts the record of one pass.
+// NewWrites starts the record of one pass; now is the caller's clock.
 func NewWrites(scheme *runtime.Scheme, now func() time.Time) *Writes {
-	if now == nil {
-		now = time.Now
-	}
 	return &Writes{scheme: scheme, now: now, writes: map[Key]write{}}
 }
 

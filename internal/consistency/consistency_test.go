@@ -128,7 +128,7 @@ func TestForget(t *testing.T) {
 	s := NewStore[string]()
 	s.Track("shop", "u1")
 	*s.Value("u1") = "kept"
-	w := NewWrites(clientgoscheme.Scheme, nil)
+	w := NewWrites(clientgoscheme.Scheme, time.Now)
 	w.Wrote(deployment("7", 2))
 	s.Commit("u1", w)
 	s.Track("shop", "u2") // deleted and created again
@@ -148,7 +148,7 @@ func TestForget(t *testing.T) {
 // what it deleted reads as gone.
 func TestReader(t *testing.T) {
 	ctx := context.Background()
-	w := NewWrites(clientgoscheme.Scheme, nil)
+	w := NewWrites(clientgoscheme.Scheme, time.Now)
 	applied := &unstructured.Unstructured{}
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(deployment("7", 3))
 	if err != nil {
@@ -187,7 +187,7 @@ func TestClient(t *testing.T) {
 	ctx := context.Background()
 	c := NewClient(cacheAt(t))
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: "shop"}}
-	w := NewWrites(clientgoscheme.Scheme, nil)
+	w := NewWrites(clientgoscheme.Scheme, time.Now)
 	if err := c.Create(WithWrites(ctx, w), cm); err != nil {
 		t.Fatal(err)
 	}

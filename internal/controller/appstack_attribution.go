@@ -112,10 +112,11 @@ func (r *AppStackReconciler) observeExposure(
 	}
 }
 
-// metricsAPI remembers, for a while, what the resource metrics API's APIService
-// said: every stack whose autoscaler cannot fetch metrics asks, and the answer is
-// the same for all of them.
-var metricsAPI struct {
+// metricsAPIAnswer remembers, for a while, what the resource metrics API's
+// APIService said: every stack whose autoscaler cannot fetch metrics asks, and
+// the answer is the same for all of them. It is a read cache of the cluster, not
+// a stack's: the reconciler holds one.
+type metricsAPIAnswer struct {
 	sync.Mutex
 	at     time.Time
 	answer string
@@ -130,10 +131,11 @@ var apiServiceGVK = schema.GroupVersionKind{Group: "apiregistration.k8s.io", Ver
 // APIService: absent (nothing serves it), or not Available (its server does not
 // answer). "" when that cannot be told.
 func (r *AppStackReconciler) describeMetricsAPI(ctx context.Context) string {
-	metricsAPI.Lock()
-	defer metricsAPI.Unlock()
-	if !metricsAPI.at.IsZero() && time.Since(metricsAPI.at) < metricsAPIMemory {
-		return metricsAPI.answer
+	m := &r.metricsAPI
+	m.Lock()
+	defer m.Unlock()
+	if !m.at.IsZero() && r.now().Sub(m.at) < metricsAPIMemory {
+		return m.answer
 	}
 	svc := &unstructured.Unstructured{}
 	svc.SetGroupVersionKind(apiServiceGVK)
@@ -156,7 +158,7 @@ func (r *AppStackReconciler) describeMetricsAPI(ctx context.Context) string {
 			}
 		}
 	}
-	metricsAPI.at, metricsAPI.answer = time.Now(), answer
+	m.at, m.answer = r.now(), answer
 	return answer
 }
 

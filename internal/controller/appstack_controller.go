@@ -52,7 +52,7 @@ type AppStackReconciler struct {
 	// collected into one pass (see batched); 0 reconciles at each.
 	BatchPeriod time.Duration
 	// Clock is what every decision of a pass reads the time from; nil is the
-	// real clock. Tests set a fake one.
+	// real clock (clock.RealClock). Tests set a fake one.
 	Clock clock.PassiveClock
 
 	applier *ssa.Applier
@@ -61,6 +61,8 @@ type AppStackReconciler struct {
 	gate *consistency.Store[stackMemory]
 	// clocks time each stack's generations to Ready (a metric).
 	clocks *readyClock
+	// metricsAPI is the last answer about the metrics APIService.
+	metricsAPI metricsAPIAnswer
 	// preview: the pass is `kubectl appstack diff`'s, every write a dry run.
 	preview bool
 }
@@ -290,7 +292,7 @@ func (r *AppStackReconciler) forget(name string) {
 // now is the pass's time, from the reconciler's clock.
 func (r *AppStackReconciler) now() time.Time {
 	if r.Clock == nil {
-		return time.Now()
+		return clock.RealClock{}.Now()
 	}
 	return r.Clock.Now()
 }

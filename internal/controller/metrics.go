@@ -119,7 +119,7 @@ func recordDeleteFailed(err error) {
 type readyClock struct {
 	mu     sync.Mutex
 	stacks map[types.UID]*generationClock
-	now    func() time.Time // nil is time.Now; tests set it
+	now    func() time.Time
 }
 
 func newReadyClock(now func() time.Time) *readyClock {
@@ -134,12 +134,7 @@ type generationClock struct {
 	done bool
 }
 
-func (c *readyClock) clock() time.Time {
-	if c.now != nil {
-		return c.now()
-	}
-	return time.Now()
-}
+func (c *readyClock) clock() time.Time { return c.now() }
 
 // see starts the clock of the stack's generation when this process sees it for
 // the first time. A stack this process has not seen before whose status already
