@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -329,8 +330,7 @@ func (r *AppStackReconciler) init() {
 func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.init()
 	byLabel := batched(handler.EnqueueRequestsFromMapFunc(r.stackFromLabel), r.BatchPeriod)
-	byOwner := batched(handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
-		&appstackv1.AppStack{}, handler.OnlyControllerOwner()), r.BatchPeriod)
+	byOwner := batched(handler.EnqueueRequestsFromMapFunc(r.stackFromOwner), r.BatchPeriod)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&appstackv1.AppStack{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Adopted namespaces and retained claims carry no owner reference; the stack
@@ -350,6 +350,18 @@ func (r *AppStackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Named("appstack").
 		Complete(r)
+}
+
+// stackFromOwner maps an object to the stack its controller reference names —
+// only when that reference carries the UID of the stack of that name: anyone who
+// may create objects can give them a reference to a stack, and a made-up or stale
+// one must not make the stack reconcile.
+func (r *AppStackReconciler) stackFromOwner(_ context.Context, obj client.Object) []ctrl.Request {
+	owner := metav1.GetControllerOf(obj)
+	if !isStack(owner) || !controlledByLiveStack(r.Client, owner) {
+		return nil
+	}
+	return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: owner.Name}}}
 }
 
 // stackFromLabel maps an object to the stack its label names — only when it is in
