@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -9,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
@@ -73,11 +76,26 @@ func (f *clusterFlags) restConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
+	if f.noKubeconfig(cfg) {
+		return nil, errors.New("load kubeconfig: none found and no --server given: " +
+			"pass --kubeconfig FILE, set $KUBECONFIG, or write ~/.kube/config")
+	}
 	cfg.UserAgent = "kubectl-appstack"
 	// kubectl's own limits, not client-go's default of 5 requests a second: a diff
 	// reads every kind a stack may own and dry-runs each of its objects.
 	cfg.QPS, cfg.Burst = 50, 300
 	return cfg, nil
+}
+
+// noKubeconfig: no kubeconfig names a cluster, no --server (or $KUBERNETES_MASTER)
+// does, and the plugin does not run in a pod, so kubectl's defaults aimed cfg at
+// http://localhost:8080. Saying so beats failing to connect there.
+func (f *clusterFlags) noKubeconfig(cfg *rest.Config) bool {
+	if *f.config.APIServer != "" || os.Getenv("KUBERNETES_MASTER") != "" || cfg.Host != clientcmd.ClusterDefaults.Server {
+		return false
+	}
+	raw, err := f.config.ToRawKubeConfigLoader().RawConfig()
+	return err == nil && len(raw.Clusters) == 0
 }
 
 func (f *clusterFlags) client() (client.Client, error) {

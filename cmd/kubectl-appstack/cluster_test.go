@@ -110,6 +110,30 @@ func TestClusterFlagsSelectKubeconfigContextAndOverrides(t *testing.T) {
 	}
 }
 
+// Without a kubeconfig that names a cluster, the error says so (kubectl's defaults
+// would have the client try http://localhost:8080).
+func TestClusterFlagsWithoutKubeconfig(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBERNETES_MASTER", "")
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not in a pod
+	var flags clusterFlags
+	cmd := &cobra.Command{Use: "status"}
+	flags.add(cmd)
+	if err := cmd.ParseFlags([]string{"--kubeconfig", empty}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := flags.restConfig()
+	if err == nil || !strings.Contains(err.Error(), "load kubeconfig: none found and no --server given") {
+		t.Errorf("error %v, want one that says no kubeconfig was found", err)
+	}
+	if cfg := configFrom(t, "--kubeconfig", empty, "--server", "https://c.example"); cfg.Host != "https://c.example" {
+		t.Errorf("with --server: host %q", cfg.Host)
+	}
+}
+
 func TestClusterFlagsImpersonate(t *testing.T) {
 	cfg := configFrom(t, "--kubeconfig", writeKubeconfig(t), "--context", "b",
 		"--as", "alice", "--as-group", "dev", "--as-group", "ops", "--as-uid", "42")
