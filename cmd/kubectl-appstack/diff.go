@@ -70,7 +70,10 @@ write is a dry run, which needs the same RBAC permission as the write.
 
 Exit status: 0 when nothing would change (and nothing is printed), 1 when something
 would, 2 or more when diff fails (an invalid stack, a refused dry run, a stack the
-operator would not apply at all).`,
+operator would not apply at all).
+
+AppStacks are cluster-scoped and each stack's objects go to the namespace its spec
+names, so diff takes no -n/--namespace: giving it is an error.`,
 		Example: `  kubectl appstack diff -f shop.yaml
   cat shop.yaml | kubectl appstack diff -f -`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -102,6 +105,9 @@ operator would not apply at all).`,
 // runDiff validates every stack of the files offline, as render does, and only then
 // asks the cluster. It reports whether anything would change.
 func runDiff(ctx context.Context, flags *clusterFlags, files []string, stdin io.Reader, out io.Writer) (bool, error) {
+	if err := flags.check(); err != nil {
+		return false, err
+	}
 	v, err := schema.ForAppStack()
 	if err != nil {
 		return false, err

@@ -13,15 +13,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/status"
 )
@@ -32,12 +31,15 @@ var errNotReady = errors.New("not ready")
 
 // Tree is what `kubectl appstack status` reports, and its JSON form.
 type Tree struct {
-	Stack      string          `json:"stack"`
-	Namespace  string          `json:"namespace"`
-	Ready      bool            `json:"ready"`
-	Reason     string          `json:"reason"`
-	Message    string          `json:"message"`
-	Revision   int64           `json:"revision,omitempty"`
+	Stack     string `json:"stack"`
+	Namespace string `json:"namespace"`
+	Ready     bool   `json:"ready"`
+	Reason    string `json:"reason"`
+	Message   string `json:"message"`
+	Revision  int64  `json:"revision,omitempty"`
+	// Objects are the stack's own objects (its namespace, configs, volumes), and
+	// any the stack owns for a component its status no longer lists.
+	Objects    []Node          `json:"objects,omitempty"`
 	Components []ComponentTree `json:"components"`
 }
 
@@ -64,10 +66,19 @@ func newStatusCommand(out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status STACK",
 		Short: "Show a stack as a tree: components, their objects and pods, with health and causes",
-		Long: `status prints the stack, each component with its phase and the cause the operator
-found, the native objects of each component with their health, and the pods with
-their state. It exits 0 when the stack is Ready and 1 otherwise, so it can gate a
-pipeline: --wait polls until the stack is Ready or --timeout passes.`,
+		Long: `status prints the stack, the stack's own objects (its namespace, configs and
+volumes), each component with its phase and the cause the operator found, the native
+objects of each component with their health, and the pods with their state. It exits
+0 when the stack is Ready and 1 otherwise, so it can gate a pipeline: --wait polls
+until the stack is Ready or --timeout passes.
+
+The objects shown are the ones the stack owns as the operator decides it: listed in
+the stack's status.inventory with the same UID, or (created by a pass whose
+inventory was not written yet) carrying the stack's controller reference. An object
+that only carries the stack's labels is someone else's and is not shown.
+
+AppStacks are cluster-scoped and a stack's objects are in the namespace its spec
+names, so status takes no -n/--namespace: giving it is an error.`,
 		Example: `  kubectl appstack status shop
   kubectl appstack status shop -o json
   kubectl appstack status shop --wait --timeout 2m`,
@@ -127,54 +138,111 @@ func buildTree(ctx context.Context, c client.Client, name string) (*Tree, error)
 	} else {
 		t.Reason, t.Message = "Unknown", "the operator has not reported on this stack yet"
 	}
+	objs, err := ownedObjects(ctx, c, stack)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := componentPods(ctx, c, stack)
+	if err != nil {
+		return nil, err
+	}
 	for _, cs := range stack.Status.Components {
-		ct := ComponentTree{ComponentStatus: cs}
-		objs, pods, err := componentObjects(ctx, c, stack, cs.Name)
-		if err != nil {
-			return nil, err
+		t.Components = append(t.Components, ComponentTree{ComponentStatus: cs, Pods: pods[cs.Name]})
+	}
+	for _, o := range objs {
+		i := slices.IndexFunc(t.Components, func(ct ComponentTree) bool { return ct.Name == o.component })
+		if i < 0 {
+			// The stack's namespace, configs and volumes, and what a component
+			// the status no longer lists left behind.
+			t.Objects = append(t.Objects, o.Node)
+			continue
 		}
-		ct.Objects, ct.Pods = objs, pods
-		t.Components = append(t.Components, ct)
+		t.Components[i].Objects = append(t.Components[i].Objects, o.Node)
 	}
 	return t, nil
 }
 
-// componentObjects lists the component's native objects (found by the stack's
-// labels) with their kstatus health, and its pods with their state.
-func componentObjects(
-	ctx context.Context, c client.Client, stack *appstackv1.AppStack, component string,
-) ([]Node, []Node, error) {
+// ownedNode is an object of the stack with the component it belongs to, empty for
+// the stack's own (namespace, configs, volumes).
+type ownedNode struct {
+	Node
+	component string
+}
+
+// ownedObjects lists the objects the stack owns, as the operator decides it
+// (plan.Owned: listed in status.inventory with the same UID, or carrying the
+// stack's mark): its namespace first, then every kind a child can be
+// (render.ChildKinds) in that order, each with its kstatus health. Labels only
+// narrow the lists; an object labelled with the stack that it does not own is not
+// shown. Pods are left to componentPods.
+func ownedObjects(ctx context.Context, c client.Client, stack *appstackv1.AppStack) ([]ownedNode, error) {
 	ns := render.NamespaceName(stack)
-	selector := client.MatchingLabels{render.LabelStack: stack.Name, render.LabelComponent: component}
-	var objs []Node
-	for _, gvk := range componentKinds {
+	var out []ownedNode
+	nsObj := &unstructured.Unstructured{}
+	nsObj.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(plan.KindNamespace))
+	switch err := c.Get(ctx, client.ObjectKey{Name: ns}, nsObj); {
+	case err == nil:
+		if plan.Owned(stack.Status.Inventory, nsObj, stack) {
+			out = append(out, ownedNode{Node: health(nsObj)})
+		}
+	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
+		// Not created yet, or not readable by a user whose rights end at the
+		// namespace's contents: the tree shows what the user may read.
+	default:
+		return nil, fmt.Errorf("get namespace %s: %w", ns, err)
+	}
+	for _, kind := range render.ChildKinds() {
+		if _, isPod := kind.(*corev1.Pod); isPod {
+			continue
+		}
+		gvk, err := c.GroupVersionKindFor(kind)
+		if err != nil {
+			return nil, err
+		}
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := c.List(ctx, list, client.InNamespace(ns), selector); err != nil {
-			return nil, nil, fmt.Errorf("list %s: %w", gvk.Kind, err)
+		err = c.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{render.LabelStack: stack.Name})
+		if err != nil {
+			return nil, fmt.Errorf("list %s in namespace %s: %w", gvk.Kind, ns, err)
 		}
 		for i := range list.Items {
 			item := &list.Items[i]
-			if !metav1.IsControlledBy(item, stack) {
-				continue
+			item.SetGroupVersionKind(gvk) // plan.Owned tells a namespace by its kind
+			if plan.Owned(stack.Status.Inventory, item, stack) {
+				out = append(out, ownedNode{Node: health(item), component: item.GetLabels()[render.LabelComponent]})
 			}
-			health, msg, err := status.Readiness(item, gvk)
-			if err != nil {
-				health, msg = "Unknown", err.Error()
-			}
-			objs = append(objs, Node{Kind: gvk.Kind, Name: item.GetName(), Health: string(health), Message: msg})
 		}
 	}
+	return out, nil
+}
+
+// health is obj's node: its kind, name and kstatus health. obj carries its kind.
+func health(obj *unstructured.Unstructured) Node {
+	gvk := obj.GroupVersionKind()
+	h, msg, err := status.Readiness(obj, gvk)
+	if err != nil {
+		h, msg = "Unknown", err.Error()
+	}
+	return Node{Kind: gvk.Kind, Name: obj.GetName(), Health: string(h), Message: msg}
+}
+
+// componentPods lists the pods of each component (labelled with the stack and the
+// component, as the workloads select them) with their state, by name.
+func componentPods(ctx context.Context, c client.Client, stack *appstackv1.AppStack) (map[string][]Node, error) {
+	ns := render.NamespaceName(stack)
 	pods := &corev1.PodList{}
-	if err := c.List(ctx, pods, client.InNamespace(ns), selector); err != nil {
-		return nil, nil, fmt.Errorf("list pods: %w", err)
+	if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{render.LabelStack: stack.Name},
+		client.HasLabels{render.LabelComponent}); err != nil {
+		return nil, fmt.Errorf("list pods in namespace %s: %w", ns, err)
 	}
-	var out []Node
+	slices.SortFunc(pods.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	out := map[string][]Node{}
 	for _, p := range pods.Items {
-		out = append(out, Node{Kind: "Pod", Name: p.Name, Health: string(p.Status.Phase), Message: podMessage(p)})
+		component := p.Labels[render.LabelComponent]
+		out[component] = append(out[component],
+			Node{Kind: "Pod", Name: p.Name, Health: string(p.Status.Phase), Message: podMessage(p)})
 	}
-	slices.SortFunc(out, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
-	return objs, out, nil
+	return out, nil
 }
 
 func podMessage(p corev1.Pod) string {
@@ -201,72 +269,78 @@ func podMessage(p corev1.Pod) string {
 }
 
 func printTree(out io.Writer, t *Tree, color bool) error {
-	paint := func(s string) string {
-		if !color {
-			return s
-		}
-		switch s {
-		case "Ready", "Current", "Running", "Succeeded", "True":
-			return "\x1b[32m" + s + "\x1b[0m"
-		case "Failed", "FailedCreate", "Unschedulable", "ImagePullBackOff", "CrashLoopBackOff",
-			"CreateContainerConfigError", "ClaimPending", "ProgressDeadlineExceeded", "JobFailed",
-			"NodeNotReady", "OOMKilled", "FailedMount", "ReadinessProbeFailed", "Evicted",
-			"InvalidSpec", "NamespaceConflict", "UnsafeChange", "ApplyFailed", "Conflict", "RolledBack":
-			return "\x1b[31m" + s + "\x1b[0m"
-		default:
-			return "\x1b[33m" + s + "\x1b[0m"
-		}
-	}
-	if _, err := fmt.Fprintf(out, "AppStack %s (namespace %s, revision %d): %s — %s\n",
-		t.Stack, t.Namespace, t.Revision, paint(t.Reason), t.Message); err != nil {
-		return err
+	p := treePrinter{out: out, color: color}
+	p.printf("AppStack %s (namespace %s, revision %d): %s — %s\n",
+		t.Stack, t.Namespace, t.Revision, p.paint(t.Reason), t.Message)
+	top := len(t.Objects) + len(t.Components)
+	for i, n := range t.Objects {
+		p.node("", i == top-1, n)
 	}
 	for i, c := range t.Components {
-		last := i == len(t.Components)-1
 		branch, indent := "├─", "│  "
-		if last {
+		if len(t.Objects)+i == top-1 {
 			branch, indent = "└─", "   "
 		}
-		line := fmt.Sprintf("%s %s %s %s %d/%d", branch, c.Name, c.Kind, paint(string(c.Phase)), c.ReadyReplicas, c.Replicas)
+		line := fmt.Sprintf("%s %s %s %s %d/%d",
+			branch, c.Name, c.Kind, p.paint(string(c.Phase)), c.ReadyReplicas, c.Replicas)
 		if c.Reason != "" {
-			line += " " + paint(c.Reason) + ": " + c.Message
+			line += " " + p.paint(c.Reason) + ": " + c.Message
 		}
-		if _, err := fmt.Fprintln(out, line); err != nil {
-			return err
-		}
+		p.printf("%s\n", line)
 		nodes := slices.Concat(c.Objects, c.Pods)
 		for j, n := range nodes {
-			b := "├─"
-			if j == len(nodes)-1 {
-				b = "└─"
-			}
-			l := fmt.Sprintf("%s%s %s %s %s", indent, b, n.Kind, n.Name, paint(n.Health))
-			if n.Message != "" {
-				l += " " + n.Message
-			}
-			if _, err := fmt.Fprintln(out, l); err != nil {
-				return err
-			}
+			p.node(indent, j == len(nodes)-1, n)
 		}
 	}
-	return nil
+	return p.err
+}
+
+// treePrinter writes the tree's lines; the first write error stops it, and is its err.
+type treePrinter struct {
+	out   io.Writer
+	color bool
+	err   error
+}
+
+func (p *treePrinter) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.out, format, args...)
+	}
+}
+
+// node writes one object line under indent, the last of its branch or not.
+func (p *treePrinter) node(indent string, last bool, n Node) {
+	b := "├─"
+	if last {
+		b = "└─"
+	}
+	l := fmt.Sprintf("%s%s %s %s %s", indent, b, n.Kind, n.Name, p.paint(n.Health))
+	if n.Message != "" {
+		l += " " + n.Message
+	}
+	p.printf("%s\n", l)
+}
+
+// paint colours a health, phase or reason on a terminal: green when good, red
+// when failed, yellow otherwise.
+func (p *treePrinter) paint(s string) string {
+	if !p.color {
+		return s
+	}
+	switch s {
+	case "Ready", "Current", "Running", "Succeeded", "True":
+		return "\x1b[32m" + s + "\x1b[0m"
+	case "Failed", "FailedCreate", "Unschedulable", "ImagePullBackOff", "CrashLoopBackOff",
+		"CreateContainerConfigError", "ClaimPending", "ProgressDeadlineExceeded", "JobFailed",
+		"NodeNotReady", "OOMKilled", "FailedMount", "ReadinessProbeFailed", "Evicted",
+		"InvalidSpec", "NamespaceConflict", "UnsafeChange", "ApplyFailed", "Conflict", "RolledBack":
+		return "\x1b[31m" + s + "\x1b[0m"
+	default:
+		return "\x1b[33m" + s + "\x1b[0m"
+	}
 }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// componentKinds are the kinds a component's objects can be, listed in this order.
-// Pods, bare ones included, are listed apart.
-var componentKinds = []schema.GroupVersionKind{
-	appsv1.SchemeGroupVersion.WithKind("Deployment"),
-	appsv1.SchemeGroupVersion.WithKind("StatefulSet"),
-	appsv1.SchemeGroupVersion.WithKind("DaemonSet"),
-	{Group: "batch", Version: "v1", Kind: "Job"},
-	{Group: "batch", Version: "v1", Kind: "CronJob"},
-	{Group: "", Version: "v1", Kind: "Service"},
-	{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"},
-	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
-	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
 }

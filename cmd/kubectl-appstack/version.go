@@ -23,7 +23,7 @@ const operatorLabel = "app.kubernetes.io/name"
 const leaseName = "appstack-operator.appstack.dev"
 
 func newVersionCommand(out io.Writer) *cobra.Command {
-	var flags clusterFlags
+	flags := clusterFlags{namespaced: true}
 	var clientOnly bool
 	cmd := &cobra.Command{
 		Use:   "version",
@@ -31,7 +31,10 @@ func newVersionCommand(out io.Writer) *cobra.Command {
 		Long: `Print the plugin's version (set at build time from VERSION and git) and, unless
 --client is given, the version of every appstack operator installed in the cluster:
 its Deployment (label app.kubernetes.io/name=appstack-operator), the chart's version
-label, the image, ready replicas and the pod holding the leader lease.`,
+label, the image, ready replicas and the pod holding the leader lease.
+-n/--namespace looks in that namespace only (for a user who may list Deployments
+there but not in every namespace); without it, version looks in every namespace,
+not in the kubeconfig context's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := fmt.Fprintf(out, "Client Version: %s\n", version.Get()); err != nil || clientOnly {
@@ -41,13 +44,18 @@ label, the image, ready replicas and the pod holding the leader lease.`,
 			if err != nil {
 				return err
 			}
-			lines, err := operatorVersions(cmd.Context(), c)
+			ns := flags.namespace()
+			lines, err := operatorVersions(cmd.Context(), c, ns)
 			if err != nil {
 				return fmt.Errorf("read the operator's version from the cluster: %w (--client prints only the plugin's)", err)
 			}
 			if len(lines) == 0 {
-				lines = []string{fmt.Sprintf("none found (no Deployment labelled %s=appstack-operator that you may list)",
-					operatorLabel)}
+				where := ""
+				if ns != "" {
+					where = " in namespace " + ns
+				}
+				lines = []string{fmt.Sprintf("none found (no Deployment labelled %s=appstack-operator%s that you may list)",
+					operatorLabel, where)}
 			}
 			for _, l := range lines {
 				if _, err := fmt.Fprintf(out, "Operator Version: %s\n", l); err != nil {
@@ -58,14 +66,17 @@ label, the image, ready replicas and the pod holding the leader lease.`,
 		},
 	}
 	flags.add(cmd)
+	cmd.Flags().Lookup("namespace").Usage = "the namespace the operator is installed in (default: look in every namespace)"
 	cmd.Flags().BoolVar(&clientOnly, "client", false, "print only the plugin's version; do not contact the cluster")
 	return cmd
 }
 
-// operatorVersions describes every operator Deployment in the cluster, one line each.
-func operatorVersions(ctx context.Context, c client.Client) ([]string, error) {
+// operatorVersions describes every operator Deployment in namespace (every
+// namespace when empty), one line each.
+func operatorVersions(ctx context.Context, c client.Client, namespace string) ([]string, error) {
 	var deps appsv1.DeploymentList
-	if err := c.List(ctx, &deps, client.MatchingLabels{operatorLabel: "appstack-operator"}); err != nil {
+	if err := c.List(ctx, &deps, client.InNamespace(namespace),
+		client.MatchingLabels{operatorLabel: "appstack-operator"}); err != nil {
 		return nil, err
 	}
 	var lines []string
