@@ -738,6 +738,13 @@ type AppStackStatus struct {
 	// because the spec's revision failed (spec.rollout.autoRollback).
 	// +optional
 	Rollback *RollbackStatus `json:"rollback,omitempty"`
+	// failingSince is since when the spec's revision has been failing in a way an
+	// automatic rollback mends: set only with spec.rollout.autoRollback, counted
+	// from the first pass that saw the failure, and cleared when it stops failing
+	// or the spec changes. A rollback starts once spec.rollout.failAfter has
+	// passed since.
+	// +optional
+	FailingSince *metav1.Time `json:"failingSince,omitempty"`
 	// ready counts ready components out of all, e.g. "2/3".
 	// +optional
 	Ready string `json:"ready,omitempty"`

@@ -145,6 +145,10 @@ func (in *AppStackStatus) DeepCopyInto(out *AppStackStatus) {
 		*out = new(RollbackStatus)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.FailingSince != nil {
+		in, out := &in.FailingSince, &out.FailingSince
+		*out = (*in).DeepCopy()
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))
