@@ -34,8 +34,8 @@ import (
 // prune, keep orphaned StatefulSet claims, and trim old revisions: a half-applied
 // spec never removes what still works.
 func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
-	inv := newInventoryBuilder(s.plan.Inventory)
-	defer func() { s.inventory = inv.list() }()
+	inv := plan.NewInventoryBuilder(s.plan.Inventory)
+	defer func() { s.inventory = inv.List() }()
 	p := s.plan
 	for _, h := range p.Handovers {
 		if err := r.handOver(ctx, h); err != nil {
@@ -79,7 +79,7 @@ func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 
 // applyAll applies objs at once and records in the inventory what they are.
 func (r *AppStackReconciler) applyAll(
-	ctx context.Context, s *scope, inv *inventoryBuilder, objs []client.Object,
+	ctx context.Context, s *scope, inv *plan.InventoryBuilder, objs []client.Object,
 ) error {
 	return each(objs, func(obj client.Object) error {
 		if err := r.apply(ctx, s, obj); err != nil {
@@ -88,7 +88,7 @@ func (r *AppStackReconciler) applyAll(
 		// Revisions are history, and an adopted namespace is not the stack's.
 		if obj.GetUID() != "" && plan.KeyOf(obj).Kind != kindControllerRevision &&
 			(plan.KeyOf(obj).Kind != plan.KindNamespace || plan.CreatedNamespace(obj, s.stack)) {
-			inv.add(plan.Entry(obj))
+			inv.Add(plan.Entry(obj))
 		}
 		return nil
 	})
@@ -106,7 +106,7 @@ var errNamespaceTaken = errors.New("namespace taken")
 // namespace at once, one create succeeds and the other gets AlreadyExists: that
 // stack touches nothing (errNamespaceTaken) and its next pass reports whose
 // namespace it is.
-func (r *AppStackReconciler) createNamespace(ctx context.Context, inv *inventoryBuilder, ns client.Object) error {
+func (r *AppStackReconciler) createNamespace(ctx context.Context, inv *plan.InventoryBuilder, ns client.Object) error {
 	err := r.applier.Create(ctx, ns)
 	switch {
 	case apierrors.IsAlreadyExists(err):
@@ -114,7 +114,7 @@ func (r *AppStackReconciler) createNamespace(ctx context.Context, inv *inventory
 	case err != nil:
 		return &status.ApplyError{Kind: plan.KindNamespace, Name: ns.GetName(), Err: err}
 	}
-	inv.add(plan.Entry(ns))
+	inv.Add(plan.Entry(ns))
 	logf.FromContext(ctx).Info("created namespace", "namespace", ns.GetName())
 	return nil
 }
@@ -242,7 +242,7 @@ const (
 // still the object the stack created (a UID precondition); a retained claim is
 // labelled retained and leaves the inventory instead.
 func (r *AppStackReconciler) prune(
-	ctx context.Context, s *scope, inv *inventoryBuilder, prunes []plan.Prune, why string,
+	ctx context.Context, s *scope, inv *plan.InventoryBuilder, prunes []plan.Prune, why string,
 ) error {
 	var errs []error
 	for _, p := range prunes {
@@ -254,7 +254,7 @@ func (r *AppStackReconciler) prune(
 				live := &corev1.PersistentVolumeClaim{}
 				err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, live)
 				if apierrors.IsNotFound(err) || (err == nil && live.UID != e.UID) {
-					inv.drop(plan.EntryKey(e))
+					inv.Drop(plan.EntryKey(e))
 					continue
 				}
 				if err != nil {
@@ -267,7 +267,7 @@ func (r *AppStackReconciler) prune(
 				errs = append(errs, err)
 				continue
 			}
-			inv.drop(plan.EntryKey(e))
+			inv.Drop(plan.EntryKey(e))
 			continue
 		}
 		u := &unstructured.Unstructured{}
@@ -282,13 +282,13 @@ func (r *AppStackReconciler) prune(
 		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
 			// Gone, or replaced by an object that is not the stack's: either way no
 			// longer ours.
-			inv.drop(plan.EntryKey(e))
+			inv.Drop(plan.EntryKey(e))
 			continue
 		case err != nil:
 			errs = append(errs, fmt.Errorf("prune %s: %w", plan.EntryKey(e), err))
 			continue
 		}
-		inv.drop(plan.EntryKey(e))
+		inv.Drop(plan.EntryKey(e))
 		logf.FromContext(ctx).Info("pruned", "kind", e.Kind, "namespace", e.Namespace, "name", e.Name)
 		r.Recorder.Eventf(s.stack, u, corev1.EventTypeNormal, "Pruned", "Prune", "deleted %s: %s", plan.EntryKey(e), why)
 	}
@@ -388,44 +388,4 @@ func (r *AppStackReconciler) children(ctx context.Context, s *scope) ([]client.O
 		}
 	}
 	return out, nil
-}
-
-// inventoryBuilder collects, during one act, what the stack owns; applies run
-// concurrently.
-type inventoryBuilder struct {
-	mu      sync.Mutex
-	entries map[plan.Key]appstackv1.InventoryEntry
-	dropped map[plan.Key]bool
-}
-
-func newInventoryBuilder(start []appstackv1.InventoryEntry) *inventoryBuilder {
-	b := &inventoryBuilder{entries: map[plan.Key]appstackv1.InventoryEntry{}, dropped: map[plan.Key]bool{}}
-	for _, e := range start {
-		b.entries[plan.EntryKey(e)] = e
-	}
-	return b
-}
-
-func (b *inventoryBuilder) add(e appstackv1.InventoryEntry) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.entries[plan.EntryKey(e)] = e
-	delete(b.dropped, plan.EntryKey(e))
-}
-
-func (b *inventoryBuilder) drop(k plan.Key) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.entries, k)
-	b.dropped[k] = true
-}
-
-func (b *inventoryBuilder) list() []appstackv1.InventoryEntry {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]appstackv1.InventoryEntry, 0, len(b.entries))
-	for _, e := range b.entries {
-		out = append(out, e)
-	}
-	return plan.SortInventory(out)
 }

@@ -100,15 +100,15 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 		return nil, fmt.Errorf("list the stack's objects to delete: %w", err)
 	}
 	live := map[plan.Key]client.Object{}
-	inv := newInventoryBuilder(s.stack.Status.Inventory)
+	inv := plan.NewInventoryBuilder(s.stack.Status.Inventory)
 	for _, obj := range labelled {
 		live[plan.KeyOf(obj)] = obj
 		// What the stack created but never recorded carries its controller reference.
 		if metav1.IsControlledBy(obj, s.stack) && plan.KeyOf(obj).Kind != kindControllerRevision {
-			inv.add(plan.Entry(obj))
+			inv.Add(plan.Entry(obj))
 		}
 	}
-	defer func() { s.stack.Status.Inventory = inv.list() }()
+	defer func() { s.stack.Status.Inventory = inv.List() }()
 	levels := append(render.DeletionOrder(s.stack), nil) // nil: everything not in a component
 	inLevel := func(e appstackv1.InventoryEntry, level []string) bool {
 		c := ""
@@ -122,19 +122,19 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 	}
 	for _, level := range levels {
 		var waiting []string
-		for _, e := range inv.list() {
+		for _, e := range inv.List() {
 			if e.Kind == plan.KindNamespace || !inLevel(e, level) {
 				continue
 			}
 			obj := live[plan.EntryKey(e)]
 			switch {
 			case obj == nil || obj.GetUID() != e.UID:
-				inv.drop(plan.EntryKey(e)) // gone, or someone else's now
+				inv.Drop(plan.EntryKey(e)) // gone, or someone else's now
 			case e.Kind == plan.KindPersistentVolumeClaim && retained(s.stack, obj):
 				if err := r.retainClaim(ctx, s, obj, whyDeleted); err != nil {
 					return nil, err
 				}
-				inv.drop(plan.EntryKey(e))
+				inv.Drop(plan.EntryKey(e))
 			case obj.GetDeletionTimestamp() != nil:
 				waiting = append(waiting, describeWait(e, obj))
 			default:
@@ -152,7 +152,7 @@ func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]st
 				if err := r.prune(ctx, s, inv, []plan.Prune{{Entry: e}}, whyDeleted); err != nil {
 					return nil, err
 				}
-				inv.add(e) // deleted, but not gone yet
+				inv.Add(e) // deleted, but not gone yet
 				waiting = append(waiting, describeWait(e, obj))
 			}
 		}

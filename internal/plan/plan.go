@@ -253,7 +253,7 @@ func Make(o Observed) *Plan {
 	// Recover what the stack created but never recorded: its controller reference
 	// proves it (see the package comment).
 	for _, obj := range o.Labelled {
-		if metav1.IsControlledBy(obj, stack) && !isRevision(obj) {
+		if Recoverable(obj, stack) {
 			inv.add(obj)
 		}
 	}
@@ -445,8 +445,6 @@ func isRetainedClaim(obj client.Object, stack *appstackv1.AppStack) bool {
 	}
 	return false
 }
-
-func isRevision(obj client.Object) bool { return KeyOf(obj).Kind == "ControllerRevision" }
 
 // setOwner makes the stack obj's controller, so it goes with the stack.
 func setOwner(obj client.Object, stack *appstackv1.AppStack) {
