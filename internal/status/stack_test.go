@@ -67,7 +67,7 @@ func TestStack(t *testing.T) {
 			components: []appstackv1.ComponentStatus{ready, warned}, volumes: volumes, inventory: inventory},
 		{name: "failed apply: observedGeneration and revision not advanced, the inventory recorded",
 			in: status.StackInput{SpecComponents: 2, Components: []appstackv1.ComponentStatus{ready, crashing},
-				Failed: &status.Problem{Reason: appstackv1.ReasonApplyFailed, Message: "applying Service web failed: port taken"},
+				Failed:   &status.Problem{Reason: appstackv1.ReasonApplyFailed, Message: "applying Service web failed: port taken"},
 				Revision: 2, Inventory: newInventory},
 			ready: metav1.ConditionFalse, reason: appstackv1.ReasonApplyFailed, msg: "applying Service web failed: port taken",
 			summary: "applying Service web failed: port taken", count: "1/2", observed: 1, revision: 1,
