@@ -99,9 +99,6 @@ type scope struct {
 	// (plan.DecideRollout).
 	revisions []plan.Revision
 	rollout   plan.Rollout
-	// left are the inventory members a deletion leaves in place: an orphan
-	// deletion took the stack's reference off them.
-	left []string
 	// replaced are the objects this pass deleted to create them again, with why
 	// (Preview reports them); nil outside a preview.
 	replaced map[plan.Key]error

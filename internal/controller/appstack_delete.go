@@ -3,10 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,26 +18,18 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
-	"github.com/appstack-dev/appstack-operator/internal/ssa"
+	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
-// A deleting stack whose children are slow to go looks again after a backoff that
-// doubles up to maxDeletionBackoff while it waits on the same child; each child's
-// deletion event brings it back sooner.
-const (
-	minDeletionBackoff = time.Second
-	maxDeletionBackoff = 30 * time.Second
-)
-
-// reconcileDelete takes a stack apart (docs/ownership.md): the objects of its
-// inventory, components in reverse dependency order — dependents first, each level
-// only once the previous one is gone — then configs and unretained claims, each
-// deleted only while it is still the object the stack created. Retained claims,
-// including a StatefulSet's claims from retained templates, are labelled and kept;
-// so is a namespace that still holds any claim (counted on a live read); an adopted
-// namespace gets back the labels and annotations it had. Only then is the
-// finalizer removed. A stack deleted while the operator was down is finished the
-// same way when it comes back.
+// reconcileDelete takes a stack apart (docs/ownership.md) as plan.PlanDeletion
+// and plan.ReleaseNamespace decide: the objects of its inventory, components in
+// reverse dependency order — dependents first, each level only once the previous
+// one is gone — then configs and unretained claims, each deleted only while it is
+// still the object the stack created. Retained claims, including a StatefulSet's
+// claims from retained templates, are labelled and kept; so is a namespace that
+// still holds any claim (counted on a live read); an adopted namespace gets back
+// the labels and annotations it had. Only then is the finalizer removed. A stack
+// deleted while the operator was down is finished the same way when it comes back.
 func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstackv1.AppStack) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(stack, appstackv1.Finalizer) {
 		return ctrl.Result{}, nil
@@ -54,9 +43,9 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 		return r.waitForDeletion(ctx, s, before,
 			[]string{"the garbage collector to orphan the stack's objects (--cascade=orphan)"})
 	}
-	waitingFor, err := r.deleteChildren(ctx, s)
+	waitingFor, left, err := r.deleteChildren(ctx, s)
 	if err == nil && len(waitingFor) == 0 {
-		waitingFor, err = r.releaseNamespace(ctx, s)
+		waitingFor, err = r.releaseNamespace(ctx, s, left)
 	}
 	if err != nil {
 		recordDeleteFailed(err)
@@ -74,114 +63,99 @@ func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstac
 	return ctrl.Result{}, nil
 }
 
-// waitForDeletion says in the status and in an event which child the deletion
-// waits for, and looks again after a backoff.
+// waitForDeletion says in the status which child the deletion waits for — in an
+// event too when that is news — and looks again after plan.DeletionWaiting's
+// backoff.
 func (r *AppStackReconciler) waitForDeletion(
 	ctx context.Context, s *scope, before *appstackv1.AppStack, waitingFor []string,
 ) (ctrl.Result, error) {
-	msg := "deleting: waiting for " + strings.Join(waitingFor, ", ") + " to go"
-	if msg != before.Status.Summary {
-		r.Recorder.Eventf(s.stack, nil, corev1.EventTypeNormal, appstackv1.ReasonDeleting, "Delete", "%s", msg)
+	now := r.now()
+	w := plan.DeletionWaiting(before, waitingFor, now)
+	if w.Event {
+		r.Recorder.Eventf(s.stack, nil, corev1.EventTypeNormal, appstackv1.ReasonDeleting, "Delete", "%s", w.Message)
 	}
-	backoff := min(max(r.now().Sub(s.stack.DeletionTimestamp.Time)/4, minDeletionBackoff), maxDeletionBackoff)
-	s.stack.Status.Summary = msg
-	setReadyCondition(s.stack, metav1.ConditionFalse, appstackv1.ReasonDeleting, msg)
+	s.stack.Status.Summary = w.Message
+	status.SetReady(&s.stack.Status.Conditions, s.stack.Generation, metav1.ConditionFalse, appstackv1.ReasonDeleting,
+		w.Message, now)
 	if err := r.patchStatus(ctx, before, s.stack); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: backoff}, nil
+	return ctrl.Result{RequeueAfter: w.After}, nil
 }
 
-// deleteChildren deletes the stack's inventory, level by level, and returns the
-// objects still on their way out.
-func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) ([]string, error) {
+// deleteChildren carries out the deletion plan of the stack's children, level by
+// level, and returns the objects still on their way out and those left in place
+// (an orphan deletion took the stack's reference off them).
+func (r *AppStackReconciler) deleteChildren(ctx context.Context, s *scope) (waiting, left []string, err error) {
 	labelled, err := r.children(ctx, s)
 	if err != nil {
-		return nil, fmt.Errorf("list the stack's objects to delete: %w", err)
+		return nil, nil, fmt.Errorf("list the stack's objects to delete: %w", err)
 	}
-	live := map[plan.Key]client.Object{}
-	inv := plan.NewInventoryBuilder(s.stack.Status.Inventory)
-	for _, obj := range labelled {
-		live[plan.KeyOf(obj)] = obj
-		// What the stack created but never recorded carries its controller reference.
-		if metav1.IsControlledBy(obj, s.stack) && plan.KeyOf(obj).Kind != kindControllerRevision {
-			inv.Add(plan.Entry(obj))
-		}
-	}
+	d := plan.PlanDeletion(s.stack, labelled)
+	inv := plan.NewInventoryBuilder(d.Inventory)
 	defer func() { s.stack.Status.Inventory = inv.List() }()
-	levels := append(render.DeletionOrder(s.stack), nil) // nil: everything not in a component
-	inLevel := func(e appstackv1.InventoryEntry, level []string) bool {
-		c := ""
-		if obj := live[plan.EntryKey(e)]; obj != nil {
-			c = obj.GetLabels()[render.LabelComponent]
-		}
-		if level == nil {
-			return true
-		}
-		return c != "" && slices.Contains(level, c)
-	}
-	for _, level := range levels {
-		var waiting []string
-		for _, e := range inv.List() {
-			if e.Kind == plan.KindNamespace || !inLevel(e, level) {
-				continue
-			}
-			obj := live[plan.EntryKey(e)]
-			switch {
-			case obj == nil || obj.GetUID() != e.UID:
-				inv.Drop(plan.EntryKey(e)) // gone, or someone else's now
-			case e.Kind == plan.KindPersistentVolumeClaim && retained(s.stack, obj):
-				if err := r.retainClaim(ctx, s, obj, whyDeleted); err != nil {
-					return nil, err
-				}
-				inv.Drop(plan.EntryKey(e))
-			case obj.GetDeletionTimestamp() != nil:
-				waiting = append(waiting, describeWait(e, obj))
-			default:
-				left, err := r.orphaned(ctx, s.stack, e, obj)
-				if err != nil {
-					return nil, err
-				}
-				if left {
-					// kubectl delete --cascade=orphan took the stack's reference
-					// off it: the user asked for it to stay. It stays in the
-					// inventory, and keeps the namespace (releaseNamespace).
-					s.left = append(s.left, plan.EntryKey(e).String())
-					continue
-				}
-				if err := r.prune(ctx, s, inv, []plan.Prune{{Entry: e}}, whyDeleted); err != nil {
-					return nil, err
-				}
-				inv.Add(e) // deleted, but not gone yet
-				waiting = append(waiting, describeWait(e, obj))
-			}
-		}
-		if len(waiting) > 0 {
-			return waiting, nil
+	for _, level := range d.Levels {
+		waiting, err = r.deleteLevel(ctx, s, inv, level, &left)
+		if err != nil || len(waiting) > 0 {
+			return waiting, left, err
 		}
 	}
-	// A StatefulSet's claims from retained templates carry no owner: they stay, so
-	// they are labelled like a retained stack volume and keep the namespace.
-	for _, claim := range plan.TemplateClaims(s.stack.Name, labelled) {
-		if len(claim.GetOwnerReferences()) == 0 && claim.GetDeletionTimestamp() == nil {
-			if err := r.retainClaim(ctx, s, claim, whyDeleted); err != nil {
+	for _, claim := range d.KeepClaims {
+		if err := r.retainClaim(ctx, s, claim, whyDeleted); err != nil {
+			return nil, left, err
+		}
+	}
+	return nil, left, r.deleteRevisions(ctx, d.Revisions)
+}
+
+// deleteLevel carries out one level of the deletion and returns what it waits
+// for; the objects it leaves in place are added to left.
+func (r *AppStackReconciler) deleteLevel(
+	ctx context.Context, s *scope, inv *plan.InventoryBuilder, level plan.DeletionLevel, left *[]string,
+) ([]string, error) {
+	var waiting []string
+	for _, item := range level.Items {
+		e := item.Entry
+		switch item.Action {
+		case plan.DeletionDrop:
+			inv.Drop(plan.EntryKey(e))
+		case plan.DeletionRetain:
+			if err := r.retainClaim(ctx, s, item.Object, whyDeleted); err != nil {
 				return nil, err
 			}
+			inv.Drop(plan.EntryKey(e))
+		case plan.DeletionWait:
+			waiting = append(waiting, item.Waiting)
+		case plan.DeletionLeave:
+			*left = append(*left, plan.EntryKey(e).String())
+		case plan.DeletionDelete:
+			orphaned, err := r.orphaned(ctx, s.stack, e)
+			if err != nil {
+				return nil, err
+			}
+			if orphaned {
+				// kubectl delete --cascade=orphan took the stack's reference off it
+				// after the cache saw it: the user asked for it to stay. It stays in
+				// the inventory, and keeps the namespace (releaseNamespace).
+				*left = append(*left, plan.EntryKey(e).String())
+				continue
+			}
+			if err := r.prune(ctx, s, inv, []plan.Prune{{Entry: e}}, whyDeleted); err != nil {
+				return nil, err
+			}
+			inv.Add(e) // deleted, but not gone yet
+			waiting = append(waiting, item.Waiting)
 		}
 	}
-	return nil, r.deleteRevisions(ctx, s, labelled)
+	return waiting, nil
 }
 
 // deleteRevisions deletes the stack's history, here rather than through the
 // garbage collector: once the CRD itself is deleted, the collector can no longer
 // look the owner up, and revisions in a namespace kept for its claims would stay
 // there for good.
-func (r *AppStackReconciler) deleteRevisions(ctx context.Context, s *scope, labelled []client.Object) error {
-	for _, obj := range labelled {
-		revision := plan.KeyOf(obj).Kind == kindControllerRevision
-		if !revision || !metav1.IsControlledBy(obj, s.stack) || obj.GetDeletionTimestamp() != nil {
-			continue
-		}
+func (r *AppStackReconciler) deleteRevisions(ctx context.Context, revisions []client.Object) error {
+	for _, obj := range revisions {
 		uid := obj.GetUID()
 		err := r.Client.Delete(ctx, obj, client.Preconditions{UID: &uid})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -191,16 +165,13 @@ func (r *AppStackReconciler) deleteRevisions(ctx context.Context, s *scope, labe
 	return nil
 }
 
-// orphaned tells whether an inventory member no longer carries the stack's
-// controller reference — a deletion with --cascade=orphan took it off — read from
-// the apiserver before it is deleted (the cache may not show the garbage
-// collector's update yet). Such an object stays, and so does the namespace.
+// orphaned tells whether an inventory member the cache shows with the stack's
+// controller reference no longer carries it on the apiserver — a deletion with
+// --cascade=orphan took it off, and the cache may not show the garbage collector's
+// update yet. It is read just before the delete, a safety check at write time.
 func (r *AppStackReconciler) orphaned(
-	ctx context.Context, stack *appstackv1.AppStack, e appstackv1.InventoryEntry, cached client.Object,
+	ctx context.Context, stack *appstackv1.AppStack, e appstackv1.InventoryEntry,
 ) (bool, error) {
-	if !metav1.IsControlledBy(cached, stack) {
-		return true, nil
-	}
 	live := &metav1.PartialObjectMetadata{}
 	live.SetGroupVersionKind(schema.FromAPIVersionAndKind(e.APIVersion, e.Kind))
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: e.Namespace, Name: e.Name}, live)
@@ -213,149 +184,91 @@ func (r *AppStackReconciler) orphaned(
 	return live.UID == e.UID && !metav1.IsControlledBy(live, stack), nil
 }
 
-// retained tells whether a claim of the stack's inventory outlives the stack: unless
-// the stack controls it and its volume (if still in the spec) says retain: false.
-// A retain flipped to true on a pass that never got to drop the owner reference
-// is honoured here.
-func retained(stack *appstackv1.AppStack, claim client.Object) bool {
-	if !metav1.IsControlledBy(claim, stack) {
-		return true
-	}
-	for i := range stack.Spec.Volumes {
-		if v := &stack.Spec.Volumes[i]; v.Name == claim.GetName() {
-			return render.Retains(v)
-		}
-	}
-	return false
-}
-
-func describeWait(e appstackv1.InventoryEntry, obj client.Object) string {
-	d := plan.EntryKey(e).String()
-	if f := obj.GetFinalizers(); len(f) > 0 {
-		d += fmt.Sprintf(" (finalizers: %s)", strings.Join(f, ", "))
-	}
-	return d
-}
-
-// releaseNamespace lets go of the stack's namespace. One the stack created is
-// deleted unless it still holds a claim — read from the apiserver, never from a
-// cache that may lag — in which case it is kept, no longer owned, and labelled
-// retained so that a stack of the same name takes it back. An adopted namespace
-// gets back the labels and annotations it had before. Any other namespace is not
-// touched. It returns the claims it waits for: those a StatefulSet's garbage
+// releaseNamespace lets go of the stack's namespace as plan.ReleaseNamespace
+// decides, from the namespace and the claims in it read from the apiserver —
+// never from a cache that may lag — and the StatefulSets that control those
+// claims. It returns the claims it waits for: those a StatefulSet's garbage
 // collection is about to delete.
-func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope) ([]string, error) {
+func (r *AppStackReconciler) releaseNamespace(ctx context.Context, s *scope, left []string) ([]string, error) {
+	o := plan.ReleaseObserved{Stack: s.stack, Inventory: s.stack.Status.Inventory, Left: left,
+		StatefulSets: map[string]*appsv1.StatefulSet{}}
 	ns := &corev1.Namespace{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: s.namespace}, ns); err != nil {
 		return nil, client.IgnoreNotFound(err)
 	}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(plan.KindNamespace))
-	owned := plan.Owned(s.stack.Status.Inventory, ns, s.stack)
-	restore, adopted, err := plan.ParseRestore(ns)
+	o.Namespace = ns
+	if plan.Owned(o.Inventory, ns, s.stack) {
+		if err := r.readClaims(ctx, s.namespace, &o); err != nil {
+			return nil, err
+		}
+	}
+	release, err := plan.ReleaseNamespace(o)
 	if err != nil {
 		return nil, err
 	}
-	adopted = adopted && !owned && ns.Labels[render.LabelStack] == s.stack.Name
-	switch {
-	case adopted:
-		return nil, r.restoreNamespace(ctx, ns, restore)
-	case !owned:
-		return nil, nil
-	}
-	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.APIReader.List(ctx, claims, client.InNamespace(s.namespace)); err != nil {
-		return nil, fmt.Errorf("list the claims in namespace %s before deleting it: %w", s.namespace, err)
-	}
-	var kept, going []string
-	for _, c := range claims.Items {
-		switch {
-		case c.DeletionTimestamp != nil:
-		case r.goesWithItsStatefulSet(ctx, &c):
-			going = append(going, "PersistentVolumeClaim "+c.Namespace+"/"+c.Name)
-		default:
-			kept = append(kept, c.Name)
-		}
-	}
-	if len(going) > 0 {
-		return going, nil
-	}
-	if len(kept) == 0 && len(s.left) == 0 {
+	switch release.Action {
+	case plan.ReleaseWait:
+		return release.Waiting, nil
+	case plan.ReleaseDelete:
 		uid := ns.UID
 		if err := r.Client.Delete(ctx, ns, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("delete namespace %s: %w", s.namespace, err)
 		}
-		return nil, nil
-	}
-	// Keep it, with the stack's label, so that the same stack applied again takes
-	// it and the data back.
-	base := ns.DeepCopy()
-	ns.OwnerReferences = slices.DeleteFunc(slices.Clone(ns.OwnerReferences),
-		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID })
-	ns.Labels = maps.Clone(ns.Labels)
-	ns.Labels[render.LabelRetained] = render.LabelRetainedValue
-	ns.Annotations = maps.Clone(ns.Annotations)
-	if ns.Annotations == nil {
-		ns.Annotations = map[string]string{}
-	}
-	ns.Annotations[render.AnnotationStackUID] = string(s.stack.UID)
-	if err := r.Client.Patch(ctx, ns, client.MergeFrom(base)); err != nil {
-		return nil, fmt.Errorf("keep namespace %s for its claims: %w", s.namespace, err)
-	}
-	slices.Sort(kept)
-	if len(kept) > 0 {
-		r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
-			"kept namespace %s: it holds %d PersistentVolumeClaim(s): %s", s.namespace, len(kept), strings.Join(kept, ", "))
-	}
-	if len(s.left) > 0 {
-		r.Recorder.Eventf(s.stack, ns, corev1.EventTypeNormal, "Retained", "Delete",
-			"kept namespace %s: it holds %d object(s) the deletion left (--cascade=orphan): %s",
-			s.namespace, len(s.left), strings.Join(s.left, ", "))
+	case plan.ReleaseRestore:
+		if err := r.Client.Patch(ctx, release.Namespace, client.MergeFrom(ns)); err != nil {
+			return nil, fmt.Errorf("give adopted namespace %s back its labels and annotations: %w", ns.Name, err)
+		}
+		logf.FromContext(ctx).Info("released adopted namespace", "namespace", ns.Name)
+	case plan.ReleaseKeep:
+		return nil, r.keepNamespace(ctx, s, ns, release)
 	}
 	return nil, nil
 }
 
-// goesWithItsStatefulSet tells whether a claim is about to be deleted by the
-// garbage collector: a StatefulSet that deletes its claims controls it, and that
-// StatefulSet is gone or going. A claim of someone else's StatefulSet that stays
-// is kept, with the namespace.
-func (r *AppStackReconciler) goesWithItsStatefulSet(ctx context.Context, c *corev1.PersistentVolumeClaim) bool {
-	owner := metav1.GetControllerOf(c)
-	if owner == nil || owner.Kind != "StatefulSet" {
-		return false
+// readClaims reads every claim in the namespace and the StatefulSets that control
+// them, from the apiserver. A StatefulSet that cannot be read is left out: its
+// claims are kept.
+func (r *AppStackReconciler) readClaims(ctx context.Context, namespace string, o *plan.ReleaseObserved) error {
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := r.APIReader.List(ctx, claims, client.InNamespace(namespace)); err != nil {
+		return fmt.Errorf("list the claims in namespace %s before deleting it: %w", namespace, err)
 	}
-	sts := &appsv1.StatefulSet{}
-	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: owner.Name}, sts)
-	return apierrors.IsNotFound(err) || (err == nil && (sts.UID != owner.UID || sts.DeletionTimestamp != nil))
-}
-
-// restoreNamespace gives an adopted namespace back the labels and annotations it
-// had before the stack adopted it.
-func (r *AppStackReconciler) restoreNamespace(ctx context.Context, ns *corev1.Namespace, restore plan.Restore) error {
-	base := ns.DeepCopy()
-	ns.Labels, ns.Annotations = maps.Clone(ns.Labels), maps.Clone(ns.Annotations)
-	put := func(m map[string]string, prior map[string]*string) {
-		for k, v := range prior {
-			if v == nil {
-				delete(m, k)
-			} else {
-				m[k] = *v
-			}
+	o.Claims = claims.Items
+	for i := range claims.Items {
+		name := plan.StatefulSetOf(&claims.Items[i])
+		if _, read := o.StatefulSets[name]; name == "" || read || claims.Items[i].DeletionTimestamp != nil {
+			continue
+		}
+		sts := &appsv1.StatefulSet{}
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, sts)
+		switch {
+		case apierrors.IsNotFound(err):
+			o.StatefulSets[name] = nil
+		case err == nil:
+			o.StatefulSets[name] = sts
 		}
 	}
-	if ns.Labels == nil {
-		ns.Labels = map[string]string{}
+	return nil
+}
+
+// keepNamespace keeps the namespace the stack created for what stays in it, with
+// the stack's label, so that the same stack applied again takes it and the data
+// back, and says so in events.
+func (r *AppStackReconciler) keepNamespace(
+	ctx context.Context, s *scope, ns *corev1.Namespace, release plan.Release,
+) error {
+	if err := r.Client.Patch(ctx, release.Namespace, client.MergeFrom(ns)); err != nil {
+		return fmt.Errorf("keep namespace %s for its claims: %w", s.namespace, err)
 	}
-	if ns.Annotations == nil {
-		ns.Annotations = map[string]string{}
+	if kept := release.KeptClaims; len(kept) > 0 {
+		r.Recorder.Eventf(s.stack, release.Namespace, corev1.EventTypeNormal, "Retained", "Delete",
+			"kept namespace %s: it holds %d PersistentVolumeClaim(s): %s", s.namespace, len(kept), strings.Join(kept, ", "))
 	}
-	put(ns.Labels, restore.Labels)
-	put(ns.Annotations, restore.Annotations)
-	// The operator's own bookkeeping goes too; the owner's adopt annotation stays.
-	delete(ns.Annotations, plan.AnnotationRestore)
-	delete(ns.Annotations, ssa.AnnotationAppliedHash)
-	if err := r.Client.Patch(ctx, ns, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("give adopted namespace %s back its labels and annotations: %w", ns.Name, err)
+	if left := release.Left; len(left) > 0 {
+		r.Recorder.Eventf(s.stack, release.Namespace, corev1.EventTypeNormal, "Retained", "Delete",
+			"kept namespace %s: it holds %d object(s) the deletion left (--cascade=orphan): %s",
+			s.namespace, len(left), strings.Join(left, ", "))
 	}
-	logf.FromContext(ctx).Info("released adopted namespace", "namespace", ns.Name)
 	return nil
 }
