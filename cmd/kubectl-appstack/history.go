@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -11,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
@@ -77,19 +76,10 @@ func revisions(
 		return nil, nil, fmt.Errorf("get stack %s: %w", name, err)
 	}
 	list := &appsv1.ControllerRevisionList{}
-	// The stack's own revisions carry the spec-hash label; StatefulSets and
-	// DaemonSets keep revisions of their own with the stack's labels.
-	if err := c.List(ctx, list, client.InNamespace(render.NamespaceName(stack)),
-		client.MatchingLabels{render.LabelStack: name}, client.HasLabels{render.LabelSpecHash}); err != nil {
+	if err := c.List(ctx, list, plan.RevisionListOptions(stack)...); err != nil {
 		return nil, nil, fmt.Errorf("list revisions of %s: %w", name, err)
 	}
-	// Labels prove nothing: only the revisions the stack controls (the operator
-	// writes them with its controller reference) are the stack's.
-	revs := slices.DeleteFunc(list.Items, func(cr appsv1.ControllerRevision) bool {
-		return !metav1.IsControlledBy(&cr, stack)
-	})
-	slices.SortFunc(revs, func(a, b appsv1.ControllerRevision) int { return int(a.Revision - b.Revision) })
-	return stack, revs, nil
+	return stack, plan.OwnRevisions(stack, list.Items), nil
 }
 
 func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.ControllerRevision) error {
@@ -111,7 +101,7 @@ func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.Contr
 	}
 	_, _ = fmt.Fprintln(w, header)
 	for i, r := range revs {
-		data, err := decode(r)
+		data, err := plan.DecodeRevision(&r)
 		if err != nil {
 			return err
 		}
@@ -155,14 +145,6 @@ func summary(spec appstackv1.AppStackSpec) string {
 	return strings.Join(parts, " ")
 }
 
-func decode(r appsv1.ControllerRevision) (*render.RevisionData, error) {
-	data := &render.RevisionData{}
-	if err := json.Unmarshal(r.Data.Raw, data); err != nil {
-		return nil, fmt.Errorf("revision %d (%s) is unreadable: %w", r.Revision, r.Name, err)
-	}
-	return data, nil
-}
-
 func rollback(ctx context.Context, c client.Client, out io.Writer, name string, to int64) error {
 	_, revs, err := revisions(ctx, c, name)
 	if err != nil {
@@ -176,7 +158,7 @@ func rollback(ctx context.Context, c client.Client, out io.Writer, name string, 
 		}
 		return fmt.Errorf("stack %s has no revision %d; it has %s", name, to, strings.Join(have, ", "))
 	}
-	data, err := decode(revs[i])
+	data, err := plan.DecodeRevision(&revs[i])
 	if err != nil {
 		return err
 	}
