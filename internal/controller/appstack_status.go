@@ -267,9 +267,6 @@ type stackMemory struct {
 	// past is what the last pass read past the cache, while the stack waits on
 	// objects in the way (readLive).
 	past pastReads
-	// failing is since when the spec's revision has been failing (automatic
-	// rollback).
-	failing failing
 }
 
 // troubles is the record of the troubles reported for the stack. A process that

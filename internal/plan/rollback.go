@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -112,16 +113,15 @@ func workload(d *render.Desired, component string) client.Object {
 }
 
 // RolloutObserved is what the rollout decision reads: the stack as recorded
-// (its status says how its components did at the last pass), the spec's hash
-// and revision number, the stack's revisions, and since when this process has
-// seen the spec's revision fail (zero when it has not).
+// (its status says how its components did at the last pass, the rollback in
+// force, and since when the spec's revision has been failing), the spec's hash
+// and revision number, the stack's revisions, and the pass's time.
 type RolloutObserved struct {
-	Stack        *appstackv1.AppStack
-	Hash         string
-	Current      int64
-	Revisions    []Revision
-	FailingSince time.Time
-	Now          time.Time
+	Stack     *appstackv1.AppStack
+	Hash      string
+	Current   int64
+	Revisions []Revision
+	Now       time.Time
 }
 
 // Rollout is what the pass runs.
@@ -138,9 +138,9 @@ type Rollout struct {
 // DecideRollout decides whether the pass applies the spec or an earlier
 // revision (docs/rollback.md): a rollback in force stays while the spec is the
 // one that failed; a new one starts when the spec's revision has failed for
-// FailAfter since this process first saw it fail, and a revision that was Ready
-// exists and renders the failing component differently. Anything else applies
-// the spec: a changed spec rolls forward.
+// FailAfter since status.failingSince (FailureClock), and a revision that was
+// Ready exists and renders the failing component differently. Anything else
+// applies the spec: a changed spec rolls forward.
 func DecideRollout(o RolloutObserved) Rollout {
 	if !AutoRollback(o.Stack) {
 		return Rollout{}
@@ -153,7 +153,7 @@ func DecideRollout(o RolloutObserved) Rollout {
 		}
 		return Rollout{}
 	}
-	if o.FailingSince.IsZero() || o.Now.Sub(o.FailingSince) < FailAfter(o.Stack) {
+	if since := st.FailingSince; since == nil || o.Now.Sub(since.Time) < FailAfter(o.Stack) {
 		return Rollout{}
 	}
 	ready, c := Mendable(o.Stack, o.Current, o.Revisions)
@@ -217,4 +217,84 @@ func (p *Plan) RunRevision(stack *appstackv1.AppStack, old *render.Desired) {
 	}
 	swap(p.Workloads, map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true})
 	swap(p.Shared, map[string]bool{"ConfigMap": true})
+}
+
+// MarkRolledBack notes on the spec's revision, which failed, that its workloads
+// were rolled back (render.AnnotationRolledBack, which `kubectl appstack
+// history` shows).
+func MarkRolledBack(rev *appsv1.ControllerRevision, rb *appstackv1.RollbackStatus) {
+	if rev.Annotations == nil {
+		rev.Annotations = map[string]string{}
+	}
+	rev.Annotations[render.AnnotationRolledBack] = fmt.Sprintf("%s at %s: rolled back to revision %d (%s)",
+		rb.Reason, rb.Time.UTC().Format(time.RFC3339), rb.Revision, rb.Message)
+}
+
+// FailureClock is status.failingSince after a pass that applied the stack, and
+// how long after now a pass must look again for failAfter to be over (0 when it
+// need not). stack carries the status the pass computed; before is the status
+// as read. The clock runs while the spec's revision (current) fails in a way a
+// rollback mends (Mendable), from the first pass that saw it; it stops when that
+// ends — the failure mends, a rollback starts, the option is turned off — and
+// starts again for a new revision (the spec changed).
+func FailureClock(
+	before *appstackv1.AppStackStatus, stack *appstackv1.AppStack, current int64, revs []Revision, now time.Time,
+) (*metav1.Time, time.Duration) {
+	if ready, _ := Mendable(stack, current, revs); ready == nil {
+		return nil, 0
+	}
+	since := metav1.NewTime(now)
+	if before.FailingSince != nil && before.Revision == current {
+		since = *before.FailingSince.DeepCopy()
+	}
+	left := FailAfter(stack) - now.Sub(since.Time)
+	if left <= 0 {
+		left = time.Millisecond
+	}
+	return &since, left
+}
+
+// RolloutStatus completes the status of a pass that applied the stack (after,
+// as the pass computed it; before, as read): the rollback in force, the newest
+// revision the stack was Ready at and, while a rollback is in force, a Ready
+// condition (RolledBack) and summary that say so. now is the pass's time.
+func RolloutStatus(
+	before, after *appstackv1.AppStackStatus, rollback *appstackv1.RollbackStatus, generation int64, now time.Time,
+) appstackv1.AppStackStatus {
+	st := *after.DeepCopy()
+	st.Rollback = rollback.DeepCopy()
+	ready := meta.IsStatusConditionTrue(st.Conditions, appstackv1.ConditionReady)
+	switch {
+	case st.Rollback == nil && ready && before.ReadyRevision == 0 && st.Revision == before.Revision:
+		// Ready at the revision it was at: ReadyRevision derives it, and recording
+		// it would write the status of every stack once.
+		st.ReadyRevision = 0
+	case st.Rollback == nil && ready:
+		st.ReadyRevision = st.Revision
+	default:
+		st.ReadyRevision = ReadyRevision(before)
+	}
+	rb := st.Rollback
+	if rb == nil {
+		return st
+	}
+	msg := fmt.Sprintf("revision %d failed (%s), so the workloads run revision %d again since %s; "+
+		"change the spec to roll forward",
+		rb.FailedRevision, rb.Message, rb.Revision, rb.Time.UTC().Format(time.RFC3339))
+	if cond := meta.FindStatusCondition(st.Conditions, appstackv1.ConditionReady); cond != nil &&
+		cond.Status != metav1.ConditionTrue {
+		// The old revision's workloads are still rolling out, or fail too.
+		msg += fmt.Sprintf("; %s components ready, %s", st.Ready, cond.Message)
+	}
+	st.Summary = msg
+	status.SetReady(&st.Conditions, generation, metav1.ConditionFalse, appstackv1.ReasonRolledBack, msg, now)
+	// The pass may have found the stack Ready a moment ago (the old revision's
+	// workloads are ready): False before the pass and False after is no
+	// transition, and a new lastTransitionTime would rewrite the status at every
+	// pass.
+	if prev := meta.FindStatusCondition(before.Conditions, appstackv1.ConditionReady); prev != nil &&
+		prev.Status == metav1.ConditionFalse {
+		meta.FindStatusCondition(st.Conditions, appstackv1.ConditionReady).LastTransitionTime = prev.LastTransitionTime
+	}
+	return st
 }
