@@ -44,12 +44,11 @@ func Recoverable(obj client.Object, stack *appstackv1.AppStack) bool {
 type InventoryBuilder struct {
 	mu      sync.Mutex
 	entries map[Key]appstackv1.InventoryEntry
-	dropped map[Key]bool
 }
 
 // NewInventoryBuilder starts a builder from an inventory.
 func NewInventoryBuilder(start []appstackv1.InventoryEntry) *InventoryBuilder {
-	b := &InventoryBuilder{entries: map[Key]appstackv1.InventoryEntry{}, dropped: map[Key]bool{}}
+	b := &InventoryBuilder{entries: map[Key]appstackv1.InventoryEntry{}}
 	for _, e := range start {
 		b.entries[EntryKey(e)] = e
 	}
@@ -61,7 +60,6 @@ func (b *InventoryBuilder) Add(e appstackv1.InventoryEntry) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.entries[EntryKey(e)] = e
-	delete(b.dropped, EntryKey(e))
 }
 
 // Record adds an applied object when it is a Member, and tells whether it did.
@@ -78,7 +76,6 @@ func (b *InventoryBuilder) Drop(k Key) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.entries, k)
-	b.dropped[k] = true
 }
 
 // List is the inventory now, in status.inventory's order.
@@ -86,11 +83,4 @@ func (b *InventoryBuilder) List() []appstackv1.InventoryEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return SortInventory(slices.Collect(maps.Values(b.entries)))
-}
-
-// Dropped are the keys dropped and not added again since the builder started.
-func (b *InventoryBuilder) Dropped() map[Key]bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return maps.Clone(b.dropped)
 }
