@@ -236,14 +236,19 @@ func MarkRolledBack(rev *appsv1.ControllerRevision, rb *appstackv1.RollbackStatu
 // as read. The clock runs while the spec's revision (current) fails in a way a
 // rollback mends (Mendable), from the first pass that saw it; it stops when that
 // ends — the failure mends, a rollback starts, the option is turned off — and
-// starts again for a new revision (the spec changed).
+// starts again for a new revision (the spec changed). The start is recorded at
+// the next whole second: the apiserver keeps seconds, and a start rounded down
+// would cut the grace short by up to a second.
 func FailureClock(
 	before *appstackv1.AppStackStatus, stack *appstackv1.AppStack, current int64, revs []Revision, now time.Time,
 ) (*metav1.Time, time.Duration) {
 	if ready, _ := Mendable(stack, current, revs); ready == nil {
 		return nil, 0
 	}
-	since := metav1.NewTime(now)
+	since := metav1.NewTime(now.Truncate(time.Second))
+	if since.Time.Before(now) {
+		since.Time = since.Add(time.Second)
+	}
 	if before.FailingSince != nil && before.Revision == current {
 		since = *before.FailingSince.DeepCopy()
 	}

@@ -190,6 +190,10 @@ func TestFailureClock(t *testing.T) {
 	}{
 		{name: "first seen failing: the clock starts now", before: func(st *appstackv1.AppStackStatus) { st.FailingSince = nil },
 			now: 5 * time.Second, since: ptr.To(start.Add(5 * time.Second)), recheck: 30 * time.Second},
+		{name: "first seen within a second: recorded at the next one, as the apiserver keeps seconds",
+			before: func(st *appstackv1.AppStackStatus) { st.FailingSince = nil },
+			now:    5*time.Second + 300*time.Millisecond, since: ptr.To(start.Add(6 * time.Second)),
+			recheck: 30*time.Second + 700*time.Millisecond},
 		{name: "still failing: the clock runs on, survives any restart", now: 10 * time.Second,
 			since: &start, recheck: 20 * time.Second},
 		{name: "failAfter over: a pass at once", now: 45 * time.Second, since: &start, recheck: time.Millisecond},
