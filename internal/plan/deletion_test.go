@@ -67,7 +67,7 @@ func TestDeletionOrderAndWhatBecomesOfEachMember(t *testing.T) {
 	removed := ownedClaim("removed", "removed-uid", nil) // its volume is no longer in the spec
 	templateClaim := claim("data-db-0", "t0", map[string]string{render.LabelStack: "shop", render.LabelComponent: "db"})
 	templateOwned := claim("data-db-1", "t1", map[string]string{render.LabelStack: "shop", render.LabelComponent: "db"})
-	templateOwned.OwnerReferences = []metav1.OwnerReference{{Kind: "StatefulSet", Name: "db", UID: "sts"}}
+	templateOwned.OwnerReferences = []metav1.OwnerReference{{Kind: KindStatefulSet, Name: "db", UID: "sts"}}
 	templateGoing := deleting(claim("data-db-2", "t2", map[string]string{render.LabelStack: "shop", render.LabelComponent: "db"}))
 	rev1, rev2 := revision(1, "h1", true, stack), revision(2, "h2", true, stack)
 	foreignRev := revision(3, "h3", false, stack)
@@ -97,7 +97,7 @@ func TestDeletionOrderAndWhatBecomesOfEachMember(t *testing.T) {
 	if got := d.Levels[1].Items[0].Waiting; got != "Deployment shop/db" {
 		t.Errorf("the wait for an object without finalizers says %q", got)
 	}
-	var inv []string
+	inv := make([]string, 0, len(d.Inventory))
 	for _, e := range d.Inventory {
 		inv = append(inv, e.Name)
 	}
@@ -158,7 +158,7 @@ func TestDeletionWaitingSaysItOnceAndBacksOffWithTheDeletionsAge(t *testing.T) {
 // deletes claims with it).
 func stsClaim(name, sts string, stsUID types.UID) corev1.PersistentVolumeClaim {
 	c := claim(name, types.UID(name+"-uid"), nil)
-	c.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: sts, UID: stsUID,
+	c.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: KindStatefulSet, Name: sts, UID: stsUID,
 		Controller: ptr.To(true)}}
 	return *c
 }
@@ -181,38 +181,38 @@ func TestReleaseNamespace(t *testing.T) {
 		detail string // Waiting, KeptClaims and Left
 	}{
 		{"gone", ReleaseObserved{}, ReleaseNone, "[] [] []"},
-		{"created, empty: deleted", ReleaseObserved{Namespace: namespace("ns-uid", created),
+		{"created, empty: deleted", ReleaseObserved{Namespace: namespace(created),
 			Claims: []corev1.PersistentVolumeClaim{going}}, ReleaseDelete, "[] [] []"},
-		{"recorded in the inventory: the stack's", ReleaseObserved{Namespace: namespace("ns-uid", nil),
+		{"recorded in the inventory: the stack's", ReleaseObserved{Namespace: namespace(nil),
 			Inventory: []appstackv1.InventoryEntry{{Kind: KindNamespace, Name: "shop", UID: "ns-uid"}}}, ReleaseDelete, "[] [] []"},
-		{"created, holding a claim: kept", ReleaseObserved{Namespace: namespace("ns-uid", created, stackRef, otherRef),
+		{"created, holding a claim: kept", ReleaseObserved{Namespace: namespace(created, stackRef, otherRef),
 			Claims:       []corev1.PersistentVolumeClaim{kept, stsClaim("b-db-0", "db", "sts-uid"), going},
 			StatefulSets: map[string]*appsv1.StatefulSet{"db": sts}}, ReleaseKeep, "[] [b-db-0 data] []"},
-		{"created, holding objects an orphan deletion left: kept", ReleaseObserved{Namespace: namespace("ns-uid", created),
+		{"created, holding objects an orphan deletion left: kept", ReleaseObserved{Namespace: namespace(created),
 			Left: []string{"Deployment shop/web"}}, ReleaseKeep, "[] [] [Deployment shop/web]"},
-		{"a claim whose StatefulSet could not be read: kept", ReleaseObserved{Namespace: namespace("ns-uid", created),
+		{"a claim whose StatefulSet could not be read: kept", ReleaseObserved{Namespace: namespace(created),
 			Claims: []corev1.PersistentVolumeClaim{stsClaim("data-db-0", "db", "sts-uid")}}, ReleaseKeep, "[] [data-db-0] []"},
-		{"claims going with their StatefulSet: waited for", ReleaseObserved{Namespace: namespace("ns-uid", created),
+		{"claims going with their StatefulSet: waited for", ReleaseObserved{Namespace: namespace(created),
 			Claims: []corev1.PersistentVolumeClaim{kept, stsClaim("data-db-0", "db", "sts-uid"),
 				stsClaim("data-gone-0", "gone", "gone-uid"), stsClaim("data-db-1", "db", "old-sts-uid")},
 			StatefulSets: map[string]*appsv1.StatefulSet{"db": goingSts, "gone": nil}},
 			ReleaseWait, "[PersistentVolumeClaim shop/data-db-0 PersistentVolumeClaim shop/data-gone-0 " +
 				"PersistentVolumeClaim shop/data-db-1] [] []"},
 		{"a claim of a StatefulSet replaced under the same name: waited for", ReleaseObserved{
-			Namespace:    namespace("ns-uid", created),
+			Namespace:    namespace(created),
 			Claims:       []corev1.PersistentVolumeClaim{stsClaim("data-db-0", "db", "old-sts-uid")},
 			StatefulSets: map[string]*appsv1.StatefulSet{"db": sts}}, ReleaseWait, "[PersistentVolumeClaim shop/data-db-0] [] []"},
-		{"someone else's: untouched", ReleaseObserved{Namespace: namespace("ns-uid", nil),
+		{"someone else's: untouched", ReleaseObserved{Namespace: namespace(nil),
 			Claims: []corev1.PersistentVolumeClaim{kept}}, ReleaseNone, "[] [] []"},
 		{"created by an earlier stack of this name: untouched",
-			ReleaseObserved{Namespace: namespace("ns-uid", map[string]string{render.AnnotationStackUID: "earlier"})},
+			ReleaseObserved{Namespace: namespace(map[string]string{render.AnnotationStackUID: "earlier"})},
 			ReleaseNone, "[] [] []"},
 		{"adopted by another stack: untouched", ReleaseObserved{Namespace: func() *corev1.Namespace {
-			ns := namespace("ns-uid", map[string]string{AnnotationRestore: "{}"})
+			ns := namespace(map[string]string{AnnotationRestore: "{}"})
 			ns.Labels[render.LabelStack] = "other"
 			return ns
 		}()}, ReleaseNone, "[] [] []"},
-		{"adopted: restored", ReleaseObserved{Namespace: namespace("ns-uid", map[string]string{AnnotationRestore: "{}"})},
+		{"adopted: restored", ReleaseObserved{Namespace: namespace(map[string]string{AnnotationRestore: "{}"})},
 			ReleaseRestore, "[] [] []"},
 	}
 	for _, tc := range cases {
@@ -234,7 +234,7 @@ func TestReleaseKeepsTheNamespaceUnownedRetainedAndMarked(t *testing.T) {
 	stack := testStack()
 	stackRef := *metav1.NewControllerRef(stack, appstackv1.GroupVersion.WithKind("AppStack"))
 	otherRef := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "keeper", UID: "keeper-uid"}
-	ns := namespace("ns-uid", nil, stackRef, otherRef) // made before 0.2: the stack's reference, no UID annotation
+	ns := namespace(nil, stackRef, otherRef) // made before 0.2: the stack's reference, no UID annotation
 	observedNs := ns.DeepCopy()
 	r, err := ReleaseNamespace(ReleaseObserved{Stack: stack, Namespace: ns,
 		Claims: []corev1.PersistentVolumeClaim{*claim("data", "data-uid", nil)}})
@@ -255,7 +255,7 @@ func TestReleaseKeepsTheNamespaceUnownedRetainedAndMarked(t *testing.T) {
 
 func TestReleaseGivesAnAdoptedNamespaceBackWhatItHad(t *testing.T) {
 	stack := testStack()
-	ns := namespace("ns-uid", map[string]string{
+	ns := namespace(map[string]string{
 		AnnotationRestore: `{"labels":{"team":"payments","apps.appstack.dev/stack":null,` +
 			`"pod-security.kubernetes.io/enforce":null},"annotations":{"owner":"alice"}}`,
 		appstackv1.AnnotationAdopt:       "shop",

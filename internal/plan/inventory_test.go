@@ -15,8 +15,8 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
-func namespace(uid types.UID, annotations map[string]string, owners ...metav1.OwnerReference) *corev1.Namespace {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: uid, Annotations: annotations,
+func namespace(annotations map[string]string, owners ...metav1.OwnerReference) *corev1.Namespace {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-uid", Annotations: annotations,
 		Labels: map[string]string{render.LabelStack: "shop"}, OwnerReferences: owners}}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(KindNamespace))
 	return ns
@@ -52,13 +52,13 @@ func TestInventoryMembership(t *testing.T) {
 		{"another stack's object", deployment("web", "d-uid", ownedBy(other)), true, false},
 		{"the stack's ControllerRevision: history", revision(1, "h1", true, stack), false, false},
 		{"the namespace the stack created (its UID annotation)",
-			namespace("ns-uid", map[string]string{render.AnnotationStackUID: "stack-uid"}), true, false},
+			namespace(map[string]string{render.AnnotationStackUID: "stack-uid"}), true, false},
 		{"a namespace created by a version before 0.2 (the stack's controller reference)",
-			namespace("ns-uid", nil, controllerRef), true, true},
+			namespace(nil, controllerRef), true, true},
 		{"an adopted namespace: its owner's",
-			namespace("ns-uid", map[string]string{AnnotationRestore: "{}"}), false, false},
+			namespace(map[string]string{AnnotationRestore: "{}"}), false, false},
 		{"a namespace an earlier stack of this name created",
-			namespace("ns-uid", map[string]string{render.AnnotationStackUID: "earlier-uid"}), false, false},
+			namespace(map[string]string{render.AnnotationStackUID: "earlier-uid"}), false, false},
 	}
 	for _, tc := range cases {
 		if got := Member(tc.obj, stack); got != tc.member {
@@ -88,10 +88,11 @@ func TestInventoryBuilderAddsDropsAndListsInStatusOrder(t *testing.T) {
 	b.Drop(Key{Kind: "Deployment", Namespace: "shop", Name: "a"})
 	b.Drop(Key{Kind: KindPersistentVolumeClaim, Namespace: "shop", Name: "data"})
 	b.Add(Entry(deployment("a", "a-uid-2"))) // deleted and made again
-	b.Record(namespace("ns-uid", map[string]string{render.AnnotationStackUID: "stack-uid"}), stack)
+	b.Record(namespace(map[string]string{render.AnnotationStackUID: "stack-uid"}), stack)
 
-	var got []string
-	for _, e := range b.List() {
+	list := b.List()
+	got := make([]string, 0, len(list))
+	for _, e := range list {
 		got = append(got, EntryKey(e).String()+" "+string(e.UID))
 	}
 	want := []string{"Namespace shop ns-uid", "Deployment shop/a a-uid-2", "Deployment shop/b b-uid",

@@ -49,6 +49,7 @@ const AnnotationAutoscaled = render.AnnotationAutoscaled
 const (
 	KindNamespace             = "Namespace"
 	KindPersistentVolumeClaim = "PersistentVolumeClaim"
+	KindStatefulSet           = "StatefulSet"
 )
 
 // HandoverManager is the field manager that keeps a workload's replica count while
@@ -590,7 +591,7 @@ func unsafeChanges(o Observed, owns func(client.Object) bool) *Blocker {
 		if render.KindOf(c) != appstackv1.KindStatefulSet {
 			continue
 		}
-		live, ok := o.Live[Key{"StatefulSet", render.NamespaceName(stack), c.Name}].(*appsv1.StatefulSet)
+		live, ok := o.Live[Key{KindStatefulSet, render.NamespaceName(stack), c.Name}].(*appsv1.StatefulSet)
 		if !ok || !owns(live) {
 			continue
 		}

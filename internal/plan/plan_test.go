@@ -476,7 +476,7 @@ func TestUnsafeChangesBlockTheWholePass(t *testing.T) {
 		})
 	}
 	stack := sts(appstackv1.ServiceTypeClusterIP)
-	live := &appsv1.StatefulSet{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+	live := &appsv1.StatefulSet{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: KindStatefulSet},
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "sts"}, Spec: appsv1.StatefulSetSpec{ServiceName: "web"}}
 	setOwner(live, stack)
 	p = Make(observed(t, stack, nil, live))
@@ -510,7 +510,7 @@ func TestStatefulSetClaimsOfARemovedComponentAreKept(t *testing.T) {
 	labels := map[string]string{render.LabelStack: "shop", render.LabelComponent: "db"}
 	orphan := claim("data-db-0", "c0", labels)
 	owned := claim("data-db-1", "c1", labels)
-	owned.OwnerReferences = []metav1.OwnerReference{{Kind: "StatefulSet", Name: "db", UID: "sts", Controller: ptr.To(true)}}
+	owned.OwnerReferences = []metav1.OwnerReference{{Kind: KindStatefulSet, Name: "db", UID: "sts", Controller: ptr.To(true)}}
 	p := Make(observed(t, stack, nil, orphan, owned))
 	if got := keys(p.Keep); len(got) != 1 || got[0] != "PersistentVolumeClaim shop/data-db-0" {
 		t.Fatalf("keep %v: a claim of a retained template stays; one its StatefulSet owns goes with it", got)

@@ -70,7 +70,7 @@ type Release struct {
 // StatefulSetOf is the name of the StatefulSet that controls a claim, "" when no
 // StatefulSet does.
 func StatefulSetOf(claim client.Object) string {
-	if owner := metav1.GetControllerOf(claim); owner != nil && owner.Kind == "StatefulSet" {
+	if owner := metav1.GetControllerOf(claim); owner != nil && owner.Kind == KindStatefulSet {
 		return owner.Name
 	}
 	return ""

@@ -215,7 +215,7 @@ func (p *Plan) RunRevision(stack *appstackv1.AppStack, old *render.Desired) {
 			}
 		}
 	}
-	swap(p.Workloads, map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true})
+	swap(p.Workloads, map[string]bool{"Deployment": true, KindStatefulSet: true, "DaemonSet": true})
 	swap(p.Shared, map[string]bool{"ConfigMap": true})
 }
 

@@ -17,7 +17,8 @@ import (
 func TestStack(t *testing.T) {
 	then := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 	now := then.Add(time.Hour)
-	inventory := []appstackv1.InventoryEntry{{APIVersion: "v1", Kind: "Namespace", Name: "shop", UID: "ns"}}
+	inventory := make([]appstackv1.InventoryEntry, 1, 2)
+	inventory[0] = appstackv1.InventoryEntry{APIVersion: "v1", Kind: "Namespace", Name: "shop", UID: "ns"}
 	rollback := &appstackv1.RollbackStatus{FailedRevision: 3, Revision: 1, Reason: "CrashLoopBackOff"}
 	before := appstackv1.AppStackStatus{
 		ObservedGeneration: 1, Namespace: "old", Revision: 1, ReadyRevision: 1, Rollback: rollback,
