@@ -194,45 +194,15 @@ func Make(o Observed) *Plan {
 
 	p.planNamespace(o, inv)
 
-	desired := map[Key]bool{KeyOf(p.Namespace): true}
-	place := func(obj client.Object, component string, workload bool) {
-		key := KeyOf(obj)
-		desired[key] = true
-		obj = obj.DeepCopyObject().(client.Object)
-		live := o.Live[key]
-		if live != nil && !owns(live) {
-			if !readoptable(live, stack) {
-				p.Conflicts = append(p.Conflicts, Conflict{Component: component, Key: key, Message: conflictMessage(key, live)})
-				return
-			}
-			if live.GetLabels()[render.LabelRetained] == render.LabelRetainedValue {
-				p.Readopt = append(p.Readopt, live)
-			}
-		}
-		if live != nil {
-			inv.add(live)
-		}
-		// A claim follows its volume's retain policy from here on, whoever made it.
-		if !isRetainedClaim(obj, stack) {
-			setOwner(obj, stack)
-		}
-		if workload {
-			if h, ok := handover(obj, live, render.Component(stack, component)); ok {
-				p.Handovers = append(p.Handovers, h)
-			}
-			p.Workloads = append(p.Workloads, obj)
-		} else {
-			p.Shared = append(p.Shared, obj)
-		}
-	}
+	pl := &placer{p: p, o: o, inv: inv, desired: map[Key]bool{KeyOf(p.Namespace): true}}
 	for _, obj := range o.Desired.Shared {
-		place(obj, "", false)
+		pl.place(obj, "", false)
 	}
 	for _, co := range o.Desired.Components {
 		for _, obj := range co.Supporting {
-			place(obj, co.Name, false)
+			pl.place(obj, co.Name, false)
 		}
-		desired[KeyOf(co.Workload)] = true
+		pl.desired[KeyOf(co.Workload)] = true
 		var notReady []string
 		for _, dep := range render.Component(stack, co.Name).DependsOn {
 			if !o.Ready[dep] {
@@ -248,7 +218,7 @@ func Make(o Observed) *Plan {
 			}
 			continue
 		}
-		place(co.Workload, co.Name, true)
+		pl.place(co.Workload, co.Name, true)
 	}
 
 	// Recover what the stack created but never recorded: its controller reference
@@ -259,19 +229,69 @@ func Make(o Observed) *Plan {
 		}
 	}
 
-	p.planPrune(o, inv, desired)
+	p.planPrune(o, inv, pl.desired)
 	p.Keep = orphanedTemplateClaims(o)
-	// A StatefulSet's retained claims that its component uses again (the stack or
-	// the component came back) are no longer retained: the StatefulSet reuses them.
-	for _, claim := range TemplateClaims(stack.Name, o.Labelled) {
-		c := render.Component(stack, claim.GetLabels()[render.LabelComponent])
-		if claim.GetLabels()[render.LabelRetained] == render.LabelRetainedValue && c != nil && templateOf(c, claim.GetName()) {
-			p.Readopt = append(p.Readopt, claim)
-		}
-	}
-
+	p.Readopt = append(p.Readopt, reusedTemplateClaims(o)...)
 	p.Inventory = inv.sorted()
 	return p
+}
+
+// placer puts the desired objects into a plan, and keeps the keys it placed.
+type placer struct {
+	p       *Plan
+	o       Observed
+	inv     *inventory
+	desired map[Key]bool
+}
+
+// place puts one desired object of a component ("" for the stack's shared
+// objects) into the plan: applied with the stack as its controller — unless a
+// live object of its name is not the stack's (a conflict), or it is a retained
+// claim, which has no owner — and the live one kept in the inventory.
+func (pl *placer) place(obj client.Object, component string, workload bool) {
+	p, stack := pl.p, pl.o.Stack
+	key := KeyOf(obj)
+	pl.desired[key] = true
+	obj = obj.DeepCopyObject().(client.Object)
+	live := pl.o.Live[key]
+	if live != nil && !pl.inv.owns(live, stack) {
+		if !readoptable(live, stack) {
+			p.Conflicts = append(p.Conflicts, Conflict{Component: component, Key: key, Message: conflictMessage(key, live)})
+			return
+		}
+		if live.GetLabels()[render.LabelRetained] == render.LabelRetainedValue {
+			p.Readopt = append(p.Readopt, live)
+		}
+	}
+	if live != nil {
+		pl.inv.add(live)
+	}
+	// A claim follows its volume's retain policy from here on, whoever made it.
+	if !isRetainedClaim(obj, stack) {
+		setOwner(obj, stack)
+	}
+	if !workload {
+		p.Shared = append(p.Shared, obj)
+		return
+	}
+	if h, ok := handover(obj, live, render.Component(stack, component)); ok {
+		p.Handovers = append(p.Handovers, h)
+	}
+	p.Workloads = append(p.Workloads, obj)
+}
+
+// reusedTemplateClaims are a StatefulSet's retained claims that its component
+// uses again (the stack or the component came back): they are no longer
+// retained, the StatefulSet reuses them.
+func reusedTemplateClaims(o Observed) []client.Object {
+	var out []client.Object
+	for _, claim := range TemplateClaims(o.Stack.Name, o.Labelled) {
+		c := render.Component(o.Stack, claim.GetLabels()[render.LabelComponent])
+		if claim.GetLabels()[render.LabelRetained] == render.LabelRetainedValue && c != nil && templateOf(c, claim.GetName()) {
+			out = append(out, claim)
+		}
+	}
+	return out
 }
 
 // planNamespace sets the namespace: created (with a create, so that of two stacks
