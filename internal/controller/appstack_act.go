@@ -85,18 +85,10 @@ func (r *AppStackReconciler) applyAll(
 		if err := r.apply(ctx, s, obj); err != nil {
 			return err
 		}
-		// Revisions are history, and an adopted namespace is not the stack's.
-		if obj.GetUID() != "" && plan.KeyOf(obj).Kind != kindControllerRevision &&
-			(plan.KeyOf(obj).Kind != plan.KindNamespace || plan.CreatedNamespace(obj, s.stack)) {
-			inv.Add(plan.Entry(obj))
-		}
+		inv.Record(obj, s.stack)
 		return nil
 	})
 }
-
-// kindControllerRevision: the stack's revisions are history, never in its
-// inventory.
-const kindControllerRevision = "ControllerRevision"
 
 // errNamespaceTaken: the stack's namespace was created by someone else between
 // this pass's read and its create.

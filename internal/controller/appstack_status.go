@@ -20,72 +20,39 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
-// setStatus computes the stack's status from the cluster (through the cache) and
-// the outcome of the pass. It changes only the in-memory stack.
+// setStatus computes the stack's status (status.Stack) from the cluster, read
+// through the cache with this pass's own writes as written, and the outcome of the
+// pass. It changes only the in-memory stack.
 func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileErr error) {
-	st := &s.stack.Status
-	st.Namespace = s.namespace
+	in := status.StackInput{Generation: s.stack.Generation, Namespace: s.namespace,
+		SpecComponents: len(s.stack.Spec.Components), Paused: s.stack.Spec.Paused,
+		Revision: s.revision, Inventory: s.inventory, Now: r.now()}
 	if s.blocked != nil {
-		st.Components = nil
-		st.Ready = fmt.Sprintf("0/%d", len(s.stack.Spec.Components))
-		st.Summary = s.blocked.message
-		setReadyCondition(s.stack, metav1.ConditionFalse, s.blocked.reason, s.blocked.message)
-		st.ObservedGeneration = s.stack.Generation
+		in.Blocked = &status.Problem{Reason: s.blocked.reason, Message: s.blocked.message}
+		s.stack.Status = status.Stack(&s.stack.Status, in)
 		return
 	}
-
-	if s.inventory != nil {
-		st.Inventory = s.inventory
-	}
-	st.Components = make([]appstackv1.ComponentStatus, 0, len(s.stack.Spec.Components))
 	for i := range s.stack.Spec.Components {
-		st.Components = append(st.Components, r.componentStatus(ctx, s, &s.stack.Spec.Components[i]))
+		in.Components = append(in.Components, r.componentStatus(ctx, s, &s.stack.Spec.Components[i]))
 	}
-	st.Volumes = nil
 	for i := range s.stack.Spec.Volumes {
 		v := &s.stack.Spec.Volumes[i]
 		pvc := &corev1.PersistentVolumeClaim{}
 		if !r.getOwned(ctx, s, client.ObjectKey{Namespace: s.namespace, Name: v.Name}, pvc) {
 			pvc = nil
 		}
-		st.Volumes = append(st.Volumes, status.Volume(v, pvc))
+		in.Volumes = append(in.Volumes, status.Volume(v, pvc))
 	}
-	sum := status.Summarize(st.Components)
-	st.Ready = fmt.Sprintf("%d/%d", sum.Ready, sum.Total)
-	recordComponents(s.stack.Name, sum.Ready, sum.Total)
-	if s.stack.Spec.Paused {
-		st.ObservedGeneration = s.stack.Generation
-		st.Summary = "paused: spec.paused is true, nothing is applied or pruned"
-		setReadyCondition(s.stack, metav1.ConditionFalse, appstackv1.ReasonSuspended, st.Summary)
-		return
-	}
-
 	if reconcileErr != nil {
 		reason, msg := status.Failed(reconcileErr)
-		st.Summary = msg
-		setReadyCondition(s.stack, metav1.ConditionFalse, reason, msg)
-		return
+		in.Failed = &status.Problem{Reason: reason, Message: msg}
 	}
-	st.ObservedGeneration = s.stack.Generation
-	if s.revision > 0 {
-		st.Revision = s.revision
-	}
-	// A config or volume held by someone else is not the stack's, whatever its pods
-	// say: they run on that object, not on what the stack asks for.
 	if c := s.sharedConflict(); c != nil {
-		st.Summary = c.Message
-		setReadyCondition(s.stack, metav1.ConditionFalse, appstackv1.ReasonConflict, c.Message)
-		return
+		in.SharedConflict = c.Message
 	}
-	if sum.Ready == sum.Total {
-		// Ready: every component serves, though the reason may warn of what does
-		// not work (an autoscaler without metrics, a load balancer without an address).
-		st.Summary = sum.Message
-		setReadyCondition(s.stack, metav1.ConditionTrue, sum.Reason, sum.Message)
-		return
-	}
-	st.Summary = fmt.Sprintf("%d/%d components ready; %s", sum.Ready, sum.Total, sum.Message)
-	setReadyCondition(s.stack, metav1.ConditionFalse, sum.Reason, sum.Message)
+	sum := status.Summarize(in.Components)
+	recordComponents(s.stack.Name, sum.Ready, sum.Total)
+	s.stack.Status = status.Stack(&s.stack.Status, in)
 }
 
 // sharedConflict is the first conflict of the stack's shared objects (configs,
@@ -223,16 +190,6 @@ func (r *AppStackReconciler) getOwned(ctx context.Context, s *scope, key client.
 		inv = s.stack.Status.Inventory
 	}
 	return plan.Owned(inv, obj, s.stack)
-}
-
-func setReadyCondition(stack *appstackv1.AppStack, st metav1.ConditionStatus, reason, msg string) {
-	meta.SetStatusCondition(&stack.Status.Conditions, metav1.Condition{
-		Type:               appstackv1.ConditionReady,
-		Status:             st,
-		Reason:             reason,
-		Message:            msg,
-		ObservedGeneration: stack.Generation,
-	})
 }
 
 // patchStatus writes the status when, and only when, it changed, and records the

@@ -3,12 +3,14 @@ package controller
 import (
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/consistency"
+	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
 // TestRecordTransitions walks a stack through a first convergence, a failure that
@@ -83,4 +85,9 @@ func TestRememberAfterRestart(t *testing.T) {
 	if got := <-rec.Events; got != "Normal ComponentReady component web is Ready again (it was ImagePullBackOff)" {
 		t.Errorf("recovery event: %q", got)
 	}
+}
+
+// setReadyCondition sets the stack's Ready condition as a pass would.
+func setReadyCondition(stack *appstackv1.AppStack, st metav1.ConditionStatus, reason, msg string) {
+	status.SetReady(&stack.Status.Conditions, stack.Generation, st, reason, msg, time.Now())
 }
