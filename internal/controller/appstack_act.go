@@ -35,7 +35,7 @@ import (
 // spec never removes what still works.
 func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 	inv := plan.NewInventoryBuilder(s.plan.Inventory)
-	defer func() { s.inventory = inv.List() }()
+	defer func() { s.done.inventory = inv.List() }()
 	p := s.plan
 	for _, h := range p.Handovers {
 		if err := r.handOver(ctx, h); err != nil {
@@ -59,10 +59,10 @@ func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 	}
 	// The revision is history, not a desired object: owned by the stack, never in
 	// its inventory (trimRevisions keeps revisionHistoryLimit of them).
-	if err := controllerutil.SetControllerReference(s.stack, s.rev, r.Client.Scheme()); err != nil {
+	if err := controllerutil.SetControllerReference(s.stack, s.history.rev, r.Client.Scheme()); err != nil {
 		return err
 	}
-	if err := r.applyAll(ctx, s, inv, append(p.Workloads, s.rev)); err != nil {
+	if err := r.applyAll(ctx, s, inv, append(p.Workloads, s.history.rev)); err != nil {
 		return err
 	}
 	if len(p.Conflicts) > 0 {
@@ -188,8 +188,8 @@ func (r *AppStackReconciler) replace(ctx context.Context, s *scope, obj client.O
 	if live == nil || !plan.Owned(s.plan.Inventory, live, s.stack) {
 		return &status.ApplyError{Kind: kind, Name: obj.GetName(), Err: cause}
 	}
-	if s.replaced != nil {
-		s.replaced[plan.KeyOf(obj)] = cause
+	if s.done.replaced != nil {
+		s.done.replaced[plan.KeyOf(obj)] = cause
 	}
 	uid := live.GetUID()
 	if err := r.Client.Delete(ctx, live, client.Preconditions{UID: &uid},

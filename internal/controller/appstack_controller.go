@@ -70,13 +70,37 @@ type AppStackReconciler struct {
 
 // scope is what one reconcile pass knows about its stack.
 type scope struct {
-	stack *appstackv1.AppStack
-	// read reads the cache, and what this pass wrote as it wrote it.
-	read      client.Reader
-	namespace string
-	desired   *render.Desired
-	// plan is what the pass decided (internal/plan); nil before it is made.
-	plan *plan.Plan
+	// What the pass reads: the stack, through a reader that shows this pass's
+	// own writes; its namespace's name; what it renders to; the namespace as read
+	// while the finalizer was being added (nil otherwise); its revisions.
+	stack         *appstackv1.AppStack
+	read          client.Reader
+	namespace     string
+	desired       *render.Desired
+	namespaceRead *namespaceRead
+	history       history
+	// What the pass decided: the plan (internal/plan; nil before it is made) and
+	// the revision its workloads run (plan.DecideRollout).
+	plan    *plan.Plan
+	rollout plan.Rollout
+	// What carrying it out came to, for the status.
+	done outcome
+}
+
+// history is a stack's revisions as a pass reads them.
+type history struct {
+	// rev is the ControllerRevision recording the spec, applied with the
+	// workloads; old are the stack's other revisions, oldest first.
+	rev *appsv1.ControllerRevision
+	old []appsv1.ControllerRevision
+	// specs are the stack's revisions, the spec's own included; only those a
+	// rollout decision needs carry the spec they record (read from the
+	// apiserver: the cache holds revisions without it).
+	specs []plan.Revision
+}
+
+// outcome is what a pass came to.
+type outcome struct {
 	// inventory is what the stack owns after the pass, written to
 	// status.inventory; nil leaves the recorded inventory as it is.
 	inventory []appstackv1.InventoryEntry
@@ -86,19 +110,6 @@ type scope struct {
 	// blocked, when set, is why this pass must not touch the cluster; it becomes
 	// the Ready condition.
 	blocked *blocker
-	// namespaceRead, when set, is the namespace as read while the finalizer was
-	// being added.
-	namespaceRead *namespaceRead
-	// rev is the ControllerRevision recording the spec, applied with the
-	// workloads; oldRevs are the stack's other revisions, oldest first.
-	rev     *appsv1.ControllerRevision
-	oldRevs []appsv1.ControllerRevision
-	// revisions are the stack's revisions, the spec's own included; only those a
-	// rollout decision needs carry the spec they record (read from the apiserver:
-	// the cache holds revisions without it). rollout is what the pass runs
-	// (plan.DecideRollout).
-	revisions []plan.Revision
-	rollout   plan.Rollout
 	// replaced are the objects this pass deleted to create them again, with why
 	// (Preview reports them); nil outside a preview.
 	replaced map[plan.Key]error
@@ -180,7 +191,7 @@ func (r *AppStackReconciler) pass(ctx context.Context, s *scope) (ctrl.Result, e
 	desired, err := render.Render(s.stack)
 	if err != nil {
 		// The spec itself is wrong: nothing is applied and retrying cannot help.
-		s.blocked = &blocker{reason: appstackv1.ReasonInvalidSpec, message: err.Error()}
+		s.done.blocked = &blocker{reason: appstackv1.ReasonInvalidSpec, message: err.Error()}
 		return ctrl.Result{}, nil
 	}
 	s.desired = desired
@@ -194,13 +205,13 @@ func (r *AppStackReconciler) pass(ctx context.Context, s *scope) (ctrl.Result, e
 	}
 	s.plan = plan.Make(observed)
 	if b := s.plan.Blocked; b != nil {
-		s.blocked = &blocker{reason: b.Reason, message: b.Message}
+		s.done.blocked = &blocker{reason: b.Reason, message: b.Message}
 		return r.recheckIf(b.Reason == appstackv1.ReasonNamespaceConflict), nil
 	}
 	r.decideRollout(ctx, s)
 	err = r.act(ctx, s)
 	if errors.Is(err, errNamespaceTaken) {
-		s.blocked = &blocker{reason: appstackv1.ReasonNamespaceConflict, message: fmt.Sprintf(
+		s.done.blocked = &blocker{reason: appstackv1.ReasonNamespaceConflict, message: fmt.Sprintf(
 			"namespace %s was created by someone else a moment before this stack's create; "+
 				"choose another spec.namespace.name", s.namespace)}
 		return ctrl.Result{RequeueAfter: time.Second}, nil
@@ -221,8 +232,8 @@ func (r *AppStackReconciler) writeStatus(
 	if s.plan != nil && s.plan.Blocked == nil && passErr == nil && !s.stack.Spec.Paused {
 		r.rolloutStatus(s, before)
 	}
-	if s.recheck > 0 && res.IsZero() && passErr == nil {
-		res.RequeueAfter = s.recheck + time.Second
+	if s.done.recheck > 0 && res.IsZero() && passErr == nil {
+		res.RequeueAfter = s.done.recheck + time.Second
 	}
 	if err := r.patchStatus(ctx, before, s.stack); err != nil {
 		passErr = kerrors.NewAggregate([]error{passErr, err})

@@ -24,13 +24,13 @@ func (r *AppStackReconciler) planRevision(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
-	s.rev, s.oldRevs = rp.Revision, rp.Old
+	s.history.rev, s.history.old = rp.Revision, rp.Old
 	if plan.AutoRollback(s.stack) { // only a rollback reads the specs they record
 		old, err := r.readRevisions(ctx, s, plan.RollbackReads(&s.stack.Status, rp.Old))
 		if err != nil {
 			return err
 		}
-		s.revisions = append(old, plan.Revision{Number: rp.Revision.Revision, Hash: rp.Hash, Spec: s.stack.Spec})
+		s.history.specs = append(old, plan.Revision{Number: rp.Revision.Revision, Hash: rp.Hash, Spec: s.stack.Spec})
 	}
 	return nil
 }
@@ -68,8 +68,8 @@ func (r *AppStackReconciler) readRevisions(
 // current one and deletes the revisions beyond spec.revisionHistoryLimit, oldest
 // first.
 func (r *AppStackReconciler) trimRevisions(ctx context.Context, s *scope) error {
-	s.revision = s.rev.Revision
-	for _, old := range plan.TrimRevisions(s.stack, s.oldRevs) {
+	s.done.revision = s.history.rev.Revision
+	for _, old := range plan.TrimRevisions(s.stack, s.history.old) {
 		if err := r.Client.Delete(ctx, &old); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete revision %s: %w", old.Name, err)
 		}

@@ -21,8 +21,8 @@ import (
 // revision.
 func (r *AppStackReconciler) decideRollout(ctx context.Context, s *scope) {
 	ro := plan.DecideRollout(plan.RolloutObserved{
-		Stack: s.stack, Hash: s.rev.Labels[render.LabelSpecHash], Current: s.rev.Revision,
-		Revisions: s.revisions, Now: r.now(),
+		Stack: s.stack, Hash: s.history.rev.Labels[render.LabelSpecHash], Current: s.history.rev.Revision,
+		Revisions: s.history.specs, Now: r.now(),
 	})
 	if ro.Run == nil {
 		return
@@ -39,7 +39,7 @@ func (r *AppStackReconciler) decideRollout(ctx context.Context, s *scope) {
 	}
 	s.rollout = ro
 	s.plan.RunRevision(s.stack, desired)
-	plan.MarkRolledBack(s.rev, ro.Status)
+	plan.MarkRolledBack(s.history.rev, ro.Status)
 	if ro.Started {
 		rb := ro.Status
 		logf.FromContext(ctx).Info("rolling back: the spec's revision failed", "failedRevision", rb.FailedRevision,
@@ -56,7 +56,7 @@ func (r *AppStackReconciler) decideRollout(ctx context.Context, s *scope) {
 func (r *AppStackReconciler) rolloutStatus(s *scope, before *appstackv1.AppStack) {
 	now := r.now()
 	s.stack.Status = plan.RolloutStatus(&before.Status, &s.stack.Status, s.rollout.Status, s.stack.Generation, now)
-	since, recheck := plan.FailureClock(&before.Status, s.stack, s.rev.Revision, s.revisions, now)
+	since, recheck := plan.FailureClock(&before.Status, s.stack, s.history.rev.Revision, s.history.specs, now)
 	s.stack.Status.FailingSince = since
 	s.recheckIn(recheck)
 }

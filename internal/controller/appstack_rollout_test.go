@@ -30,7 +30,7 @@ func rolloutScope(t *testing.T, stack *appstackv1.AppStack, revisions []plan.Rev
 	for _, c := range desired.Components {
 		p.Workloads = append(p.Workloads, c.Workload)
 	}
-	return &scope{stack: stack.DeepCopy(), desired: desired, plan: p, rev: rev, revisions: revisions}
+	return &scope{stack: stack.DeepCopy(), desired: desired, plan: p, history: history{rev: rev, specs: revisions}}
 }
 
 func runsImage(t *testing.T, s *scope) string {
@@ -75,14 +75,14 @@ func TestRolloutPassesCountFailAfterOnTheInjectedClockFromTheStatus(t *testing.T
 	if first.rollout.Run != nil || stack.Status.FailingSince == nil || !stack.Status.FailingSince.Time.Equal(start) {
 		t.Fatalf("the first pass that sees the failure: rollout %+v, failingSince %v", first.rollout, stack.Status.FailingSince)
 	}
-	if first.recheck != time.Minute {
-		t.Fatalf("recheck %v, want failAfter", first.recheck)
+	if first.done.recheck != time.Minute {
+		t.Fatalf("recheck %v, want failAfter", first.done.recheck)
 	}
 
 	clock.SetTime(start.Add(40 * time.Second))
 	restarted := &AppStackReconciler{Clock: clock} // nothing in memory
-	if s := pass(restarted); s.rollout.Run != nil || s.recheck != 20*time.Second {
-		t.Fatalf("40s in: rollout %+v, recheck %v; want none yet, a pass in 20s", s.rollout, s.recheck)
+	if s := pass(restarted); s.rollout.Run != nil || s.done.recheck != 20*time.Second {
+		t.Fatalf("40s in: rollout %+v, recheck %v; want none yet, a pass in 20s", s.rollout, s.done.recheck)
 	}
 
 	clock.SetTime(start.Add(time.Minute))
@@ -90,7 +90,7 @@ func TestRolloutPassesCountFailAfterOnTheInjectedClockFromTheStatus(t *testing.T
 	if s.rollout.Run == nil || !s.rollout.Started || runsImage(t, s) != "nginx:1.27" {
 		t.Fatalf("at failAfter: rollout %+v, want revision 1 started", s.rollout)
 	}
-	if got := s.rev.Annotations[render.AnnotationRolledBack]; got !=
+	if got := s.history.rev.Annotations[render.AnnotationRolledBack]; got !=
 		"CrashLoopBackOff at 2026-11-23T08:01:00Z: rolled back to revision 1 (web: container app keeps crashing)" {
 		t.Fatalf("the failed revision's note: %q", got)
 	}

@@ -26,9 +26,9 @@ import (
 func (r *AppStackReconciler) setStatus(ctx context.Context, s *scope, reconcileErr error) {
 	in := status.StackInput{Generation: s.stack.Generation, Namespace: s.namespace,
 		SpecComponents: len(s.stack.Spec.Components), Paused: s.stack.Spec.Paused,
-		Revision: s.revision, Inventory: s.inventory, Now: r.now()}
-	if s.blocked != nil {
-		in.Blocked = &status.Problem{Reason: s.blocked.reason, Message: s.blocked.message}
+		Revision: s.done.revision, Inventory: s.done.inventory, Now: r.now()}
+	if s.done.blocked != nil {
+		in.Blocked = &status.Problem{Reason: s.done.blocked.reason, Message: s.done.blocked.message}
 		s.stack.Status = status.Stack(&s.stack.Status, in)
 		return
 	}
@@ -139,8 +139,8 @@ func unexplained(cs appstackv1.ComponentStatus) bool {
 // recheckIn makes the pass compute the status again after d at the latest; 0 asks
 // nothing.
 func (s *scope) recheckIn(d time.Duration) {
-	if d > 0 && (s.recheck == 0 || d < s.recheck) {
-		s.recheck = d
+	if d > 0 && (s.done.recheck == 0 || d < s.done.recheck) {
+		s.done.recheck = d
 	}
 }
 
@@ -185,7 +185,7 @@ func (r *AppStackReconciler) getOwned(ctx context.Context, s *scope, key client.
 		}
 		return false
 	}
-	inv := s.inventory
+	inv := s.done.inventory
 	if inv == nil {
 		inv = s.stack.Status.Inventory
 	}

@@ -94,8 +94,8 @@ func recordDriftCorrection(kind string) {
 // shutdown is not counted.
 func recordPass(s *scope, err error) {
 	o := status.Outcome{Planned: s.plan != nil, Err: err}
-	if s.blocked != nil {
-		o.Blocked = s.blocked.reason
+	if s.done.blocked != nil {
+		o.Blocked = s.done.blocked.reason
 	}
 	if s.plan != nil {
 		o.Conflicts = len(s.plan.Conflicts)

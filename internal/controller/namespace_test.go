@@ -148,7 +148,7 @@ var _ = It("a pass that read its namespace as absent writes nothing when another
 	Expect(err).NotTo(HaveOccurred())
 	r := &AppStackReconciler{Client: k8sClient, APIReader: k8sClient, Recorder: events.NewFakeRecorder(10)}
 	r.applier = ssa.NewApplier(k8sClient, render.ManagedBy)
-	s := &scope{stack: loser, namespace: "race-det", desired: desired, rev: rev,
+	s := &scope{stack: loser, namespace: "race-det", desired: desired, history: history{rev: rev},
 		// What the pass read before the winner's create: no namespace.
 		plan: plan.Make(plan.Observed{Stack: loser, Desired: desired, Live: map[plan.Key]client.Object{}, Ready: map[string]bool{}})}
 	Expect(r.act(ctx, s)).NotTo(Succeed(), "the loser's act must fail on the namespace it did not create")
@@ -158,7 +158,7 @@ var _ = It("a pass that read its namespace as absent writes nothing when another
 	d := &appsv1.Deployment{}
 	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "race-det", Name: "web"}, d)).To(Succeed())
 	Expect(d.Labels).To(HaveKeyWithValue(render.LabelStack, "race-det-a"), "the loser applied its Deployment over the winner's")
-	for _, e := range s.inventory {
+	for _, e := range s.done.inventory {
 		Expect(e.Kind).NotTo(Equal("Namespace"), "the loser lists the winner's namespace in its inventory")
 	}
 	Expect(k8sClient.Delete(ctx, getStack("race-det-a"))).To(Succeed())

@@ -49,11 +49,11 @@ func (r *AppStackReconciler) Preview(ctx context.Context, stack *appstackv1.AppS
 	writes := consistency.NewWrites(r.Client.Scheme(), r.now)
 	ctx = consistency.WithWrites(ctx, writes)
 	s := &scope{stack: stack, namespace: render.NamespaceName(stack), read: writes.Reader(r.Client),
-		replaced: map[plan.Key]error{}}
+		done: outcome{replaced: map[plan.Key]error{}}}
 	_, err := r.pass(ctx, s)
-	out := &Preview{Desired: s.desired, Plan: s.plan, Writes: writes.All(), Replaced: s.replaced}
-	if s.blocked != nil && s.blocked.reason == appstackv1.ReasonInvalidSpec {
-		out.Invalid = fmt.Errorf("%s", s.blocked.message)
+	out := &Preview{Desired: s.desired, Plan: s.plan, Writes: writes.All(), Replaced: s.done.replaced}
+	if s.done.blocked != nil && s.done.blocked.reason == appstackv1.ReasonInvalidSpec {
+		out.Invalid = fmt.Errorf("%s", s.done.blocked.message)
 	}
 	return out, err
 }
