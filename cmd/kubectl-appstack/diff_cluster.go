@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -146,14 +147,8 @@ func (d *differ) report(ctx context.Context, r *report, pv *controller.Preview, 
 			return err
 		}
 	}
-	rest := slices.SortedFunc(func(yield func(plan.Key) bool) {
-		for k := range writes {
-			if !yield(k) {
-				return
-			}
-		}
-	}, func(a, b plan.Key) int { return strings.Compare(a.String(), b.String()) })
-	for _, k := range rest {
+	byName := func(a, b plan.Key) int { return strings.Compare(a.String(), b.String()) }
+	for _, k := range slices.SortedFunc(maps.Keys(writes), byName) {
 		if err := show(k, "", ""); err != nil {
 			return err
 		}

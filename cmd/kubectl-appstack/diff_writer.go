@@ -113,7 +113,9 @@ func (w *dryRunWriter) refused(verb string, obj runtime.Object, namespace, name 
 	return &requestError{verb: verb, gvk: gvk, namespace: namespace, name: name, err: err}
 }
 
-func (w *dryRunWriter) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+func (w *dryRunWriter) Get(
+	ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption,
+) error {
 	err := w.Client.Get(ctx, key, obj, opts...)
 	if apierrors.IsNotFound(err) {
 		return err
@@ -198,7 +200,9 @@ func (w *dryRunWriter) Update(ctx context.Context, obj client.Object, opts ...cl
 	return w.wroteObject(ctx, obj, writeStep{})
 }
 
-func (w *dryRunWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+func (w *dryRunWriter) Patch(
+	ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption,
+) error {
 	if w.revision(obj) {
 		return nil
 	}
