@@ -307,8 +307,11 @@ func (d *differ) explain(err error) error {
 		if read {
 			return &explained{msg: fmt.Sprintf("%s %s: %v", req.verb, what, err), req: req}
 		}
-		return &explained{msg: fmt.Sprintf("dry-run %s of %s: %v (the operator's own request would be refused alike)",
-			req.verb, what, err), req: req}
+		msg := fmt.Sprintf("dry-run %s of %s: %v", req.verb, what, err)
+		if req.operator {
+			msg += " (the operator's own request would be refused alike)"
+		}
+		return &explained{msg: msg, req: req}
 	}
 	resource := strings.ToLower(req.gvk.Kind) + "s"
 	if m, merr := d.c.RESTMapper().RESTMapping(req.gvk.GroupKind(), req.gvk.Version); merr == nil {

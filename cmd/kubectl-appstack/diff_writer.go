@@ -93,6 +93,8 @@ type requestError struct {
 	gvk             schema.GroupVersionKind
 	namespace, name string
 	err             error
+	// operator: the request is the operator's pass's, not the user's own apply.
+	operator bool
 }
 
 func (e *requestError) Error() string { return e.err.Error() }
@@ -110,7 +112,7 @@ func (w *dryRunWriter) refused(verb string, obj runtime.Object, namespace, name 
 	if verb == "list" {
 		gvk.Kind = strings.TrimSuffix(gvk.Kind, "List") // name the kind listed
 	}
-	return &requestError{verb: verb, gvk: gvk, namespace: namespace, name: name, err: err}
+	return &requestError{verb: verb, gvk: gvk, namespace: namespace, name: name, err: err, operator: true}
 }
 
 func (w *dryRunWriter) Get(
