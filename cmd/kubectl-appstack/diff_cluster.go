@@ -8,36 +8,30 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
+	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/utils/ptr"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
-	"github.com/appstack-dev/appstack-operator/internal/manifest"
+	"github.com/appstack-dev/appstack-operator/internal/consistency"
+	"github.com/appstack-dev/appstack-operator/internal/controller"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/ssa"
 )
 
-// differ works out what applying a stack would change. It reads the cluster with
-// read (no cache: what the apiserver holds now) and sends every write through dry,
-// where each is a dry run: diff cannot write.
+// differ works out what applying a stack would change: the user's apply of the
+// stack, then the operator's own pass over it (internal/controller's Preview, the
+// very code the operator runs) with every write a dry run (dryRunWriter). It
+// reads the cluster with c, past any cache: what the apiserver holds now.
 type differ struct {
-	read client.Reader
-	dry  *dryRunClient
-	// applier is the operator's own (internal/ssa), applying as the operator's
-	// field manager through dry.
-	applier *ssa.Applier
+	c client.Client
 }
 
 func newDiffer(flags *clusterFlags) (*differ, error) {
@@ -45,52 +39,11 @@ func newDiffer(flags *clusterFlags) (*differ, error) {
 	if err != nil {
 		return nil, err
 	}
-	dry := &dryRunClient{Client: client.NewDryRunClient(c), results: map[objectID]*unstructured.Unstructured{}}
-	return &differ{read: c, dry: dry, applier: ssa.NewApplier(dry, render.ManagedBy)}, nil
+	return &differ{c: c}, nil
 }
 
-// dryRunClient makes every write a dry run and keeps what each apply returned: the
-// object as the apply would leave it.
-type dryRunClient struct {
-	client.Client
-	mu      sync.Mutex
-	results map[objectID]*unstructured.Unstructured
-}
-
-type objectID struct {
-	gvk             schema.GroupVersionKind
-	namespace, name string
-}
-
-func idOf(obj client.Object) objectID {
-	return objectID{gvk: obj.GetObjectKind().GroupVersionKind(), namespace: obj.GetNamespace(), name: obj.GetName()}
-}
-
-func (d *dryRunClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-	if err := d.Client.Apply(ctx, obj, opts...); err != nil {
-		return err
-	}
-	// The applier sends unstructured bodies, which the response is decoded into.
-	u, ok := obj.(interface{ UnstructuredContent() map[string]any })
-	if !ok {
-		return fmt.Errorf("dry-run apply: cannot read the result out of a %T", obj)
-	}
-	result := &unstructured.Unstructured{Object: runtime.DeepCopyJSON(u.UnstructuredContent())}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.results[idOf(result)] = result
-	return nil
-}
-
-func (d *dryRunClient) result(obj client.Object) *unstructured.Unstructured {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.results[idOf(obj)]
-}
-
-// stack is what applying doc would change: the stack's spec, then what the operator
-// would do with it in one pass (observe, plan, act; see internal/plan), with every
-// write a dry run.
+// stack is what applying doc would change: the stack's spec, then what one pass
+// of the operator would do with it, every write a dry run.
 func (d *differ) stack(ctx context.Context, doc document) (*report, error) {
 	r := &report{stack: doc.name()}
 	stack, live, applied, err := d.applyStack(ctx, doc)
@@ -101,72 +54,75 @@ func (d *differ) stack(ctx context.Context, doc document) (*report, error) {
 	if live == nil {
 		newUID = string(stack.UID)
 	}
-	gvk := appstackv1.GroupVersion.WithKind("AppStack")
-	r.add(gvk, "", stack.Name, live, applied, "", newUID)
+	r.add(appstackv1.GroupVersion.WithKind("AppStack"), "", stack.Name, live, applied, "", newUID)
 
-	desired, err := render.Render(stack)
-	if err != nil {
-		return nil, fmt.Errorf("the operator would apply nothing (InvalidSpec): %w", err)
-	}
-	if stack.Spec.Paused {
+	w := newDryRunWriter(d.c)
+	// The pass logs as the operator does; the diff's output is the report.
+	pv, err := controller.NewPreviewer(w, w).Preview(logf.IntoContext(ctx, logr.Discard()), stack)
+	switch {
+	case err != nil:
+		return nil, d.explain(err)
+	case pv.Invalid != nil:
+		return nil, fmt.Errorf("the operator would apply nothing (InvalidSpec): %w", pv.Invalid)
+	case stack.Spec.Paused:
 		r.notes = append(r.notes,
 			"spec.paused is true: the operator applies nothing to the stack's objects and prunes nothing")
 		return r, nil
+	case pv.Plan == nil:
+		return nil, errors.New("the operator's pass made no plan")
+	case pv.Plan.Blocked != nil:
+		return nil, fmt.Errorf("the operator would apply nothing (%s): %s", pv.Plan.Blocked.Reason, pv.Plan.Blocked.Message)
 	}
-	o, err := d.observe(ctx, stack, desired)
-	if err != nil {
+	if err := d.report(ctx, r, pv, newUID); err != nil {
 		return nil, err
 	}
-	p := plan.Make(o)
-	if b := p.Blocked; b != nil {
-		return nil, fmt.Errorf("the operator would apply nothing (%s): %s", b.Reason, b.Message)
-	}
-	// A workload whose count passes to an autoscaler keeps it at what the hand-over
-	// sets (see plan.Handover): the act does it with a second field manager first.
-	for _, h := range p.Handovers {
-		switch w := h.Object.(type) {
-		case *appsv1.Deployment:
-			w.Spec.Replicas = ptr.To(h.Replicas)
-		case *appsv1.StatefulSet:
-			w.Spec.Replicas = ptr.To(h.Replicas)
+	return r, nil
+}
+
+// Notes of the summary.
+const (
+	whyPruned = "no longer in the spec"
+	whyKept   = "the operator labels it " + render.LabelRetained + "=" + render.LabelRetainedValue + " and keeps it"
+)
+
+// report adds to r what the pass's writes change, in the plan's terms and in
+// the order a reader follows: the objects applied (in desired order, see
+// inDesiredOrder), the retained claims taken back, the conflicts, what is pruned
+// and what is kept — then anything else the pass wrote. ControllerRevisions are
+// the stack's history, not its objects: not shown.
+func (d *differ) report(ctx context.Context, r *report, pv *controller.Preview, newUID string) error {
+	p := pv.Plan
+	writes := map[plan.Key]consistency.Written{}
+	for _, w := range pv.Writes {
+		if w.Key.GVK.Kind != kindControllerRevision {
+			writes[plan.Key{Kind: w.Key.GVK.Kind, Namespace: w.Key.Namespace, Name: w.Key.Name}] = w
 		}
 	}
-	readopt := map[objectID]bool{}
-	for _, obj := range p.Readopt {
-		readopt[idOf(obj)] = true
-	}
-	applies := append([]client.Object{p.Namespace}, p.Shared...)
-	applies = append(applies, p.Workloads...)
-	for _, obj := range inDesiredOrder(applies, desired) {
-		liveObj, result, err := d.apply(ctx, obj, o.Namespace != nil)
-		var refused *replaceError
-		switch {
-		case errors.As(err, &refused):
-			r.changes = append(r.changes, describe(obj, actionReplaced, refused.Error()))
-			continue
-		case err != nil:
-			return nil, err
+	show := func(k plan.Key, action, note string) error {
+		w, ok := writes[k]
+		if !ok {
+			return nil // nothing to send: the object already is as the spec says
 		}
-		if readopt[idOf(obj)] {
-			// The act takes a retained object back by dropping its label.
-			delete(readopt, idOf(obj))
-			result = withoutLabel(result, render.LabelRetained)
-		}
-		r.add(obj.GetObjectKind().GroupVersionKind(), obj.GetNamespace(), obj.GetName(), liveObj, result, "", newUID)
+		delete(writes, k)
+		return d.addWrite(ctx, r, w, action, note, newUID)
 	}
-	for _, obj := range p.Readopt {
-		if !readopt[idOf(obj)] {
+	applied := append([]client.Object{p.Namespace}, p.Shared...)
+	for _, obj := range inDesiredOrder(append(applied, p.Workloads...), pv.Desired) {
+		k := plan.KeyOf(obj)
+		if cause, ok := pv.Replaced[k]; ok {
+			delete(writes, k) // the deletion that replaces it
+			r.changes = append(r.changes, describe(obj, actionReplaced, "the change cannot be made in place ("+
+				ssa.APIMessage(cause)+"); the operator deletes it and creates it again"))
 			continue
 		}
-		liveObj, result, err := d.patch(ctx, obj, func(u *unstructured.Unstructured) {
-			*u = *withoutLabel(u, render.LabelRetained)
-		})
-		if err != nil {
-			return nil, err
+		if err := show(k, "", ""); err != nil {
+			return err
 		}
-		r.add(obj.GetObjectKind().GroupVersionKind(), obj.GetNamespace(), obj.GetName(), liveObj, result,
-			"retained claim taken back: its component uses it again", newUID)
-		delete(readopt, idOf(obj))
+	}
+	for _, obj := range p.Readopt {
+		if err := show(plan.KeyOf(obj), "", "retained claim taken back: its component uses it again"); err != nil {
+			return err
+		}
 	}
 	for _, c := range p.Conflicts {
 		r.changes = append(r.changes, change{action: actionConflict, kind: c.Key.Kind, namespace: c.Key.Namespace,
@@ -175,12 +131,59 @@ func (d *differ) stack(ctx context.Context, doc document) (*report, error) {
 	if len(p.Conflicts) > 0 {
 		r.notes = append(r.notes,
 			"nothing is pruned while a name is in conflict: the operator prunes only after a complete apply")
-		return r, nil
 	}
-	if err := d.prune(ctx, r, stack, p); err != nil {
-		return nil, err
+	for _, pr := range p.Prune {
+		action, note := "", whyPruned
+		if pr.Retain {
+			action, note = actionKept, whyPruned+"; its volume is retained, so "+whyKept
+		}
+		if err := show(plan.EntryKey(pr.Entry), action, note); err != nil {
+			return err
+		}
 	}
-	return r, nil
+	for _, claim := range p.Keep {
+		if err := show(plan.KeyOf(claim), actionKept,
+			"a StatefulSet claim whose component no longer uses it; "+whyKept); err != nil {
+			return err
+		}
+	}
+	byName := func(a, b plan.Key) int { return strings.Compare(a.String(), b.String()) }
+	for _, k := range slices.SortedFunc(maps.Keys(writes), byName) {
+		if err := show(k, "", ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addWrite adds the change one write of the pass makes: from the live object to
+// the written one (none for a deletion). action, when set, replaces the one the
+// contents tell (kept for a claim the pass labels retained).
+func (d *differ) addWrite(ctx context.Context, r *report, w consistency.Written, action, note, newUID string) error {
+	gvk := w.Key.GVK
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(gvk)
+	if err := d.c.Get(ctx, client.ObjectKey{Namespace: w.Key.Namespace, Name: w.Key.Name}, live); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return d.explain(&requestError{verb: "get", gvk: gvk, namespace: w.Key.Namespace, name: w.Key.Name, err: err})
+		}
+		live = nil
+	}
+	var written *unstructured.Unstructured
+	if !w.Deleted {
+		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(w.Object)
+		if err != nil {
+			return fmt.Errorf("read the dry-run result of %s: %w", w.Key, err)
+		}
+		written = &unstructured.Unstructured{Object: runtime.DeepCopyJSON(content)}
+		written.SetGroupVersionKind(gvk)
+	}
+	n := len(r.changes)
+	r.add(gvk, w.Key.Namespace, w.Key.Name, live, written, note, newUID)
+	if action != "" && len(r.changes) > n {
+		r.changes[n].action = action
+	}
+	return nil
 }
 
 // add records the change from live to applied, if there is one once the noise is
@@ -211,35 +214,40 @@ func (r *report) add(gvk schema.GroupVersionKind, namespace, name string, live, 
 	r.changes = append(r.changes, c)
 }
 
-// applyStack sends the stack as a dry run: an update of its spec when it exists (the
-// user's apply changes the spec; the operator owns the status), a creation when
-// not. The result is the stack the operator would read: the apiserver's defaults,
-// and its validation, are in it. live is nil for a new stack.
+// applyStack sends the stack as a dry run — the user's apply, not the operator's:
+// an update of its spec when it exists (the user's apply changes the spec; the
+// operator owns the status), a creation when not. The result is the stack the
+// operator would read: the apiserver's defaults, and its validation, are in it.
+// live is nil for a new stack.
 func (d *differ) applyStack(
 	ctx context.Context, doc document,
 ) (stack *appstackv1.AppStack, live, applied *unstructured.Unstructured, err error) {
 	gvk := appstackv1.GroupVersion.WithKind("AppStack")
+	refused := func(verb string, err error) error {
+		return d.explain(&requestError{verb: verb, gvk: gvk, name: doc.name(), err: err})
+	}
+	dry := client.NewDryRunClient(d.c)
 	live = &unstructured.Unstructured{}
 	live.SetGroupVersionKind(gvk)
-	err = d.read.Get(ctx, client.ObjectKey{Name: doc.name()}, live)
+	err = d.c.Get(ctx, client.ObjectKey{Name: doc.name()}, live)
 	switch {
 	case apierrors.IsNotFound(err):
 		live = nil
 		applied = &unstructured.Unstructured{Object: runtime.DeepCopyJSON(doc.obj)}
 		applied.SetNamespace("") // the AppStack is cluster-scoped
-		if err := d.dry.Create(ctx, applied); err != nil {
-			return nil, nil, nil, d.explain(err, "create", gvk, "", doc.name())
+		if err := dry.Create(ctx, applied); err != nil {
+			return nil, nil, nil, refused("create", err)
 		}
 	case err != nil:
-		return nil, nil, nil, d.explain(err, "get", gvk, "", doc.name())
+		return nil, nil, nil, refused("get", err)
 	default:
 		if live.GetDeletionTimestamp() != nil {
 			return nil, nil, nil, fmt.Errorf("the stack is being deleted; wait until it is gone, then diff again")
 		}
 		applied = live.DeepCopy()
 		applied.Object["spec"] = runtime.DeepCopyJSONValue(doc.obj["spec"])
-		if err := d.dry.Update(ctx, applied); err != nil {
-			return nil, nil, nil, d.explain(err, "update", gvk, "", doc.name())
+		if err := dry.Update(ctx, applied); err != nil {
+			return nil, nil, nil, refused("update", err)
 		}
 	}
 	stack = &appstackv1.AppStack{}
@@ -247,216 +255,6 @@ func (d *differ) applyStack(
 		return nil, nil, nil, fmt.Errorf("read the dry-run result: %w", err)
 	}
 	return stack, live, applied, nil
-}
-
-// observe reads what the operator's observe reads (controllers/appstack_observe.go),
-// from the apiserver: the namespace, the live object of every desired name, the
-// objects labelled with the stack, and the recorded inventory. Every dependency
-// counts as Ready: the diff is of the pass that applies everything.
-func (d *differ) observe(
-	ctx context.Context, stack *appstackv1.AppStack, desired *render.Desired,
-) (plan.Observed, error) {
-	o := plan.Observed{Stack: stack, Desired: desired, Live: map[plan.Key]client.Object{},
-		Inventory: stack.Status.Inventory, Ready: map[string]bool{}}
-	for _, c := range stack.Spec.Components {
-		for _, dep := range c.DependsOn {
-			o.Ready[dep] = true
-		}
-	}
-	name := render.NamespaceName(stack)
-	ns := &corev1.Namespace{}
-	err := d.read.Get(ctx, client.ObjectKey{Name: name}, ns)
-	switch {
-	case apierrors.IsNotFound(err):
-		return o, nil // nothing can exist in a namespace that does not
-	case err != nil:
-		return o, d.explain(err, "get", corev1.SchemeGroupVersion.WithKind("Namespace"), "", name)
-	case ns.DeletionTimestamp != nil:
-		return o, fmt.Errorf(
-			"namespace %s is being deleted; the operator applies the stack once it is gone, diff again then", name)
-	}
-	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	o.Namespace = ns
-	scheme := d.dry.Scheme()
-	for _, kind := range render.ChildKinds() {
-		gvk, err := apiutil.GVKForObject(kind, scheme)
-		if err != nil {
-			return o, err
-		}
-		l, err := scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err != nil {
-			return o, err
-		}
-		list := l.(client.ObjectList)
-		// The operator's cache holds only what carries its managed-by label.
-		if err := d.read.List(ctx, list, client.InNamespace(name), client.MatchingLabels{
-			render.LabelStack: stack.Name, render.LabelManagedBy: render.ManagedBy,
-		}); err != nil {
-			return o, d.explain(err, "list", gvk, name, "")
-		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			return o, err
-		}
-		for _, item := range items {
-			obj := item.(client.Object)
-			obj.GetObjectKind().SetGroupVersionKind(gvk)
-			o.Labelled = append(o.Labelled, obj)
-		}
-	}
-	for _, want := range desired.Objects()[1:] {
-		gvk := want.GetObjectKind().GroupVersionKind()
-		n, err := scheme.New(gvk)
-		if err != nil {
-			return o, err
-		}
-		live := n.(client.Object)
-		if err := d.read.Get(ctx, client.ObjectKeyFromObject(want), live); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			return o, d.explain(err, "get", gvk, want.GetNamespace(), want.GetName())
-		}
-		live.GetObjectKind().SetGroupVersionKind(gvk)
-		o.Live[plan.KeyOf(want)] = live
-	}
-	return o, nil
-}
-
-// replaceError: the apiserver refused a change of a Pod, Job or Service that can
-// only be made by replacing it, which the operator does.
-type replaceError struct{ cause error }
-
-func (e *replaceError) Error() string {
-	return "the change cannot be made in place (" + ssa.APIMessage(e.cause) +
-		"); the operator deletes it and creates it again"
-}
-
-// apply dry-runs the operator's apply of obj: the live object, and the object as
-// the apply would leave it (the live one when the operator would send nothing).
-// In a namespace still to be created nothing can be dry-run; the object is shown
-// as the operator sends it.
-func (d *differ) apply(
-	ctx context.Context, obj client.Object, namespaceExists bool,
-) (live, applied *unstructured.Unstructured, err error) {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	live = &unstructured.Unstructured{}
-	live.SetGroupVersionKind(gvk)
-	if err := d.read.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return nil, nil, d.explain(err, "get", gvk, obj.GetNamespace(), obj.GetName())
-		}
-		live = nil
-	}
-	if obj.GetNamespace() != "" && !namespaceExists {
-		body, err := manifest.Unstructured(obj)
-		return nil, body, err
-	}
-	sent, err := d.applier.Apply(ctx, obj)
-	if err != nil {
-		if ssa.Replaceable(gvk.Kind) && live != nil && ssa.Immutable(err) {
-			return live, nil, &replaceError{cause: err}
-		}
-		verb := "patch"
-		if live == nil {
-			verb = "create"
-		}
-		if !apierrors.IsForbidden(err) {
-			err = fmt.Errorf("%w (the operator's apply would be refused alike: ApplyFailed)", err)
-		}
-		return nil, nil, d.explain(err, verb, gvk, obj.GetNamespace(), obj.GetName())
-	}
-	if !sent {
-		// The live object holds everything the operator sets: it would send nothing.
-		return live, live, nil
-	}
-	applied = d.dry.result(obj)
-	if applied == nil {
-		return nil, nil, fmt.Errorf("dry-run apply of %s %s returned nothing", gvk.Kind, plan.KeyOf(obj))
-	}
-	return live, applied, nil
-}
-
-// patch dry-runs a merge patch of obj's live state, made by edit, as the act sends
-// it to label retained claims or take them back.
-func (d *differ) patch(
-	ctx context.Context, obj client.Object, edit func(*unstructured.Unstructured),
-) (live, patched *unstructured.Unstructured, err error) {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	live = &unstructured.Unstructured{}
-	live.SetGroupVersionKind(gvk)
-	if err := d.read.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil, nil
-		}
-		return nil, nil, d.explain(err, "get", gvk, obj.GetNamespace(), obj.GetName())
-	}
-	patched = live.DeepCopy()
-	edit(patched)
-	if err := d.dry.Patch(ctx, patched, client.MergeFrom(live)); err != nil {
-		return nil, nil, d.explain(err, "patch", gvk, obj.GetNamespace(), obj.GetName())
-	}
-	return live, patched, nil
-}
-
-// prune lists what the act would prune (deleted) and keep (retained claims), as
-// the plan says.
-func (d *differ) prune(ctx context.Context, r *report, stack *appstackv1.AppStack, p *plan.Plan) error {
-	retain := func(u *unstructured.Unstructured) {
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[render.LabelRetained] = render.LabelRetainedValue
-		u.SetLabels(labels)
-		u.SetOwnerReferences(slices.DeleteFunc(u.GetOwnerReferences(),
-			func(o metav1.OwnerReference) bool { return o.UID == stack.UID }))
-	}
-	keep := func(obj client.Object, why string) error {
-		live, patched, err := d.patch(ctx, obj, retain)
-		if err != nil || live == nil {
-			return err
-		}
-		c := len(r.changes)
-		r.add(obj.GetObjectKind().GroupVersionKind(), obj.GetNamespace(), obj.GetName(), live, patched, why, "")
-		if len(r.changes) > c {
-			r.changes[c].action = actionKept
-		}
-		return nil
-	}
-	for _, pr := range p.Prune {
-		e := pr.Entry
-		gvk := schema.FromAPIVersionAndKind(e.APIVersion, e.Kind)
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(gvk)
-		obj.SetNamespace(e.Namespace)
-		obj.SetName(e.Name)
-		if pr.Retain {
-			if err := keep(obj, "no longer in the spec; its volume is retained, so the operator labels it "+
-				render.LabelRetained+"="+render.LabelRetainedValue+" and keeps it"); err != nil {
-				return err
-			}
-			continue
-		}
-		live := obj.DeepCopy()
-		if err := d.read.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue // gone already: the operator only forgets it
-			}
-			return d.explain(err, "get", gvk, e.Namespace, e.Name)
-		}
-		if live.GetUID() != e.UID {
-			continue // another object of that name: the operator deletes only by UID
-		}
-		r.add(gvk, e.Namespace, e.Name, live, nil, "no longer in the spec", "")
-	}
-	for _, claim := range p.Keep {
-		if err := keep(claim, "a StatefulSet claim whose component no longer uses it; the operator labels it "+
-			render.LabelRetained+"="+render.LabelRetainedValue+" and keeps it"); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // describe is a change without content to compare.
@@ -470,54 +268,85 @@ func describe(obj client.Object, action, note string) change {
 // component's workload with its Services and the rest), which reads better than
 // the apply phases.
 func inDesiredOrder(objs []client.Object, desired *render.Desired) []client.Object {
-	rank := map[objectID]int{}
+	rank := map[plan.Key]int{}
 	for i, obj := range desired.Objects() {
-		rank[idOf(obj)] = i
+		rank[plan.KeyOf(obj)] = i
 	}
 	out := slices.Clone(objs)
-	slices.SortStableFunc(out, func(a, b client.Object) int { return rank[idOf(a)] - rank[idOf(b)] })
+	slices.SortStableFunc(out, func(a, b client.Object) int { return rank[plan.KeyOf(a)] - rank[plan.KeyOf(b)] })
 	return out
 }
 
-func withoutLabel(u *unstructured.Unstructured, key string) *unstructured.Unstructured {
-	out := u.DeepCopy()
-	labels := maps.Clone(out.GetLabels())
-	delete(labels, key)
-	out.SetLabels(labels)
-	return out
+// explained is a refused request said with the permission it needs.
+type explained struct {
+	msg string
+	req *requestError
 }
 
-// explain adds to a refused request what it was and, when RBAC refused it, the
-// permission it needs: a dry run needs the permission of the write it stands for.
-func (d *differ) explain(err error, verb string, gvk schema.GroupVersionKind, namespace, name string) error {
-	what := gvk.Kind
-	if name != "" {
-		what += " " + name
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.req }
+
+// explain says, of an error that a refused request caused (see requestError),
+// what the request was and, when RBAC refused it, the permission it needs: a dry
+// run needs the permission of the write it stands for. Other errors are returned
+// as they are.
+func (d *differ) explain(err error) error {
+	req := findRequest(err)
+	if req == nil {
+		return err
 	}
-	if namespace != "" {
-		what += " in namespace " + namespace
+	what := req.gvk.Kind
+	if req.name != "" {
+		what += " " + req.name
 	}
-	if !apierrors.IsForbidden(err) {
-		if verb == "get" || verb == "list" {
-			return fmt.Errorf("%s %s: %w", verb, what, err)
+	if req.namespace != "" {
+		what += " in namespace " + req.namespace
+	}
+	read := req.verb == "get" || req.verb == "list"
+	if !apierrors.IsForbidden(req) {
+		if read {
+			return &explained{msg: fmt.Sprintf("%s %s: %v", req.verb, what, err), req: req}
 		}
-		return fmt.Errorf("dry-run %s of %s: %w", verb, what, err)
+		msg := fmt.Sprintf("dry-run %s of %s: %v", req.verb, what, err)
+		if req.operator {
+			msg += " (the operator's own request would be refused alike)"
+		}
+		return &explained{msg: msg, req: req}
 	}
-	resource := strings.ToLower(gvk.Kind) + "s"
-	if m, merr := d.dry.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); merr == nil {
+	resource := strings.ToLower(req.gvk.Kind) + "s"
+	if m, merr := d.c.RESTMapper().RESTMapping(req.gvk.GroupKind(), req.gvk.Version); merr == nil {
 		resource = m.Resource.Resource
 	}
-	if gvk.Group != "" {
-		resource += "." + gvk.Group
+	if req.gvk.Group != "" {
+		resource += "." + req.gvk.Group
 	}
-	check := "kubectl auth can-i " + verb + " " + resource
-	if namespace != "" {
-		check += " -n " + namespace
+	check := "kubectl auth can-i " + req.verb + " " + resource
+	if req.namespace != "" {
+		check += " -n " + req.namespace
 	}
 	dry := ""
-	if verb != "get" && verb != "list" {
+	if !read {
 		dry = " (diff only dry-runs it, which needs the same permission as the write itself)"
 	}
-	return fmt.Errorf("%s %s: %w\nthe diff needs permission to %s %s%s; check with: %s",
-		verb, what, err, verb, resource, dry, check)
+	return &explained{msg: fmt.Sprintf("%s %s: %v\nthe diff needs permission to %s %s%s; check with: %s",
+		req.verb, what, err, req.verb, resource, dry, check), req: req}
+}
+
+// findRequest is the refused request that err, or the first of the errors it
+// aggregates (the pass applies a phase's objects at once), comes from.
+func findRequest(err error) *requestError {
+	var agg kerrors.Aggregate
+	if errors.As(err, &agg) {
+		for _, e := range agg.Errors() {
+			if req := findRequest(e); req != nil {
+				return req
+			}
+		}
+		return nil
+	}
+	var req *requestError
+	if errors.As(err, &req) {
+		return req
+	}
+	return nil
 }
