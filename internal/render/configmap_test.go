@@ -6,7 +6,6 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/render"
@@ -14,14 +13,9 @@ import (
 
 func TestConfigHash(t *testing.T) {
 	g := NewWithT(t)
-	stack := &appstackv1.AppStack{
-		ObjectMeta: metav1.ObjectMeta{Name: "shop"},
-		Spec: appstackv1.AppStackSpec{
-			Configs: []appstackv1.Config{{Name: "web-config", Data: map[string]string{"a": "1"}}, {Name: "other", Data: map[string]string{"b": "2"}}},
-			Components: []appstackv1.Component{{Name: "web", Containers: []corev1.Container{container("app")},
-				Volumes: []appstackv1.ComponentVolume{{Name: "cfg", Config: "web-config"}}}},
-		},
-	}
+	stack := stackWith(appstackv1.Component{Name: "web", Containers: []corev1.Container{container("app")},
+		Volumes: []appstackv1.ComponentVolume{{Name: "cfg", Config: "web-config"}}})
+	stack.Spec.Configs = []appstackv1.Config{{Name: "web-config", Data: map[string]string{"a": "1"}}, {Name: "other", Data: map[string]string{"b": "2"}}}
 	web := &stack.Spec.Components[0]
 	hash := func() string {
 		return render.Workload(stack, web).(*appsv1.Deployment).Spec.Template.Annotations[render.AnnotationConfigHash]
