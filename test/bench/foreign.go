@@ -10,19 +10,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -33,6 +28,7 @@ import (
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 const (
@@ -91,12 +87,11 @@ type rssFigures struct {
 
 // goMemory is the Go runtime's account of the operator's memory, in MiB.
 func goMemory() map[string]float64 {
-	page := strings.Split(operatorMetrics(), "\n") // one snapshot
+	page := operatorMetrics() // one snapshot
 	val := func(metric string) float64 {
-		for _, l := range page {
-			if f := strings.Fields(l); len(f) == 2 && f[0] == metric {
-				v, _ := strconv.ParseFloat(f[1], 64)
-				return v / (1 << 20)
+		for _, m := range utils.Samples(page, metric) {
+			if m.Labels == "" {
+				return m.Value / (1 << 20)
 			}
 		}
 		return math.NaN()
@@ -116,15 +111,14 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	res := &foreignResults{Machine: machine(root), Stacks: nStacks, Foreign: nForeign, Bytes: bytes, Wait: wait.String(), Owner: owner}
 
 	// The ConfigMaps are nForeign×bytes in etcd: the cluster goes whatever happens.
-	env := map[string]string{envClusterName: foreignCluster, envNodes: fmt.Sprint(nStacks*8/100 + 4), envPVPool: fmt.Sprint(nStacks + 20),
-		"PV_SIZES": "1Gi"}
-	kubeconfig, down := throwawayCluster(root, foreignCluster, env)
+	env := map[string]string{envNodes: fmt.Sprint(nStacks*8/100 + 4), envPVPool: fmt.Sprint(nStacks + 20), "PV_SIZES": "1Gi"}
+	cluster, down := throwawayCluster(root, foreignCluster, env)
 	logf, err := os.Create(filepath.Join(root, "bin", foreignCluster+".manager.log"))
 	must(err)
 	defer logf.Close()
 	// The operator's process, and a channel closed when it has exited: a run whose
 	// operator dies (e.g. a port taken) fails at once, naming its log.
-	var exited chan struct{}
+	var exited <-chan struct{}
 	alive := func() {
 		select {
 		case <-exited:
@@ -132,40 +126,30 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 		default:
 		}
 	}
-	start := func() (*exec.Cmd, *rssSeries) {
+	start := func() (*utils.Manager, *utils.RSS) {
 		metricsAddr, pprofAddr = freeAddr(), freeAddr()
-		op := exec.Command(manager,
+		op := startOperator(manager, cluster.Kubeconfig, logf, nil,
 			"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0",
 			"--pprof-bind-address="+pprofAddr)
-		op.Stdout, op.Stderr = logf, logf
-		op.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-		must(op.Start())
-		operator = op
-		exited = make(chan struct{})
-		go func(done chan struct{}) { _ = op.Wait(); close(done) }(exited)
-		return op, newRSSSeries(op.Process.Pid)
+		exited = op.Exited()
+		return op, utils.SampleRSS(op.Pid())
 	}
-	stop := func(op *exec.Cmd) {
-		done := exited
+	stop := func(op *utils.Manager) {
 		exited = nil // a nil channel never answers alive's select
-		_ = op.Process.Kill()
-		<-done
+		op.Stop(os.Kill)
 		operator = nil
 	}
 
 	// 1. baseline: nStacks ordinary stacks, Ready, at rest.
 	step("operator with %d stacks", nStacks)
 	op, rss := start()
-	dc := newClient(kubeconfig, uaDriver, 200, 400)
+	dc := newClient(cluster.Kubeconfig, uaDriver, 200, 400)
 	stacks := makeStacks("foreign", nStacks)
 	parallel(8, stacks, func(s *appstackv1.AppStack) { must(dc.Create(ctx, s)) })
 	waitMetrics(alive)
 	waitStacks(ctx, dc, "foreign", nStacks)
 	step("%d stacks Ready; settling %s, then sampling RSS for %s", nStacks, settle, steadyWindow)
-	time.Sleep(settle)
-	from := rss.mark()
-	time.Sleep(steadyWindow)
-	res.Baseline = rss.figures(from, from)
+	res.Baseline = sampleSteady(rss, settle, -1)
 	<-profile("heap?gc=1", prefix+"-baseline-heap.pprof")
 	step("baseline RSS %.1f MiB", res.Baseline.Steady)
 
@@ -173,7 +157,7 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	// stack owns.
 	reconciles, adds := counter("controller_runtime_reconcile_total"), counter("workqueue_adds_total")
 	windowStart := time.Now()
-	from = rss.mark()
+	from := rss.Mark()
 	must(dc.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: foreignNamespace}}))
 	step("creating %d ConfigMaps of %d bytes in namespace %s, labelled like the stacks' web components", nForeign, bytes, foreignNamespace)
 	blob := strings.Repeat("x", bytes)
@@ -198,16 +182,12 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	})
 	res.CreateSecond = time.Since(windowStart).Seconds()
 	step("created in %.1f s; leaving them to the operator for %s", res.CreateSecond, wait)
-	time.Sleep(wait - steadyWindow)
-	steadyFrom := rss.mark()
-	time.Sleep(steadyWindow)
-	res.After = rss.figures(from, steadyFrom)
+	res.After = sampleSteady(rss, wait-steadyWindow, from)
 	res.Reconciles = counter("controller_runtime_reconcile_total") - reconciles
 	res.QueueAdds = counter("workqueue_adds_total") - adds
-	res.Writes = int(perStack(filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", foreignCluster, "logs", "audit.log"),
-		uaOperator, windowStart, time.Now(), 1).writes)
+	res.Writes = int(perStack(cluster.AuditLog(), uaOperator, windowStart, time.Now(), 1).writes)
 	<-profile("heap?gc=1", prefix+"-after-heap.pprof")
-	rss.stop()
+	rss.Stop()
 	step("after: peak %.1f MiB, steady %.1f MiB; %.0f reconciles, %.0f queue adds, %d writes", res.After.Peak, res.After.Steady,
 		res.Reconciles, res.QueueAdds, res.Writes)
 
@@ -216,7 +196,7 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	stop(op)
 	t0 := time.Now()
 	op, rss = start()
-	from = rss.mark()
+	from = rss.Mark()
 	waitMetrics(alive)
 	waitUntil("every stack reconciled again after the restart", func() bool {
 		alive()
@@ -225,13 +205,10 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	res.RestartSeconds = time.Since(t0).Seconds()
 	waitStacks(ctx, dc, "foreign", nStacks)
 	step("every stack reconciled again %.1f s after the start; settling %s, then sampling RSS for %s", res.RestartSeconds, settle, steadyWindow)
-	time.Sleep(settle)
-	steadyFrom = rss.mark()
-	time.Sleep(steadyWindow)
-	res.Restart = rss.figures(from, steadyFrom)
+	res.Restart = sampleSteady(rss, settle, from)
 	res.RestartReconciles = counter("controller_runtime_reconcile_total")
 	<-profile("heap?gc=1", prefix+"-restart-heap.pprof")
-	rss.stop()
+	rss.Stop()
 	stop(op)
 
 	b := res.Baseline.Steady
@@ -265,12 +242,8 @@ func freeAddr() string {
 func waitMetrics(alive func()) {
 	waitUntil("the operator's metrics page", func() bool {
 		alive()
-		resp, err := http.Get("http://" + metricsAddr + "/metrics")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
+		_, err := utils.Scrape(metricsAddr)
+		return err == nil
 	})
 }
 
@@ -278,11 +251,9 @@ func waitMetrics(alive func()) {
 // name=) on the operator's metrics page.
 func counter(metric string) float64 {
 	var sum float64
-	for _, l := range strings.Split(operatorMetrics(), "\n") {
-		if strings.HasPrefix(l, metric+"{") && (strings.Contains(l, `controller="appstack"`) || strings.Contains(l, `name="appstack"`)) {
-			f := strings.Fields(l)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			sum += v
+	for _, m := range utils.Samples(operatorMetrics(), metric) {
+		if strings.Contains(m.Labels, `controller="appstack"`) || strings.Contains(m.Labels, `name="appstack"`) {
+			sum += m.Value
 		}
 	}
 	return sum
@@ -290,99 +261,28 @@ func counter(metric string) float64 {
 
 func gauge(metric string) float64 { return counter(metric) }
 
-// rssSeries keeps every 1-s sample of a process's resident set size, and its
-// high-water mark.
-type rssSeries struct {
-	mu                  sync.Mutex
-	samples, anon, file []float64
-	hwm                 float64
-	done                chan struct{}
+// figures are the rssFigures of the samples of s: the peak from peakFrom on, the
+// medians from steadyFrom on.
+func figures(s *utils.RSS, peakFrom, steadyFrom int) rssFigures {
+	steady := s.Median(steadyFrom)
+	return rssFigures{Peak: s.Peak(peakFrom), HWM: s.HWM(), Steady: steady.Total, SteadyAnon: steady.Anon, SteadyFile: steady.File,
+		Go: goMemory()}
 }
 
-func newRSSSeries(pid int) *rssSeries {
-	s := &rssSeries{done: make(chan struct{})}
-	go func() {
-		for {
-			select {
-			case <-s.done:
-				return
-			case <-time.After(time.Second):
-			}
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-			if err != nil {
-				continue
-			}
-			var rss, anon, file, hwm float64
-			for _, l := range strings.Split(string(b), "\n") {
-				if f := strings.Fields(l); len(f) >= 2 {
-					kb, _ := strconv.ParseFloat(f[1], 64)
-					switch f[0] {
-					case "VmRSS:":
-						rss = kb / 1024
-					case "RssAnon:":
-						anon = kb / 1024
-					case "RssFile:":
-						file = kb / 1024
-					case "VmHWM:":
-						hwm = kb / 1024
-					}
-				}
-			}
-			s.mu.Lock()
-			s.samples, s.anon, s.file = append(s.samples, rss), append(s.anon, anon), append(s.file, file)
-			s.hwm = hwm
-			s.mu.Unlock()
-		}
-	}()
-	return s
-}
-
-// mark is the index of the next sample.
-func (s *rssSeries) mark() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.samples)
-}
-
-// figures: the peak of the samples from peakFrom on, the high-water mark, and the
-// median of the samples from steadyFrom on.
-func (s *rssSeries) figures(peakFrom, steadyFrom int) rssFigures {
-	s.mu.Lock()
-	f := rssFigures{HWM: s.hwm, Steady: median(s.samples[steadyFrom:]), SteadyAnon: median(s.anon[steadyFrom:]),
-		SteadyFile: median(s.file[steadyFrom:])}
-	for _, v := range s.samples[peakFrom:] {
-		f.Peak = math.Max(f.Peak, v)
+// sampleSteady leaves the operator alone for wait, then samples its RSS for
+// steadyWindow: the figures of those samples, with the peak of the samples from
+// peakFrom on (-1: of those samples only).
+func sampleSteady(s *utils.RSS, wait time.Duration, peakFrom int) rssFigures {
+	time.Sleep(wait)
+	steadyFrom := s.Mark()
+	time.Sleep(steadyWindow)
+	if peakFrom < 0 {
+		peakFrom = steadyFrom
 	}
-	s.mu.Unlock()
-	f.Go = goMemory()
-	return f
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)/2]
-}
-
-func (s *rssSeries) stop() { close(s.done) }
-
-// latest is the last sample, 0 before the first.
-func (s *rssSeries) latest() float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.samples) == 0 {
-		return 0
-	}
-	return s.samples[len(s.samples)-1]
+	return figures(s, peakFrom, steadyFrom)
 }
 
 func foreignReport(r *foreignResults, prefix string) {
-	b, err := json.MarshalIndent(r, "", "  ")
-	must(err)
-	must(os.WriteFile(prefix+".json", b, 0o644))
 	var md strings.Builder
 	ratio := func(v float64) string { return fmt.Sprintf("%.2f×", v/r.Baseline.Steady) }
 	yes := func(ok bool) string {
@@ -431,18 +331,17 @@ func foreignReport(r *foreignResults, prefix string) {
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(&md, "\nFailed: %s\n", strings.Join(r.Failed, "; "))
 	}
-	must(os.WriteFile(prefix+".md", []byte(md.String()), 0o644))
-	fmt.Print("\n" + md.String())
+	writeResults(prefix, r, md.String())
 }
 
 // throwawayCluster starts a fresh local cluster of its own (env names it) for one
 // measurement, deleted when the harness exits, interrupted or not, and returns its
 // kubeconfig and the function that deletes it.
-func throwawayCluster(root, name string, env map[string]string) (string, func()) {
-	kubeconfig := filepath.Join(root, "bin", name+".kubeconfig")
+func throwawayCluster(root, name string, env map[string]string) (utils.Cluster, func()) {
+	cluster := utils.NewCluster(root, name, os.Stdout)
 	down := func() {
 		step("deleting cluster %s", name)
-		if err := run(root, env, "hack/dev-cluster.sh", "down"); err != nil {
+		if _, err := cluster.DevCluster(envVars(env), "down"); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: cluster teardown:", err)
 		}
 	}
@@ -454,6 +353,6 @@ func throwawayCluster(root, name string, env map[string]string) (string, func())
 		fmt.Fprintln(os.Stderr, "bench: interrupted")
 		exit(1)
 	}()
-	freshCluster(root, env, kubeconfig)
-	return kubeconfig, down
+	freshCluster(cluster, env)
+	return cluster, down
 }

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -53,6 +52,7 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/manifest"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/status"
+	"github.com/appstack-dev/appstack-operator/test/utils"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
@@ -154,11 +154,11 @@ func main() {
 	// Each phase gets a fresh cluster of the same definition, so that neither runs
 	// beside the other's N stacks (their pods, and their claims in the
 	// persistent-volume controller's way). Pods per stack: 4; a kwok node holds 110.
-	env := map[string]string{envClusterName: clusterName, envNodes: fmt.Sprint(*n*8/100 + 4), envPVPool: fmt.Sprint(*n + 20),
+	env := map[string]string{envNodes: fmt.Sprint(*n*8/100 + 4), envPVPool: fmt.Sprint(*n + 20),
 		"PV_SIZES": "1Gi", "AUDIT_POLICY": filepath.Join(root, "hack", "audit-policy-all.yaml")}
-	kubeconfig := filepath.Join(root, "bin", clusterName+".kubeconfig")
-	audit := filepath.Join(os.Getenv("HOME"), ".kwok", "clusters", clusterName, "logs", "audit.log")
-	freshCluster := func() { freshCluster(root, env, kubeconfig) }
+	cluster := utils.NewCluster(root, clusterName, os.Stdout)
+	kubeconfig, audit := cluster.Kubeconfig, cluster.AuditLog()
+	freshCluster := func() { freshCluster(cluster, env) }
 
 	// 1. baseline
 	freshCluster()
@@ -189,19 +189,15 @@ func main() {
 	// 2. operator
 	freshCluster()
 	step("operator: %d AppStacks", *n)
-	op := exec.Command(filepath.Join(root, "bin", "manager"), fmt.Sprintf("--max-concurrent-reconciles=%d", *concurrency),
+	logf, err := os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
+	must(err)
+	op := startOperator(filepath.Join(root, "bin", "manager"), kubeconfig, logf, nil, fmt.Sprintf("--max-concurrent-reconciles=%d", *concurrency),
 		fmt.Sprintf("--kube-api-qps=%g", *qps), fmt.Sprintf("--kube-api-burst=%d", *burst),
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0",
 		"--pprof-bind-address="+pprofAddr)
-	logf, err := os.Create(filepath.Join(root, "bin", clusterName+".manager.log"))
-	must(err)
-	op.Stdout, op.Stderr = logf, logf
-	op.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	must(op.Start())
-	operator = op
-	defer func() { _ = op.Process.Kill() }()
+	defer op.Stop(os.Kill)
 	time.Sleep(2 * time.Second)
-	rss := newRSSSampler(op.Process.Pid)
+	rss := utils.SampleRSS(op.Pid())
 	dc := newClient(kubeconfig, uaDriver, 200, 400)
 	ostacks := makeStacks("bench-o", *n)
 	start = time.Now()
@@ -225,7 +221,8 @@ func main() {
 	time.Sleep(*idle)
 	idleTally := perStack(audit, uaOperator, idleStart, time.Now(), 1)
 	res.IdleWindow, res.IdleWrites = idle.String(), int(idleTally.writes)
-	res.PeakRSS, res.SteadyRSS = rss.stop()
+	rss.Stop()
+	res.PeakRSS, res.SteadyRSS = rss.Peak(0), rss.Latest()
 	res.Reconcile = reconcileQuantiles()
 	<-cpuDone
 
@@ -263,23 +260,35 @@ func main() {
 		}
 		if len(failed) > 0 {
 			fmt.Fprintln(os.Stderr, "bench: "+strings.Join(failed, "; "))
-			_ = operator.Process.Kill()
+			operator.Stop(os.Kill)
 			os.Exit(1)
 		}
 	}
 }
 
-// freshCluster (re)creates the local cluster env names (hack/dev-cluster.sh) and
-// installs the CRD.
-func freshCluster(root string, env map[string]string, kubeconfig string) {
-	step("fresh cluster %s with %s nodes and a pool of %s volumes", env[envClusterName], env[envNodes], env[envPVPool])
+// freshCluster (re)creates the local cluster (hack/dev-cluster.sh, with the
+// variables of env) and installs the CRD.
+func freshCluster(c utils.Cluster, env map[string]string) {
+	step("fresh cluster %s with %s nodes and a pool of %s volumes", c.Name, env[envNodes], env[envPVPool])
 	// Simulated nodes only: the benchmark measures the control plane, and a real
 	// node's processes would share its two cores.
 	env["REAL_NODE"] = "0"
-	must(run(root, env, "hack/dev-cluster.sh", "down"))
-	must(run(root, env, "hack/dev-cluster.sh", "up"))
-	must(run(root, map[string]string{"KUBECONFIG": kubeconfig}, "kubectl", "apply", "--server-side", "-f", "config/crd/bases"))
+	_, err := c.DevCluster(envVars(env), "down")
+	must(err)
+	_, err = c.DevCluster(envVars(env), "up")
+	must(err)
+	must(c.ApplyCRD(false, "-f", filepath.Join(c.Root, "config", "crd", "bases")))
 	time.Sleep(3 * time.Second)
+}
+
+// envVars are hack/dev-cluster.sh's variables of env, KEY=value.
+func envVars(env map[string]string) []string {
+	vars := make([]string, 0, len(env))
+	for k, v := range env {
+		vars = append(vars, k+"="+v)
+	}
+	sort.Strings(vars)
+	return vars
 }
 
 // waitTimeout bounds each wait for convergence.
@@ -432,21 +441,10 @@ type tally struct {
 // audit log (hack/audit-policy-all.yaml records every request), per verb and per
 // stack, and the writes per stack. Long-running watches are counted once, when they end.
 func perStack(auditLog, userAgent string, from, to time.Time, n int) tally {
-	f, err := os.Open(auditLog)
-	must(err)
-	defer f.Close()
 	t := tally{byVerb: map[string]float64{}, writesByResource: map[string]float64{}}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var ev struct {
-			Verb, UserAgent, Stage string
-			StageTimestamp         time.Time
-			ObjectRef              struct{ Resource, Subresource string }
-		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || !strings.HasPrefix(ev.UserAgent, userAgent) ||
-			ev.StageTimestamp.Before(from) || ev.StageTimestamp.After(to) {
-			continue
+	must(utils.ReadAudit(auditLog, func(ev utils.AuditEvent) {
+		if !strings.HasPrefix(ev.UserAgent, userAgent) || ev.StageTimestamp.Before(from) || ev.StageTimestamp.After(to) {
+			return
 		}
 		t.byVerb[ev.Verb]++
 		switch ev.Verb {
@@ -458,8 +456,7 @@ func perStack(auditLog, userAgent string, from, to time.Time, n int) tally {
 			}
 			t.writesByResource[res+" "+ev.Verb]++
 		}
-	}
-	must(sc.Err())
+	}))
 	for _, m := range []map[string]float64{t.byVerb, t.writesByResource} {
 		for k := range m {
 			m[k] /= float64(n)
@@ -469,66 +466,20 @@ func perStack(auditLog, userAgent string, from, to time.Time, n int) tally {
 	return t
 }
 
-// rssSampler reads a process's resident set size every second.
-type rssSampler struct {
-	mu           sync.Mutex
-	peak, latest float64
-	done         chan struct{}
-}
-
-func newRSSSampler(pid int) *rssSampler {
-	s := &rssSampler{done: make(chan struct{})}
-	go func() {
-		for {
-			select {
-			case <-s.done:
-				return
-			case <-time.After(time.Second):
-			}
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-			if err != nil {
-				continue
-			}
-			for _, l := range strings.Split(string(b), "\n") {
-				if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-					kb, _ := strconv.ParseFloat(f[1], 64)
-					s.mu.Lock()
-					s.latest = kb / 1024
-					s.peak = math.Max(s.peak, s.latest)
-					s.mu.Unlock()
-				}
-			}
-		}
-	}()
-	return s
-}
-
-func (s *rssSampler) stop() (peak, latest float64) {
-	close(s.done)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.peak, s.latest
-}
-
 // operatorMetrics is the operator's /metrics page.
 func operatorMetrics() string {
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	page, err := utils.Scrape(metricsAddr)
 	must(err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	must(err)
-	return string(body)
+	return page
 }
 
 // queueFigures reads the work queue's histograms of the appstack controller.
 func queueFigures() map[string]float64 {
-	body := operatorMetrics()
+	page := operatorMetrics()
 	val := func(metric string) float64 {
-		for _, l := range strings.Split(body, "\n") {
-			if strings.HasPrefix(l, metric+`{`) && strings.Contains(l, `name="appstack"`) {
-				f := strings.Fields(l)
-				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-				return v
+		for _, m := range utils.Samples(page, metric) {
+			if strings.Contains(m.Labels, `name="appstack"`) {
+				return m.Value
 			}
 		}
 		return math.NaN()
@@ -545,21 +496,19 @@ func queueFigures() map[string]float64 {
 // reconcileQuantiles estimates p50 and p99 of the operator's reconcile time from
 // controller-runtime's histogram (upper bound of the bucket the quantile falls in).
 func reconcileQuantiles() map[string]float64 {
-	body := operatorMetrics()
 	type bucket struct{ le, count float64 }
 	var buckets []bucket
-	for _, l := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(l, `controller_runtime_reconcile_time_seconds_bucket{controller="appstack",le="`) {
+	for _, m := range utils.Samples(operatorMetrics(), "controller_runtime_reconcile_time_seconds_bucket") {
+		le, ok := strings.CutPrefix(m.Labels, `controller="appstack",le="`)
+		if !ok {
 			continue
 		}
-		le := strings.TrimSuffix(strings.SplitN(strings.SplitN(l, `le="`, 2)[1], `"`, 2)[0], "")
-		f := strings.Fields(l)
-		count, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		le, _, _ = strings.Cut(le, `"`)
 		v := math.Inf(1)
 		if le != "+Inf" {
 			v, _ = strconv.ParseFloat(le, 64)
 		}
-		buckets = append(buckets, bucket{v, count})
+		buckets = append(buckets, bucket{v, m.Value})
 	}
 	sort.Slice(buckets, func(i, j int) bool { return buckets[i].le < buckets[j].le })
 	q := func(p float64) float64 {
@@ -601,9 +550,6 @@ func machine(root string) map[string]string {
 }
 
 func report(r *results, prefix string) {
-	b, err := json.MarshalIndent(r, "", "  ")
-	must(err)
-	must(os.WriteFile(prefix+".json", b, 0o644))
 	var md strings.Builder
 	fmt.Fprintf(&md, "N=%d stacks, %s cores, %s, %s, commit %s, concurrency %s, client QPS %s/burst %s\n\n", r.N, r.Machine["cores"],
 		r.Machine["kubernetes"], r.Machine["go"], r.Machine["commit"], r.Settings["concurrency"], r.Settings["qps"], r.Settings["burst"])
@@ -630,8 +576,17 @@ func report(r *results, prefix string) {
 		}
 		fmt.Fprintf(&md, "\n%s (`go tool pprof %s %s`):\n\n```\n%s```\n", p.name, p.args, filepath.Base(prefix+p.file), out)
 	}
-	must(os.WriteFile(prefix+".md", []byte(md.String()), 0o644))
-	fmt.Print("\n" + md.String())
+	writeResults(prefix, r, md.String())
+}
+
+// writeResults writes a run's results r as prefix.json and its table md as
+// prefix.md, and prints the table.
+func writeResults(prefix string, r any, md string) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	must(err)
+	must(os.WriteFile(prefix+".json", b, 0o644))
+	must(os.WriteFile(prefix+".md", []byte(md), 0o644))
+	fmt.Print("\n" + md)
 }
 
 func atoi(s string) int {
@@ -662,26 +617,21 @@ func verbs(m map[string]float64) string {
 	return strings.Join(parts, ", ")
 }
 
-func run(dir string, env map[string]string, name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	return cmd.Run()
-}
-
 func step(format string, args ...any) {
 	fmt.Printf("==> [%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
 // operator is the operator's process once started; a failing run stops it.
-var operator *exec.Cmd
+var operator *utils.Manager
 
-// envClusterName is the variable that names hack/dev-cluster.sh's cluster.
-const envClusterName = "CLUSTER_NAME"
+// startOperator starts the operator's binary bin with args against kubeconfig (env
+// added to its environment, its output to log) as the run's operator.
+func startOperator(bin, kubeconfig string, log *os.File, env []string, args ...string) *utils.Manager {
+	op, err := utils.StartManager(bin, kubeconfig, log, env, args...)
+	must(err)
+	operator = op
+	return op
+}
 
 // envNodes and envPVPool are hack/dev-cluster.sh's simulated nodes and volumes.
 const (
@@ -695,7 +645,7 @@ var atExit []func()
 
 func exit(code int) {
 	if operator != nil {
-		_ = operator.Process.Kill()
+		operator.Stop(os.Kill)
 	}
 	for i := len(atExit) - 1; i >= 0; i-- {
 		atExit[i]()

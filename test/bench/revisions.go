@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 const (
@@ -62,21 +62,16 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 	if b, err := exec.Command(manager, "--version").Output(); err == nil {
 		res.Manager += " (" + strings.TrimSpace(string(b)) + ")"
 	}
-	env := map[string]string{envClusterName: revisionsCluster, envNodes: "4", envPVPool: "4"}
-	kubeconfig, down := throwawayCluster(root, revisionsCluster, env)
+	env := map[string]string{envNodes: "4", envPVPool: "4"}
+	cluster, down := throwawayCluster(root, revisionsCluster, env)
 
 	logf, err := os.Create(filepath.Join(root, "bin", revisionsCluster+".manager.log"))
 	must(err)
 	defer logf.Close()
 	metricsAddr, pprofAddr = freeAddr(), freeAddr()
-	op := exec.Command(manager, "--metrics-bind-address="+metricsAddr, "--metrics-secure=false",
-		"--health-probe-bind-address=0", "--pprof-bind-address="+pprofAddr)
-	op.Stdout, op.Stderr = logf, logf
-	op.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, fmt.Sprintf("GOMEMLIMIT=%d", chartMemoryLimit))
-	must(op.Start())
-	operator = op
-	exited := make(chan struct{})
-	go func() { _ = op.Wait(); close(exited) }()
+	op := startOperator(manager, cluster.Kubeconfig, logf, []string{fmt.Sprintf("GOMEMLIMIT=%d", chartMemoryLimit)},
+		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0", "--pprof-bind-address="+pprofAddr)
+	exited := op.Exited()
 	alive := func() {
 		select {
 		case <-exited:
@@ -84,11 +79,11 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 		default:
 		}
 	}
-	rss := newRSSSeries(op.Process.Pid)
+	rss := utils.SampleRSS(op.Pid())
 
 	// 1. At rest: the stacks Ready.
 	step("operator %s with %d stacks of a %d-byte config, revisionHistoryLimit %d", manager, nStacks, bytes, limit)
-	dc := newClient(kubeconfig, uaDriver, 200, 400)
+	dc := newClient(cluster.Kubeconfig, uaDriver, 200, 400)
 	stacks := makeStacks("revisions", nStacks)
 	blob := strings.Repeat("x", bytes)
 	for _, s := range stacks {
@@ -103,16 +98,13 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 	waitMetrics(alive)
 	waitStacks(ctx, dc, "revisions", nStacks)
 	step("%d stacks Ready; settling %s, then sampling RSS for %s", nStacks, settle, steadyWindow)
-	time.Sleep(settle)
-	from := rss.mark()
-	time.Sleep(steadyWindow)
-	res.Idle = rss.figures(from, from)
+	res.Idle = sampleSteady(rss, settle, -1)
 	<-profile("heap?gc=1", prefix+"-idle-heap.pprof")
 	step("RSS at rest %.1f MiB", res.Idle.Steady)
 
 	// 2. The edits: every stack's spec, one edit at a time, each waited for until
 	// its revision is recorded (status.revision), as an author's edits would come.
-	from = rss.mark()
+	from := rss.Mark()
 	t0 := time.Now()
 	for e := 1; e <= edits; e++ {
 		select {
@@ -129,24 +121,20 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 			break
 		}
 		if e%10 == 0 {
-			step("%d edits per stack; RSS %.1f MiB", e, rss.latest())
+			step("%d edits per stack; RSS %.1f MiB", e, rss.Latest())
 		}
 	}
 	res.EditSeconds = time.Since(t0).Seconds()
 	res.Revision = lowestRevision(ctx, dc, stacks)
 	if !res.Exited {
 		step("%d edits per stack in %.1f s; settling %s, then sampling RSS for %s", edits, res.EditSeconds, settle, steadyWindow)
-		time.Sleep(settle)
-		steadyFrom := rss.mark()
-		time.Sleep(steadyWindow)
-		res.After = rss.figures(from, steadyFrom)
+		res.After = sampleSteady(rss, settle, from)
 		<-profile("heap?gc=1", prefix+"-after-heap.pprof")
 	} else {
-		res.After = rss.figures(from, from)
+		res.After = figures(rss, from, from)
 	}
-	rss.stop()
-	_ = op.Process.Kill()
-	<-exited
+	rss.Stop()
+	op.Stop(os.Kill)
 	operator = nil
 
 	if res.Exited {
@@ -217,9 +205,6 @@ func lowestRevision(ctx context.Context, c client.Client, stacks []*appstackv1.A
 }
 
 func revisionsReport(r *revisionsResults, prefix string) {
-	b, err := json.MarshalIndent(r, "", "  ")
-	must(err)
-	must(os.WriteFile(prefix+".json", b, 0o644))
 	var md strings.Builder
 	ratio := func(v float64) string { return fmt.Sprintf("%.2f×", v/r.Idle.Steady) }
 	fmt.Fprintf(&md, "operator %s, GOMEMLIMIT %d MiB; %d stacks of a %d-byte config, revisionHistoryLimit %d, %d spec edits each; %s cores, %s, %s, commit %s\n\n",
@@ -239,6 +224,5 @@ func revisionsReport(r *revisionsResults, prefix string) {
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(&md, "\nFailed: %s\n", strings.Join(r.Failed, "; "))
 	}
-	must(os.WriteFile(prefix+".md", []byte(md.String()), 0o644))
-	fmt.Print("\n" + md.String())
+	writeResults(prefix, r, md.String())
 }

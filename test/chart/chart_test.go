@@ -20,8 +20,15 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/yaml"
+
+	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	stackrender "github.com/appstack-dev/appstack-operator/internal/render"
 )
 
 var root = filepath.Join("..", "..")
@@ -51,42 +58,162 @@ func render(t *testing.T, args ...string) map[string][][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var meta struct{ Kind string }
-		if err := yaml.Unmarshal(doc, &meta); err != nil || meta.Kind == "" {
+		var head struct{ Kind string }
+		if err := yaml.Unmarshal(doc, &head); err != nil || head.Kind == "" {
 			continue
 		}
-		byKind[meta.Kind] = append(byKind[meta.Kind], doc)
+		byKind[head.Kind] = append(byKind[head.Kind], doc)
 	}
 	return byKind
 }
 
-func TestClusterRoleIsExactlyWhatTheOperatorUses(t *testing.T) {
-	docs := render(t)
-	generated := &rbacv1.ClusterRole{}
-	b, err := os.ReadFile(filepath.Join(root, "config", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.UnmarshalStrict(b, generated); err != nil {
-		t.Fatal(err)
-	}
-	var found bool
-	for _, doc := range docs["ClusterRole"] {
-		role := &rbacv1.ClusterRole{}
-		if err := yaml.UnmarshalStrict(doc, role); err != nil {
-			t.Fatal(err)
-		}
-		if role.Name == "appstack-appstack-operator" {
-			found = true
-			if !slices.EqualFunc(role.Rules, generated.Rules, func(a, b rbacv1.PolicyRule) bool {
-				return slices.Equal(a.APIGroups, b.APIGroups) && slices.Equal(a.Resources, b.Resources) && slices.Equal(a.Verbs, b.Verbs)
-			}) {
-				t.Errorf("the chart's ClusterRole differs from the controller's RBAC markers (config/rbac/role.yaml); run `make manifests`")
+// grants flattens RBAC rules into one "verb resource.group" ("verb resource" in
+// the core group, "verb URL" for a non-resource URL) per permission, as kubectl
+// names them, so that two roles compare whatever the grouping and order of their
+// rules.
+func grants(rules []rbacv1.PolicyRule) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range rules {
+		for _, verb := range r.Verbs {
+			for _, url := range r.NonResourceURLs {
+				out[verb+" "+url] = true
+			}
+			for _, group := range r.APIGroups {
+				for _, resource := range r.Resources {
+					out[grant(verb, group, resource)] = true
+				}
 			}
 		}
 	}
-	if !found {
-		t.Fatal("the chart renders no operator ClusterRole")
+	return out
+}
+
+func grant(verb, group, resource string) string {
+	if group == "" {
+		return verb + " " + resource
+	}
+	return verb + " " + resource + "." + group
+}
+
+// differ lists, sorted, what one set of grants has and the other has not.
+func differ(have, want map[string]bool) (extra, missing []string) {
+	for g := range have {
+		if !want[g] {
+			extra = append(extra, g)
+		}
+	}
+	for g := range want {
+		if !have[g] {
+			missing = append(missing, g)
+		}
+	}
+	slices.Sort(extra)
+	slices.Sort(missing)
+	return extra, missing
+}
+
+// renderedRole is the rules of the chart's (Cluster)Role of kind named name,
+// rendered with args.
+func renderedRole(t *testing.T, kind, name string, args ...string) []rbacv1.PolicyRule {
+	t.Helper()
+	for _, doc := range render(t, args...)[kind] {
+		role := &rbacv1.ClusterRole{}
+		if err := yaml.Unmarshal(doc, role); err != nil {
+			t.Fatal(err)
+		}
+		if role.Name == name {
+			return role.Rules
+		}
+	}
+	t.Fatalf("the chart renders no %s %s", kind, name)
+	return nil
+}
+
+// operatorUses is what the operator does with the API, derived from the renderer
+// and stated here, apart from the RBAC markers the chart's ClusterRole is
+// generated from (make manifests copies config/rbac/role.yaml into the chart, so a
+// comparison of the two could never fail):
+//   - every kind the renderer makes (render.ChildKinds, the stack's namespace and
+//     its ControllerRevisions): the cache lists and watches them, server-side apply
+//     creates and patches them, a conflict reads one past the cache, and prune and
+//     deletion delete them;
+//   - the stacks: read and watched, their finalizer patched, their status written,
+//     and update on appstacks/finalizers, which blockOwnerDeletion on the children's
+//     owner references asks for;
+//   - the events of transitions (events.k8s.io, the manager's recorder);
+//   - what failure attribution reads (internal/status's inputs): node readiness, the
+//     core events of a failing pod, whether an IngressClass or StorageClass exists,
+//     and the resource metrics API's APIService.
+func operatorUses(t *testing.T) map[string]bool {
+	t.Helper()
+	used := map[string]bool{}
+	add := func(group, resource string, verbs ...string) {
+		for _, v := range verbs {
+			used[grant(v, group, resource)] = true
+		}
+	}
+	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
+	revision, err := stackrender.Revision(stack, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range append(stackrender.ChildKinds(), stackrender.Namespace(stack), revision) {
+		gvk, err := apiutil.GVKForObject(obj, clientgoscheme.Scheme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plural, _ := meta.UnsafeGuessKindToResource(gvk)
+		add(gvk.Group, plural.Resource, "get", "list", "watch", "create", "patch", "delete")
+	}
+	group := appstackv1.GroupVersion.Group
+	add(group, "appstacks", "get", "list", "watch", "patch")
+	add(group, "appstacks/status", "get", "update", "patch")
+	add(group, "appstacks/finalizers", "update")
+	add("events.k8s.io", "events", "create", "patch")
+	add("", "nodes", "get", "list", "watch")
+	add("", "events", "list")
+	add("networking.k8s.io", "ingressclasses", "get", "list", "watch")
+	add("storage.k8s.io", "storageclasses", "get", "list", "watch")
+	add("apiregistration.k8s.io", "apiservices", "get")
+	return used
+}
+
+// The chart's ClusterRole grants the operator exactly what it uses: a kind the
+// renderer makes without its RBAC marker, or a marker for what it does not use,
+// fails here.
+func TestClusterRoleIsExactlyWhatTheOperatorUses(t *testing.T) {
+	extra, missing := differ(grants(renderedRole(t, "ClusterRole", "appstack-appstack-operator")), operatorUses(t))
+	if len(missing) > 0 {
+		t.Errorf("the chart's ClusterRole lacks what the operator uses: %v; add the +kubebuilder:rbac markers "+
+			"(internal/controller/appstack_controller.go) and run `make manifests`", missing)
+	}
+	if len(extra) > 0 {
+		t.Errorf("the chart's ClusterRole grants what the operator does not use: %v; remove the +kubebuilder:rbac markers "+
+			"(internal/controller) and run `make manifests`, or, if the operator does use it now, say so in operatorUses", extra)
+	}
+}
+
+// The chart writes its leader-election and metrics roles by hand, as config/rbac
+// does for the kustomize install: both installs grant the same.
+func TestHandWrittenRolesMatchKustomize(t *testing.T) {
+	for _, r := range []struct{ kind, chart, file string }{
+		{"Role", "appstack-appstack-operator-leader-election", "leader_election_role.yaml"},
+		{"ClusterRole", "appstack-appstack-operator-metrics-auth", "metrics_auth_role.yaml"},
+		{"ClusterRole", "appstack-appstack-operator-metrics-reader", "metrics_reader_role.yaml"},
+	} {
+		b, err := os.ReadFile(filepath.Join(root, "config", "rbac", r.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kustomize := &rbacv1.ClusterRole{}
+		if err := yaml.Unmarshal(b, kustomize); err != nil {
+			t.Fatalf("config/rbac/%s: %v", r.file, err)
+		}
+		extra, missing := differ(grants(renderedRole(t, r.kind, r.chart)), grants(kustomize.Rules))
+		if len(extra)+len(missing) > 0 {
+			t.Errorf("%s %s (charts/appstack-operator/templates/rbac.yaml) differs from config/rbac/%s: only the chart grants %v, only config/rbac %v",
+				r.kind, r.chart, r.file, extra, missing)
+		}
 	}
 }
 
@@ -271,7 +398,11 @@ func TestAdmissionPolicyReservesPrivilegedStacksToAdminGroups(t *testing.T) {
 }
 
 // The chart and the kustomize install (config/admission) carry the same policy: the
-// same CEL, message for message, and the same default groups.
+// same CEL, message for message, and the same default groups. The chart's policy is
+// a copy of config/admission/policy.yaml (make manifests); what this checks under
+// `make test` is that templates/admission-policy.yaml changes nothing of it but its
+// name, labels and the adminGroups and operators variables, that the hand-written
+// bindings agree, and that config/admission names config/default's operator.
 func TestAdmissionPolicyMatchesKustomize(t *testing.T) {
 	chartPolicy, chartBinding := admission(t)
 	dir := filepath.Join(root, "config", "admission")
@@ -318,7 +449,8 @@ func TestAdmissionPolicyMatchesKustomize(t *testing.T) {
 	if !reflect.DeepEqual(chartPolicy.Spec, kPolicy.Spec) {
 		c, _ := yaml.Marshal(chartPolicy.Spec)
 		k, _ := yaml.Marshal(kPolicy.Spec)
-		t.Errorf("the chart's admission policy differs from config/admission/policy.yaml; run `make manifests`\nchart:\n%s\nconfig/admission:\n%s", c, k)
+		t.Errorf("the chart's admission policy differs from config/admission/policy.yaml: run `make manifests` (a stale copy), "+
+			"or see templates/admission-policy.yaml, which may change only the name, labels and two variables\nchart:\n%s\nconfig/admission:\n%s", c, k)
 	}
 	chartBinding.Spec.PolicyName, kBinding.Spec.PolicyName = "", ""
 	if !reflect.DeepEqual(chartBinding.Spec, kBinding.Spec) {

@@ -10,6 +10,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
+
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 // crdDeletion labels the specs that delete the AppStack CRD. That deletes every
@@ -78,7 +80,7 @@ spec:
 		// finalizer of every stack.
 		Expect(kubectl("delete", "-k", filepath.Join(root, "config", "crd"), "--timeout=180s")).Error().NotTo(HaveOccurred())
 		GinkgoWriter.Printf("CRD GONE after %s\n", since(start))
-		out, err := kubectl("get", "crd", crdName, "--ignore-not-found", "-o", "name")
+		out, err := kubectl("get", "crd", utils.CRDName, "--ignore-not-found", "-o", "name")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(out).To(BeEmpty())
 
@@ -101,11 +103,8 @@ spec:
 	})
 
 	It("with the CRD installed again, a new stack of the same name takes the claim back", func() {
-		Expect(kubectl("apply", "--server-side", "-k", filepath.Join(root, "config", "crd"))).Error().NotTo(HaveOccurred())
-		Eventually(func() error {
-			_, err := kubectl("wait", "--for=condition=Established", "crd/"+crdName, "--timeout=10s")
-			return err
-		}, time.Minute, time.Second).Should(Succeed())
+		Expect(cluster.ApplyCRD(false, "-k", filepath.Join(root, "config", "crd"))).NotTo(HaveOccurred())
+		Expect(cluster.WaitCRDEstablished(time.Minute)).NotTo(HaveOccurred())
 		// The apiserver serves the new CRD's resource a moment after it is Established.
 		Eventually(func() error { _, err := kubectl("get", "stacks"); return err }, time.Minute, time.Second).Should(Succeed())
 		apply(keepStack)

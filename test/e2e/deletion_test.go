@@ -64,7 +64,7 @@ var _ = Describe("every deletion path keeps retained data", Ordered, Label("real
 			stopOperator(0)
 			DeferCleanup(func() {
 				if inCluster() {
-					out, _ := kubectlQuiet(false, "get", "deployment/"+opDeployment, "-n", opNamespace, "-o", "jsonpath={.spec.replicas}")
+					out, _ := cluster.KubectlQuiet("get", "deployment/"+opDeployment, "-n", opNamespace, "-o", "jsonpath={.spec.replicas}")
 					if strings.TrimSpace(out) == "0" {
 						startOperator()
 					}
@@ -74,12 +74,12 @@ var _ = Describe("every deletion path keeps retained data", Ordered, Label("real
 			Expect(kubectl("patch", "stack", stack, "--type=json",
 				"-p", `[{"op":"remove","path":"/metadata/finalizers"}]`)).Error().NotTo(HaveOccurred())
 			Eventually(func() (string, error) {
-				return kubectlQuiet(false, "get", "stack", stack, "--ignore-not-found", "-o", "name")
+				return cluster.KubectlQuiet("get", "stack", stack, "--ignore-not-found", "-o", "name")
 			}, 60*time.Second, time.Second).Should(BeEmpty())
 			// The garbage collector takes what the stack owned; wait for it, then
 			// bring the operator back.
 			Eventually(func() (string, error) {
-				return kubectlQuiet(false, "get", "deployments,services", "-n", stack, "-o", "name")
+				return cluster.KubectlQuiet("get", "deployments,services", "-n", stack, "-o", "name")
 			}, 2*time.Minute, time.Second).Should(BeEmpty())
 			startOperator()
 		}},
@@ -108,10 +108,10 @@ var _ = Describe("every deletion path keeps retained data", Ordered, Label("real
 			// garbage collection that could delete the namespace does it within
 			// seconds of the stack's deletion.
 			Consistently(func(g Gomega) {
-				out, err := kubectlQuiet(false, "get", "namespace", ns, "-o", "jsonpath={.metadata.uid} {.status.phase} {.metadata.ownerReferences}")
+				out, err := cluster.KubectlQuiet("get", "namespace", ns, "-o", "jsonpath={.metadata.uid} {.status.phase} {.metadata.ownerReferences}")
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(strings.TrimSpace(out)).To(Equal(nsUID+" Active"), "namespace %s after the deletion", ns)
-				out, err = kubectlQuiet(false, "get", "pvc", "-n", ns, "data", "-o", "jsonpath={.metadata.uid} {.status.phase} {.metadata.deletionTimestamp}")
+				out, err = cluster.KubectlQuiet("get", "pvc", "-n", ns, "data", "-o", "jsonpath={.metadata.uid} {.status.phase} {.metadata.deletionTimestamp}")
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(strings.TrimSpace(out)).To(Equal(claimUID+" Bound"), "claim data after the deletion")
 			}, 15*time.Second, time.Second).Should(Succeed())

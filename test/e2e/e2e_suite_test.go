@@ -10,8 +10,6 @@
 package e2e
 
 import (
-	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,12 +19,14 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 var (
-	root       string
-	kubeconfig string
-	realNode   string // the real node's name, "" when the cluster has none
+	root     string
+	cluster  utils.Cluster // kubectl and helm against it log to GinkgoWriter
+	realNode string        // the real node's name, "" when the cluster has none
 )
 
 // The cluster's name and where the e2e operator, when it runs as a process, serves
@@ -54,31 +54,24 @@ var _ = BeforeSuite(func() {
 	var err error
 	root, err = filepath.Abs(filepath.Join("..", ".."))
 	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(root, "bin", clusterName+".kubeconfig")
+	cluster = utils.NewCluster(root, clusterName, GinkgoWriter)
 
 	By("starting a fresh local cluster " + clusterName)
-	_, _ = script("hack/dev-cluster.sh", "down")
-	out, err := script("hack/dev-cluster.sh", "up")
+	_, _ = cluster.DevCluster(nil, "down")
+	out, err := cluster.DevCluster(nil, "up")
 	Expect(err).NotTo(HaveOccurred(), out)
 
 	By("installing the CRD, its own step, as the README does: kubectl apply --server-side -k config/crd")
-	Expect(kubectl("apply", "--server-side", "-k", filepath.Join(root, "config", "crd"))).Error().NotTo(HaveOccurred())
-	// A CRD has no status for a moment after it is created, and kubectl wait
-	// fails rather than waits on that; retry it.
-	Eventually(func() error {
-		_, err := kubectl("wait", "--for=condition=Established", "crd/appstacks.apps.appstack.dev", "--timeout=10s")
-		return err
-	}, 60*time.Second, time.Second).Should(Succeed())
+	Expect(cluster.ApplyCRD(false, "-k", filepath.Join(root, "config", "crd"))).NotTo(HaveOccurred())
+	Expect(cluster.WaitCRDEstablished(60 * time.Second)).NotTo(HaveOccurred())
 
 	By("building the operator and the kubectl plugin")
 	bin := filepath.Join(root, "bin", "manager-e2e")
 	ldflags, err := exec.Command(filepath.Join(root, "hack", "version.sh"), "ldflags").Output()
 	Expect(err).NotTo(HaveOccurred())
 	for pkg, out := range map[string]string{"./cmd": bin, "./cmd/kubectl-appstack": filepath.Join(root, "bin", "kubectl-appstack")} {
-		build := exec.Command("go", "build", "-ldflags", strings.TrimSpace(string(ldflags)), "-o", out, pkg)
-		build.Dir = root
-		b, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(b))
+		b, err := utils.Run(GinkgoWriter, root, nil, "go", "build", "-ldflags", strings.TrimSpace(string(ldflags)), "-o", out, pkg)
+		Expect(err).NotTo(HaveOccurred(), b)
 	}
 
 	nodes, err := kubectl("get", "nodes", "-l", "appstack.dev/real-node=true", "-o", "jsonpath={.items[*].metadata.name}")
@@ -107,7 +100,7 @@ var _ = AfterSuite(func() {
 		_ = os.WriteFile(filepath.Join(root, "bin", clusterName+".manager.log"), []byte(op.logs()), 0o644)
 	}
 	if os.Getenv("E2E_KEEP_CLUSTER") == "" {
-		_, _ = script("hack/dev-cluster.sh", "down")
+		_, _ = cluster.DevCluster(nil, "down")
 	}
 })
 
@@ -121,32 +114,6 @@ var _ = ReportAfterSuite("operator log on failure", func(r Report) {
 
 // kubectl runs kubectl against the e2e cluster, as a user would type it, and logs
 // the command and its output.
-func kubectl(args ...string) (string, error) { return kubectlQuiet(true, args...) }
-
-// kubectlQuiet is kubectl, logging only when verbose (for polls).
-func kubectlQuiet(verbose bool, args ...string) (string, error) {
-	cmd := exec.Command("kubectl", args...)
-	// bin/ first on the PATH, so `kubectl appstack` finds the plugin built above.
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig,
-		"PATH="+filepath.Join(root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if verbose {
-		GinkgoWriter.Printf("$ kubectl %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
-	}
-	if err != nil {
-		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.String(), nil
-}
-
-func script(path string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(root, path), args...)
-	cmd.Env = append(os.Environ(), "CLUSTER_NAME="+clusterName, "KUBECONFIG_OUT="+kubeconfig)
-	out, err := cmd.CombinedOutput()
-	GinkgoWriter.Printf("$ %s %s\n%s", path, strings.Join(args, " "), out)
-	return string(out), err
-}
+func kubectl(args ...string) (string, error) { return cluster.Kubectl(args...) }
 
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

@@ -5,7 +5,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,15 +14,6 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-// helm runs the project's helm against the e2e cluster.
-func helm(args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(root, "bin", "helm"), args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	out, err := cmd.CombinedOutput()
-	GinkgoWriter.Printf("$ helm %s\n%s", strings.Join(args, " "), out)
-	return string(out), err
-}
-
 var _ = Describe("installing the operator", Ordered, func() {
 	BeforeAll(func() {
 		// Namespaced objects can only be dry-run into a namespace that exists.
@@ -31,13 +21,13 @@ var _ = Describe("installing the operator", Ordered, func() {
 	})
 
 	It("passes helm lint", func() {
-		out, err := helm("lint", filepath.Join(root, "charts", "appstack-operator"))
+		out, err := cluster.Helm("lint", filepath.Join(root, "charts", "appstack-operator"))
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(out).To(ContainSubstring("0 chart(s) failed"))
 	})
 
 	It("renders a chart the apiserver accepts (helm template | kubectl apply --dry-run=server)", func() {
-		rendered, err := helm("template", "appstack", filepath.Join(root, "charts", "appstack-operator"),
+		rendered, err := cluster.Helm("template", "appstack", filepath.Join(root, "charts", "appstack-operator"),
 			"--namespace", "appstack-system", "--kube-version", "1.36.3")
 		Expect(err).NotTo(HaveOccurred(), rendered)
 		f := filepath.Join(GinkgoT().TempDir(), "chart.yaml")
@@ -108,7 +98,7 @@ var _ = Describe("installing without helm", Ordered, Label("real-node"), func() 
 		var pods string
 		Eventually(func() error {
 			var err error
-			pods, err = kubectlQuiet(false, "get", "pods", "-n", opNamespace, "-l", "control-plane=controller-manager", "-o",
+			pods, err = cluster.KubectlQuiet("get", "pods", "-n", opNamespace, "-l", "control-plane=controller-manager", "-o",
 				`jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.spec.serviceAccountName} {.status.phase}{"\n"}{end}`)
 			if err != nil || strings.TrimSpace(pods) == "" {
 				return fmt.Errorf("no pods yet: %v", err)
@@ -121,10 +111,7 @@ var _ = Describe("installing without helm", Ordered, Label("real-node"), func() 
 			return nil
 		}, 2*time.Minute, time.Second).Should(Succeed())
 		GinkgoWriter.Printf("OPERATOR PODS\n%s", pods)
-		Eventually(func() string {
-			holder, _ := kubectl("get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
-			return holder
-		}, 90*time.Second, 500*time.Millisecond).Should(HavePrefix(deployment + "-"))
+		Eventually(func() string { return cluster.LeaseHolder(opNamespace, opLease) }, 90*time.Second, 500*time.Millisecond).Should(HavePrefix(deployment + "-"))
 		apply(`apiVersion: apps.appstack.dev/v1alpha1
 kind: AppStack
 metadata: {name: installed-without-helm}
@@ -143,24 +130,20 @@ spec:
 		Expect(err).NotTo(HaveOccurred())
 		// As the README installs it: the CRD first (here: again, unchanged; forced, as an
 		// upgrade is, since the uninstall specs may have left it to the chart), then the operator.
-		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "crd"))).Error().NotTo(HaveOccurred())
+		Expect(cluster.ApplyCRD(true, "-k", filepath.Join(root, "config", "crd"))).NotTo(HaveOccurred())
 		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-k", filepath.Join(root, "config", "local"))).Error().NotTo(HaveOccurred())
 		installed(rendered)
 	})
 
 	It("kubectl apply -f dist/crds.yaml, then dist/install.yaml (hack/release.sh) runs the operator; pinned to the real node, it reconciles a new stack", func() {
-		f := filepath.Join(GinkgoT().TempDir(), "install.yaml")
-		out, err := exec.Command(filepath.Join(root, "hack", "release.sh"), "install-yaml", f).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
+		f := releaseFile("install-yaml")
 		b, err := os.ReadFile(f)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-f", releaseFile("crds-yaml"))).Error().NotTo(HaveOccurred())
+		Expect(cluster.ApplyCRD(true, "-f", releaseFile("crds-yaml"))).NotTo(HaveOccurred())
 		Expect(kubectl("apply", "--server-side", "--force-conflicts", "-f", f)).Error().NotTo(HaveOccurred())
 		// The released installer runs anywhere; on this cluster only the real node has
 		// the image, so the pods are sent there, as a user of the local cluster would.
-		Expect(kubectl("patch", "deployment", deployment, "-n", opNamespace, "--type=strategic", "-p",
-			`{"spec":{"template":{"spec":{"nodeSelector":{"appstack.dev/real-node":"true"},"tolerations":[{"key":"appstack.dev/real-node","operator":"Exists","effect":"NoSchedule"}]}}}}`)).
-			Error().NotTo(HaveOccurred())
+		Expect(cluster.PinToRealNode(opNamespace, deployment)).NotTo(HaveOccurred())
 		installed(string(b))
 	})
 })

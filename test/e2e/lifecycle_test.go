@@ -13,15 +13,13 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/appstack-dev/appstack-operator/test/audit"
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 // apply applies a stack given as YAML, with kubectl.
 func apply(doc string) {
 	GinkgoHelper()
-	f := filepath.Join(GinkgoT().TempDir(), "stack.yaml")
-	writeFile(f, doc)
-	Expect(kubectl("apply", "-f", f)).Error().NotTo(HaveOccurred())
+	Expect(cluster.ApplyFile(filepath.Join(GinkgoT().TempDir(), "stack.yaml"), doc)).NotTo(HaveOccurred())
 }
 
 func get(args ...string) string {
@@ -267,7 +265,7 @@ spec:
 // store nothing and are left out.
 func writesBy(userAgent string, t time.Time) map[string]int {
 	GinkgoHelper()
-	counts, err := audit.Writes(audit.Log(clusterName), userAgent, t, "tokenreviews", "subjectaccessreviews")
+	counts, err := utils.Writes(cluster.AuditLog(), userAgent, t, "tokenreviews", "subjectaccessreviews")
 	Expect(err).NotTo(HaveOccurred())
 	return counts
 }
@@ -298,7 +296,7 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 
 	It("makes zero writes at rest, across full resyncs, once 20 stacks have converged", func() {
 		manyStacks("rest", 20)
-		waitReady(stackRefs(numbered("rest", 20)...)...)
+		waitReady(utils.StackRefs(numbered("rest", 20)...)...)
 		// The cluster itself must be at rest too: the HPA sample scales to its
 		// minimum of 2 some seconds after it is created.
 		Eventually(func() string {
@@ -342,7 +340,7 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 		GinkgoWriter.Printf("at SIGKILL: %d of 20 restart stacks fully ready\n", ready)
 		Expect(ready).To(BeNumerically("<", 20), "the kill must land in the middle of converging")
 		startOperator()
-		waitReady(stackRefs(numbered("restart", 20)...)...)
+		waitReady(utils.StackRefs(numbered("restart", 20)...)...)
 		GinkgoWriter.Printf("all Ready %s after the first create\n", since(start))
 
 		for i := 0; i < 20; i++ {
@@ -397,12 +395,9 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 // metrics endpoint.
 func reconciles() int {
 	GinkgoHelper()
-	for _, l := range strings.Split(scrape(), "\n") {
-		if strings.HasPrefix(l, `controller_runtime_reconcile_total{controller="appstack",result="success"}`) {
-			var n float64
-			_, err := fmt.Sscan(strings.Fields(l)[1], &n)
-			Expect(err).NotTo(HaveOccurred())
-			return int(n)
+	for _, m := range utils.Samples(scrape(), "controller_runtime_reconcile_total") {
+		if m.Labels == `controller="appstack",result="success"` {
+			return int(m.Value)
 		}
 	}
 	Fail("no reconcile_total metric for the appstack controller")

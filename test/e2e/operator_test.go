@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -19,6 +18,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 // The operator under test is one of two things. Where the cluster has a real node
@@ -52,42 +53,37 @@ func scrape() string { GinkgoHelper(); return op.scrape() }
 // ---- the operator as a process on this machine ----
 
 type processOperator struct {
-	cmd *exec.Cmd
-	log *os.File
+	manager *utils.Manager
+	log     *os.File
 }
 
 func (p *processOperator) start() {
 	GinkgoHelper()
 	// A short sync period makes full resyncs happen during the suite, so the
 	// zero-writes check covers them.
-	p.cmd = exec.Command(filepath.Join(root, "bin", "manager-e2e"), "--sync-period=30s",
+	var err error
+	p.manager, err = utils.StartManager(filepath.Join(root, "bin", "manager-e2e"), cluster.Kubeconfig, p.log, nil, "--sync-period=30s",
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0")
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	Expect(p.cmd.Start()).To(Succeed())
+	Expect(err).NotTo(HaveOccurred())
 }
 
 func (p *processOperator) stop(kill bool) {
-	if p.cmd == nil || p.cmd.Process == nil {
+	if p.manager == nil {
 		return
 	}
 	sig := syscall.SIGTERM
 	if kill {
 		sig = syscall.SIGKILL
 	}
-	_ = p.cmd.Process.Signal(sig)
-	_ = p.cmd.Wait()
-	p.cmd = nil
+	p.manager.Stop(sig)
+	p.manager = nil
 }
 
 func (p *processOperator) scrape() string {
 	GinkgoHelper()
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	page, err := utils.Scrape(metricsAddr)
 	Expect(err).NotTo(HaveOccurred(), "scrape the operator's metrics")
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	Expect(err).NotTo(HaveOccurred())
-	return string(out)
+	return page
 }
 
 func (p *processOperator) logs() string {
@@ -118,7 +114,7 @@ func (p *podOperator) installChart() {
 	_, _ = kubectl("create", "namespace", opNamespace)
 	Expect(kubectl("label", "namespace", opNamespace, "--overwrite", "pod-security.kubernetes.io/enforce=restricted",
 		"pod-security.kubernetes.io/enforce-version=latest")).Error().NotTo(HaveOccurred())
-	out, err := helm("upgrade", "--install", opRelease, filepath.Join(root, "charts", "appstack-operator"),
+	out, err := cluster.Helm("upgrade", "--install", opRelease, filepath.Join(root, "charts", "appstack-operator"),
 		"--namespace", opNamespace, "-f", filepath.Join(root, "hack", "real-node-values.yaml"),
 		"--set", "installCRDs=false", "--set", "admissionPolicy.enabled=false",
 		"--set", "extraArgs={--sync-period=30s}", "--wait", "--timeout", "180s")
@@ -146,7 +142,7 @@ func (p *podOperator) stop(kill bool) {
 	if kill {
 		// A crash: SIGKILL the manager processes themselves (their containers would be
 		// restarted by the kubelet; scaling to zero below keeps them down).
-		pids := managerPIDs("")
+		pids := utils.ManagerPIDs(clusterName, "")
 		Expect(pids).NotTo(BeEmpty(), "no manager process of the real node's containers found")
 		for _, pid := range pids {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -163,15 +159,7 @@ func (p *podOperator) stop(kill bool) {
 // leader is the name of the pod holding the lease, "" when none of the running
 // pods holds it.
 func (p *podOperator) leader() string {
-	holder, err := kubectl("get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
-	if err != nil || holder == "" {
-		return ""
-	}
-	pod, _, _ := strings.Cut(holder, "_")
-	phase, err := kubectl("get", "pod", pod, "-n", opNamespace, "-o", "jsonpath={.status.phase}{.metadata.deletionTimestamp}")
-	if err != nil || phase != "Running" {
-		return ""
-	}
+	pod, _ := cluster.Leader(opNamespace, opLease)
 	return pod
 }
 
@@ -262,28 +250,4 @@ func connect(conn net.Conn, addr string) error {
 		return fmt.Errorf("egress proxy: CONNECT %s: unexpected bytes after the response", addr)
 	}
 	return nil
-}
-
-// managerPIDs are the host PIDs of the manager processes in the real node's
-// containers (command /manager, in the node's cgroup tree), of the pod with UID
-// podUID only unless that is "".
-func managerPIDs(podUID string) []int {
-	var pids []int
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err != nil || !strings.HasPrefix(string(cmdline), "/manager\x00") {
-			continue
-		}
-		cg, err := os.ReadFile(filepath.Join(d, "cgroup"))
-		if err != nil || !strings.Contains(string(cg), "/appstack-node-"+clusterName+"/") ||
-			(podUID != "" && !strings.Contains(string(cg), "pod"+podUID)) {
-			continue
-		}
-		var pid int
-		if _, err := fmt.Sscan(filepath.Base(d), &pid); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }

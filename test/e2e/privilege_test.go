@@ -13,6 +13,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 // The proof of least privilege is the operator the chart installs, running as pods
@@ -65,7 +67,7 @@ spec:
   - {name: cron, kind: CronJob, schedule: "*/10 * * * *", containers: [{name: c, image: busybox}]}
   - {name: solo, kind: Pod, containers: [{name: p, image: busybox}]}
 `)
-		waitReady(append(stackRefs(numbered("rbac", 5)...), "stack/rbac-everything")...)
+		waitReady(append(utils.StackRefs(numbered("rbac", 5)...), "stack/rbac-everything")...)
 		Expect(kubectl("delete", "stack", "rbac-00", "--timeout=60s")).Error().NotTo(HaveOccurred())
 		log := p.logs()
 		Expect(log).To(ContainSubstring("Starting workers"))
@@ -125,12 +127,9 @@ spec:
 		// competes with a new identity (pod name and a fresh UUID).
 		uid, err := kubectl("get", "pod", leader, "-n", opNamespace, "-o", "jsonpath={.metadata.uid}")
 		Expect(err).NotTo(HaveOccurred())
-		pids := managerPIDs(uid)
+		pids := utils.ManagerPIDs(clusterName, uid)
 		Expect(pids).To(HaveLen(1), "the leader's manager process")
-		holder := func() string {
-			h, _ := kubectlQuiet(false, "get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
-			return h
-		}
+		holder := func() string { return cluster.LeaseHolder(opNamespace, opLease) }
 		before := holder()
 		Expect(before).To(HavePrefix(leader + "_"))
 		killed := time.Now()

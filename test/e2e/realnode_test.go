@@ -63,9 +63,8 @@ var manifests string
 func applyStack(name, yaml string) {
 	GinkgoHelper()
 	path := filepath.Join(manifests, name+".yaml")
-	Expect(os.WriteFile(path, []byte(yaml), 0o600)).To(Succeed())
 	GinkgoWriter.Printf("---- %s ----\n%s", path, yaml)
-	Expect(kubectl("apply", "-f", path)).Error().NotTo(HaveOccurred())
+	Expect(cluster.ApplyFile(path, yaml)).NotTo(HaveOccurred())
 }
 
 func waitStack(stack string) { GinkgoHelper(); waitReady("stack/" + stack) }
@@ -81,7 +80,7 @@ func podOf(ns, component string) string {
 	GinkgoHelper()
 	var pod string
 	Eventually(func() error {
-		out, err := kubectlQuiet(false, "get", "pods", "-n", ns, "-l", "apps.appstack.dev/component="+component,
+		out, err := cluster.KubectlQuiet("get", "pods", "-n", ns, "-l", "apps.appstack.dev/component="+component,
 			"--field-selector=status.phase=Running", "-o",
 			`jsonpath={range .items[*]}{.metadata.deletionTimestamp}|{.metadata.name}|{.spec.nodeName}{"\n"}{end}`)
 		if err != nil {
@@ -272,16 +271,16 @@ spec:
 		_, _ = sh(ns, web, "web", "kill 1")
 		var down string
 		Eventually(func() error {
-			rc, err := kubectlQuiet(false, "get", "pod", "-n", ns, web, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
+			rc, err := cluster.KubectlQuiet("get", "pod", "-n", ns, web, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
 			if err != nil || rc == "0" || rc == "" {
 				if down == "" {
-					if _, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "wget", "-qO-", url); err != nil {
+					if _, err := cluster.KubectlQuiet("exec", "-n", clientNS, cl, "--", "wget", "-qO-", url); err != nil {
 						down = since(t0)
 					}
 				}
 				return fmt.Errorf("restartCount %q", rc)
 			}
-			_, err = kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "wget", "-qO-", url)
+			_, err = cluster.KubectlQuiet("exec", "-n", clientNS, cl, "--", "wget", "-qO-", url)
 			return err
 		}, 90*time.Second, 200*time.Millisecond).Should(Succeed())
 		rc, _ := kubectl("get", "pod", "-n", ns, web, "-o", "jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason} exit {.status.containerStatuses[0].lastState.terminated.exitCode}")
@@ -291,7 +290,7 @@ spec:
 		Expect(kubectl("delete", "pod", "-n", ns, web, "--wait=false")).Error().NotTo(HaveOccurred())
 		var answer string
 		Eventually(func() error {
-			out, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "wget", "-qO-", url)
+			out, err := cluster.KubectlQuiet("exec", "-n", clientNS, cl, "--", "wget", "-qO-", url)
 			if err != nil {
 				return err
 			}
@@ -325,7 +324,7 @@ spec:
 		image := func(want string) {
 			GinkgoHelper()
 			Eventually(func() (string, error) {
-				return kubectlQuiet(false, "get", "deployment", "-n", ns, "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+				return cluster.KubectlQuiet("get", "deployment", "-n", ns, "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
 			}, 60*time.Second, 200*time.Millisecond).Should(Equal(want))
 			Expect(kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=120s")).Error().NotTo(HaveOccurred())
 		}
@@ -342,7 +341,7 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 		result := make(chan string, 1)
 		go func() {
 			defer GinkgoRecover()
-			out, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "sh", "-c", loop)
+			out, err := cluster.KubectlQuiet("exec", "-n", clientNS, cl, "--", "sh", "-c", loop)
 			if err != nil {
 				out += "\nexec: " + err.Error()
 			}
@@ -360,7 +359,7 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 		image("appstack.dev/testserver:0.1.0")
 		say("kubectl appstack rollback %s --to-revision 1: rollout complete %s after the command", stack, since(t1))
 		time.Sleep(2 * time.Second)
-		_, _ = kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "touch", "/tmp/stop")
+		_, _ = cluster.KubectlQuiet("exec", "-n", clientNS, cl, "--", "touch", "/tmp/stop")
 		var out string
 		Eventually(result, 90*time.Second).Should(Receive(&out))
 		say("client loop in %s:\n%s", cl, out)
@@ -407,18 +406,18 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 		// pod's IP for over a minute (printed below, not relied on).
 		read := func(when string) {
 			GinkgoHelper()
-			ip, err := kubectlQuiet(false, "get", "pod", "-n", ns, "db-0", "-o", "jsonpath={.status.podIP}")
+			ip, err := cluster.KubectlQuiet("get", "pod", "-n", ns, "db-0", "-o", "jsonpath={.status.podIP}")
 			Expect(err).NotTo(HaveOccurred())
 			url := "http://" + ip + ":8080/proof.txt"
 			out := fetch(clientNS, cl, "client", "wget -qO- "+url)
 			say("%s: GET %s (db-0) from %s: %q", when, url, cl, strings.TrimSpace(out))
 			Expect(strings.TrimSpace(out)).To(Equal(token))
-			dns, _ := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "nslookup", "db-0.db."+ns+".svc.cluster.local")
+			dns, _ := cluster.KubectlQuiet("exec", "-n", clientNS, cl, "--", "nslookup", "db-0.db."+ns+".svc.cluster.local")
 			say("%s: nslookup db-0.db.%s.svc.cluster.local: %s", when, ns, strings.Join(strings.Fields(dns), " "))
 		}
 		read("before anything")
 		uid := func() string {
-			out, _ := kubectlQuiet(false, "get", "pod", "-n", ns, "db-0", "-o", "jsonpath={.metadata.uid}")
+			out, _ := cluster.KubectlQuiet("get", "pod", "-n", ns, "db-0", "-o", "jsonpath={.metadata.uid}")
 			return out
 		}
 		uid1 := uid()
@@ -427,7 +426,7 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 			if u := uid(); u == uid1 || u == "" {
 				return fmt.Errorf("db-0 not replaced yet")
 			}
-			_, err := kubectlQuiet(false, "wait", "-n", ns, "--for=condition=Ready", "pod/db-0", "--timeout=5s")
+			_, err := cluster.KubectlQuiet("wait", "-n", ns, "--for=condition=Ready", "pod/db-0", "--timeout=5s")
 			return err
 		}, 2*time.Minute, time.Second).Should(Succeed())
 		say("pod db-0 deleted and re-created (uid %s -> %s)", uid1, uid())
@@ -435,7 +434,7 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 
 		Expect(kubectl("delete", "stack", stack, "--wait=true", "--timeout=60s")).Error().NotTo(HaveOccurred())
 		Eventually(func() (string, error) {
-			return kubectlQuiet(false, "get", "statefulsets,pods", "-n", ns, "-o", "name")
+			return cluster.KubectlQuiet("get", "statefulsets,pods", "-n", ns, "-o", "name")
 		}, 90*time.Second, time.Second).Should(BeEmpty())
 		pvcs, err := kubectl("get", "pvc", "-n", ns, "-o", "custom-columns=NAME:.metadata.name,STATUS:.status.phase,VOLUME:.spec.volumeName,UID:.metadata.uid")
 		Expect(err).NotTo(HaveOccurred())
@@ -503,7 +502,7 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 		Expect(e).To(HaveSuffix(" 3"))
 
 		Eventually(func() error {
-			_, err := kubectlQuiet(false, "get", "cronjob", "-n", ns, "tick")
+			_, err := cluster.KubectlQuiet("get", "cronjob", "-n", ns, "tick")
 			return err
 		}, time.Minute, time.Second).Should(Succeed())
 		Expect(kubectl("create", "job", "-n", ns, "--from=cronjob/tick", "tick-by-hand")).Error().NotTo(HaveOccurred())
@@ -542,14 +541,14 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 `))
 		waitStack(stack)
 		hpa := func() string {
-			out, _ := kubectlQuiet(false, "get", "hpa", "-n", ns, "web", "-o",
+			out, _ := cluster.KubectlQuiet("get", "hpa", "-n", ns, "web", "-o",
 				"jsonpath={.status.currentReplicas}/{.status.desiredReplicas} cpu={.status.currentMetrics[0].resource.current.averageUtilization}%")
 			return out
 		}
 		// metrics-server scrapes the real kubelet; the autoscaler reads it through the
 		// aggregated metrics API.
 		Eventually(func() error {
-			_, err := kubectlQuiet(false, "top", "pods", "-n", ns)
+			_, err := cluster.KubectlQuiet("top", "pods", "-n", ns)
 			return err
 		}, 2*time.Minute, 2*time.Second).Should(Succeed())
 		top, _ := kubectl("top", "pods", "-n", ns)
@@ -564,7 +563,7 @@ done; wait`
 		result := make(chan string, 1)
 		go func() {
 			defer GinkgoRecover()
-			out, err := kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "sh", "-c", load)
+			out, err := cluster.KubectlQuiet("exec", "-n", clientNS, cl, "--", "sh", "-c", load)
 			if err != nil {
 				out += "\nexec: " + err.Error()
 			}
@@ -573,7 +572,7 @@ done; wait`
 		t0 := time.Now()
 		Eventually(func() (int, error) {
 			var n int
-			out, err := kubectlQuiet(false, "get", "deployment", "-n", ns, "web", "-o", "jsonpath={.status.readyReplicas}")
+			out, err := cluster.KubectlQuiet("get", "deployment", "-n", ns, "web", "-o", "jsonpath={.status.readyReplicas}")
 			if err == nil {
 				_, err = fmt.Sscan(out, &n)
 			}
@@ -584,13 +583,13 @@ done; wait`
 		say("under load: %s after the load started the Deployment has %s ready replicas; hpa web %s; kubectl top pods:\n%s",
 			up, get("deployment", "web", "-n", ns, "-o", "jsonpath={.status.readyReplicas}"), hpa(), top)
 
-		_, _ = kubectlQuiet(false, "exec", "-n", clientNS, cl, "--", "touch", "/tmp/stop-burn")
+		_, _ = cluster.KubectlQuiet("exec", "-n", clientNS, cl, "--", "touch", "/tmp/stop-burn")
 		var out string
 		Eventually(result, time.Minute).Should(Receive(&out))
 		say("load stopped: %s", strings.Join(strings.Fields(out), " "))
 		t1 := time.Now()
 		Eventually(func() (string, error) {
-			return kubectlQuiet(false, "get", "deployment", "-n", ns, "web", "-o", "jsonpath={.spec.replicas}")
+			return cluster.KubectlQuiet("get", "deployment", "-n", ns, "web", "-o", "jsonpath={.spec.replicas}")
 		}, 4*time.Minute, 2*time.Second).Should(Equal("1"))
 		say("after the load: back to 1 replica %s after it stopped; hpa web %s", since(t1), hpa())
 		events, _ := kubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.kind=HorizontalPodAutoscaler", "-o",

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -13,17 +12,17 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-)
 
-const crdName = "appstacks.apps.appstack.dev"
+	"github.com/appstack-dev/appstack-operator/test/utils"
+)
 
 // releaseFile writes one of the release's manifests (hack/release.sh install-yaml
 // or crds-yaml) into a temporary file and returns its path.
 func releaseFile(what string) string {
 	GinkgoHelper()
 	f := filepath.Join(GinkgoT().TempDir(), what+".yaml")
-	out, err := exec.Command(filepath.Join(root, "hack", "release.sh"), what, f).CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), string(out))
+	out, err := utils.Run(GinkgoWriter, root, nil, filepath.Join(root, "hack", "release.sh"), what, f)
+	Expect(err).NotTo(HaveOccurred(), out)
 	return f
 }
 
@@ -35,7 +34,7 @@ var _ = Describe("the operator's uninstall commands", func() {
 		// A server dry run of a delete names only the objects that exist: the CRD does
 		// (the suite installed it), and so does the operator's namespace.
 		_, _ = kubectl("create", "namespace", opNamespace)
-		Expect(kubectl("get", "crd", crdName)).Error().NotTo(HaveOccurred())
+		Expect(kubectl("get", "crd", utils.CRDName)).Error().NotTo(HaveOccurred())
 	})
 
 	It("kubectl delete -k config/default names no CustomResourceDefinition (server dry run)", func() {
@@ -53,7 +52,7 @@ var _ = Describe("the operator's uninstall commands", func() {
 
 		out, err = kubectl("apply", "--server-side", "--dry-run=server", "-f", releaseFile("crds-yaml"))
 		Expect(err).NotTo(HaveOccurred())
-		Expect(out).To(Equal("customresourcedefinition.apiextensions.k8s.io/" + crdName + " serverside-applied (server dry run)\n"))
+		Expect(out).To(Equal("customresourcedefinition.apiextensions.k8s.io/" + utils.CRDName + " serverside-applied (server dry run)\n"))
 	})
 })
 
@@ -66,7 +65,7 @@ func keptObjects(stacks ...string) map[string]string {
 	objects := map[string]string{}
 	add := func(args ...string) {
 		GinkgoHelper()
-		out, err := kubectlQuiet(false, append(append([]string{"get"}, args...), "-o", "jsonpath={range .items[*]}"+item+"{end}")...)
+		out, err := cluster.KubectlQuiet(append(append([]string{"get"}, args...), "-o", "jsonpath={range .items[*]}"+item+"{end}")...)
 		Expect(err).NotTo(HaveOccurred())
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			if k, v, ok := strings.Cut(l, " "); ok {
@@ -74,7 +73,7 @@ func keptObjects(stacks ...string) map[string]string {
 			}
 		}
 	}
-	crd, err := kubectlQuiet(false, "get", "crd", crdName, "-o", "jsonpath="+item)
+	crd, err := cluster.KubectlQuiet("get", "crd", utils.CRDName, "-o", "jsonpath="+item)
 	Expect(err).NotTo(HaveOccurred(), "the AppStack CRD is gone")
 	k, v, _ := strings.Cut(strings.TrimSpace(crd), " ")
 	objects[k] = v
@@ -122,13 +121,13 @@ var uninstallPaths = []uninstallPath{
 			if inCluster() {
 				args = append(args, "-f", filepath.Join(root, "hack", "real-node-values.yaml"))
 			}
-			Expect(helm(args...)).Error().NotTo(HaveOccurred())
-			out, err := kubectl("get", "crd", crdName, "-o", `jsonpath={.metadata.annotations.meta\.helm\.sh/release-name} {.metadata.annotations.helm\.sh/resource-policy}`)
+			Expect(cluster.Helm(args...)).Error().NotTo(HaveOccurred())
+			out, err := kubectl("get", "crd", utils.CRDName, "-o", `jsonpath={.metadata.annotations.meta\.helm\.sh/release-name} {.metadata.annotations.helm\.sh/resource-policy}`)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(out).To(Equal(opRelease+" keep"), "the chart's release owns the CRD and keeps it")
 		},
 		uninstall: func() error {
-			_, err := helm("uninstall", opRelease, "--namespace", opNamespace, "--wait", "--timeout", "180s")
+			_, err := cluster.Helm("uninstall", opRelease, "--namespace", opNamespace, "--wait", "--timeout", "180s")
 			return err
 		},
 	},
@@ -219,14 +218,7 @@ spec:
 			return
 		}
 		Expect(kubectl("rollout", "status", "deployment/"+deployment, "-n", opNamespace, "--timeout=180s")).Error().NotTo(HaveOccurred())
-		Eventually(func() string {
-			holder, _ := kubectlQuiet(false, "get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
-			pod, _, _ := strings.Cut(holder, "_")
-			if phase, _ := kubectlQuiet(false, "get", "pod", pod, "-n", opNamespace, "-o", "jsonpath={.status.phase}{.metadata.deletionTimestamp}"); phase != "Running" {
-				return ""
-			}
-			return pod
-		}, 2*time.Minute, time.Second).Should(HavePrefix(deployment+"-"), "no running pod of %s leads", deployment)
+		Eventually(func() string { pod, _ := cluster.Leader(opNamespace, opLease); return pod }, 2*time.Minute, time.Second).Should(HavePrefix(deployment+"-"), "no running pod of %s leads", deployment)
 	}
 
 	// converged waits until each stack is Ready at its current generation with
@@ -235,9 +227,9 @@ spec:
 		GinkgoHelper()
 		for _, s := range stacks {
 			Eventually(func() string {
-				out, _ := kubectlQuiet(false, "get", "stack", s, "-o",
+				out, _ := cluster.KubectlQuiet("get", "stack", s, "-o",
 					`jsonpath={.metadata.generation} {.status.observedGeneration} {.status.conditions[?(@.type=="Ready")].status}`)
-				cm, _ := kubectlQuiet(false, "get", "configmap", "settings", "-n", s, "-o", "jsonpath={.data.round}")
+				cm, _ := cluster.KubectlQuiet("get", "configmap", "settings", "-n", s, "-o", "jsonpath={.data.round}")
 				f := strings.Fields(out)
 				if len(f) != 3 || f[0] != f[1] {
 					return "generation and observedGeneration: " + out
@@ -252,7 +244,7 @@ spec:
 		for _, s := range stacks {
 			apply(stack(s, round))
 		}
-		waitReady(stackRefs(stacks...)...)
+		waitReady(utils.StackRefs(stacks...)...)
 		before = keptObjects(stacks...)
 		Expect(before).To(HaveKey("PersistentVolumeClaim/uninstall-keep/data"))
 		GinkgoWriter.Printf("KEPT OBJECTS: %d\n", len(before))

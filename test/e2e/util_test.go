@@ -11,6 +11,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 func writeFile(path, content string) {
@@ -21,11 +23,8 @@ func writeFile(path, content string) {
 // the operator has not written a status for yet makes kubectl wait fail instead of
 // wait, so that is retried.
 func waitReady(target ...string) {
-	args := append([]string{"wait", "--for=condition=Ready", "--timeout=20s"}, target...)
-	Eventually(func() error {
-		_, err := kubectl(args...)
-		return err
-	}, 2*time.Minute, time.Second).Should(Succeed())
+	GinkgoHelper()
+	Expect(cluster.WaitFor("Ready", 20*time.Second, 2*time.Minute, target...)).NotTo(HaveOccurred())
 }
 
 // ensureSamples applies config/samples, as a user would, and waits until every
@@ -36,16 +35,7 @@ func ensureSamples() {
 	Expect(kubectl("apply", "-k", filepath.Join(root, "config", "samples"))).Error().NotTo(HaveOccurred())
 	names, err := kubectl("get", "-k", filepath.Join(root, "config", "samples"), "-o", "jsonpath={.items[*].metadata.name}")
 	Expect(err).NotTo(HaveOccurred())
-	waitReady(stackRefs(strings.Fields(names)...)...)
-}
-
-// stackRefs turns stack names into kubectl references: stack/NAME.
-func stackRefs(names ...string) []string {
-	refs := make([]string, len(names))
-	for i, n := range names {
-		refs[i] = "stack/" + n
-	}
-	return refs
+	waitReady(utils.StackRefs(strings.Fields(names)...)...)
 }
 
 // numbered is prefix-00 … prefix-(n-1).

@@ -9,14 +9,13 @@
 package rules
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 var root = filepath.Join("..", "..")
@@ -30,16 +29,14 @@ func tool(t *testing.T, name string) string {
 	return p
 }
 
+// run runs a command in dir and returns its output; a failure ends the test.
 func run(t *testing.T, dir, name string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out.String())
+	out, err := utils.Run(nil, dir, nil, name, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out.String()
+	return out
 }
 
 // renderRules writes the groups of the chart's PrometheusRule into dir/rules.yaml,

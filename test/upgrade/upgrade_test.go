@@ -13,10 +13,8 @@
 package upgrade
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,7 +24,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/appstack-dev/appstack-operator/test/audit"
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 const (
@@ -37,9 +35,10 @@ const (
 )
 
 var (
-	root, kubeconfig, worktree string
-	fromCommit, fromVersion    string
-	toVersion                  string
+	root, worktree          string
+	cluster                 utils.Cluster
+	fromCommit, fromVersion string
+	toVersion               string
 )
 
 func TestUpgrade(t *testing.T) {
@@ -47,42 +46,19 @@ func TestUpgrade(t *testing.T) {
 	RunSpecs(t, "upgrade suite")
 }
 
+// run runs a command in dir and logs it, with its output.
 func run(dir string, env []string, name string, args ...string) (string, error) {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	GinkgoWriter.Printf("$ %s %s\n%s", name, strings.Join(args, " "), out.String())
-	if err != nil {
-		return out.String(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, out.String())
-	}
-	return out.String(), nil
+	return utils.Run(GinkgoWriter, dir, env, name, args...)
 }
 
-func kubectl(args ...string) (string, error) {
-	cmd := exec.Command("kubectl", args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig,
-		"PATH="+filepath.Join(root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err != nil {
-		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.String(), nil
-}
-
-func helm(args ...string) (string, error) {
-	return run(root, []string{"KUBECONFIG=" + kubeconfig}, filepath.Join(root, "bin", "helm"), args...)
-}
+// kubectl runs kubectl against the suite's cluster, without logging it.
+func kubectl(args ...string) (string, error) { return cluster.KubectlQuiet(args...) }
 
 var _ = BeforeSuite(func() {
 	var err error
 	root, err = filepath.Abs(filepath.Join("..", ".."))
 	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(root, "bin", clusterName+".kubeconfig")
+	cluster = utils.NewCluster(root, clusterName, GinkgoWriter)
 	from, err := os.ReadFile(filepath.Join(root, "test", "upgrade", "FROM"))
 	Expect(err).NotTo(HaveOccurred())
 	f := strings.Fields(string(from))
@@ -100,43 +76,35 @@ var _ = BeforeSuite(func() {
 	DeferCleanup(func() { _, _ = run(root, nil, "git", "worktree", "remove", "--force", worktree) })
 
 	By("starting a fresh local cluster with a real node")
-	env := []string{"CLUSTER_NAME=" + clusterName, "KUBECONFIG_OUT=" + kubeconfig, "REAL_NODE=1"}
-	_, _ = run(root, env, filepath.Join(root, "hack", "dev-cluster.sh"), "down")
-	Expect(run(root, env, filepath.Join(root, "hack", "dev-cluster.sh"), "up")).Error().NotTo(HaveOccurred())
+	_, _ = cluster.DevCluster([]string{"REAL_NODE=1"}, "down")
+	Expect(cluster.DevCluster([]string{"REAL_NODE=1"}, "up")).Error().NotTo(HaveOccurred())
 	if os.Getenv("UPGRADE_KEEP_CLUSTER") == "" {
-		DeferCleanup(func() { _, _ = run(root, env, filepath.Join(root, "hack", "dev-cluster.sh"), "down") })
+		DeferCleanup(func() { _, _ = cluster.DevCluster([]string{"REAL_NODE=1"}, "down") })
 	}
 
 	By(fmt.Sprintf("building the operator image of %s from the worktree and importing it into the node", fromVersion))
 	images := GinkgoT().TempDir()
 	Expect(run(root, nil, filepath.Join(root, "bin", "appstack-images"), "-root", worktree, "-out", images,
 		"-only", "operator", "-operator-image", "appstack-operator:"+fromVersion)).Error().NotTo(HaveOccurred())
-	Expect(run(root, []string{"CLUSTER_NAME=" + clusterName, "KUBECONFIG=" + kubeconfig},
+	Expect(run(root, []string{"CLUSTER_NAME=" + clusterName, "KUBECONFIG=" + cluster.Kubeconfig},
 		filepath.Join(root, "hack", "real-node.sh"), "import", filepath.Join(images, "operator-"+fromVersion+".tar"))).
 		Error().NotTo(HaveOccurred())
 	Expect(run(root, nil, "go", "build", "-o", filepath.Join(root, "bin", "kubectl-appstack"), "./cmd/kubectl-appstack")).
 		Error().NotTo(HaveOccurred())
 })
 
-// leader is the lease holder's pod while it runs, "" otherwise.
+// leader is the lease holder's pod and its image while it runs, "" otherwise.
 func leader() string {
-	h, err := kubectl("get", "lease", opLease, "-n", opNamespace, "-o", "jsonpath={.spec.holderIdentity}")
-	if err != nil || h == "" {
+	pod, image := cluster.Leader(opNamespace, opLease)
+	if pod == "" {
 		return ""
 	}
-	pod, _, _ := strings.Cut(h, "_")
-	img, err := kubectl("get", "pod", pod, "-n", opNamespace, "-o", "jsonpath={.status.phase} {.spec.containers[0].image}")
-	if err != nil || !strings.HasPrefix(img, "Running ") {
-		return ""
-	}
-	return pod + " " + strings.TrimPrefix(img, "Running ")
+	return pod + " " + image
 }
 
 func apply(yaml string) {
 	GinkgoHelper()
-	f := filepath.Join(GinkgoT().TempDir(), "stack.yaml")
-	Expect(os.WriteFile(f, []byte(yaml), 0o600)).To(Succeed())
-	Expect(kubectl("apply", "-f", f)).Error().NotTo(HaveOccurred())
+	Expect(cluster.ApplyFile(filepath.Join(GinkgoT().TempDir(), "stack.yaml"), yaml)).NotTo(HaveOccurred())
 }
 
 // stacks are every kind a stack can make, kwok-scheduled (the real node runs only
@@ -184,14 +152,7 @@ spec:
 
 func waitAllReady(names []string) {
 	GinkgoHelper()
-	refs := make([]string, 0, len(names))
-	for _, n := range names {
-		refs = append(refs, "stack/"+n)
-	}
-	Eventually(func() error {
-		_, err := kubectl(append([]string{"wait", "--for=condition=Ready", "--timeout=20s"}, refs...)...)
-		return err
-	}, 4*time.Minute, time.Second).Should(Succeed())
+	Expect(cluster.WaitFor("Ready", 20*time.Second, 4*time.Minute, utils.StackRefs(names...)...)).NotTo(HaveOccurred())
 }
 
 // snapshot is every object the operator manages (uid and resourceVersion by
@@ -225,7 +186,7 @@ func snapshot() map[string]string {
 // events and the reviews its metrics endpoint asks for.
 func operatorWrites(t time.Time) map[string]int {
 	GinkgoHelper()
-	counts, err := audit.Writes(audit.Log(clusterName), "appstack-operator", t,
+	counts, err := utils.Writes(cluster.AuditLog(), "appstack-operator", t,
 		"leases", "events", "tokenreviews", "subjectaccessreviews")
 	Expect(err).NotTo(HaveOccurred())
 	return counts
@@ -244,10 +205,7 @@ type installer struct {
 // image (what a user of the local cluster does; config/local does it itself).
 func pinned() {
 	GinkgoHelper()
-	Expect(kubectl("patch", "deployment", "appstack-operator-controller-manager", "-n", opNamespace, "--type=strategic", "-p",
-		`{"spec":{"template":{"spec":{"nodeSelector":{"appstack.dev/real-node":"true"},`+
-			`"tolerations":[{"key":"appstack.dev/real-node","operator":"Exists","effect":"NoSchedule"}]}}}}`)).
-		Error().NotTo(HaveOccurred())
+	Expect(cluster.PinToRealNode(opNamespace, "appstack-operator-controller-manager")).NotTo(HaveOccurred())
 }
 
 // upgradeCRD applies this tree's CRD (config/crd or the release's crds.yaml) as
@@ -260,8 +218,8 @@ func pinned() {
 // kustomize install's was, so fields the new CRD drops go.
 func upgradeCRD(args ...string) {
 	GinkgoHelper()
-	Expect(kubectl(append([]string{"apply", "--server-side", "--force-conflicts"}, args...)...)).Error().NotTo(HaveOccurred())
-	out, err := kubectl("get", "crd", "appstacks.apps.appstack.dev", "-o", "jsonpath={.metadata.deletionTimestamp}")
+	Expect(cluster.ApplyCRD(true, args...)).NotTo(HaveOccurred())
+	out, err := kubectl("get", "crd", utils.CRDName, "-o", "jsonpath={.metadata.deletionTimestamp}")
 	Expect(err).NotTo(HaveOccurred())
 	Expect(out).To(BeEmpty())
 }
@@ -274,9 +232,9 @@ var installers = []installer{
 			args := append([]string{"upgrade", "--install", opRelease, filepath.Join(dir, "charts", "appstack-operator"),
 				"-n", opNamespace, "-f", filepath.Join(root, "hack", "real-node-values.yaml"), "--set", "image.tag=" + version,
 				"--wait", "--timeout", "180s"}, extra...)
-			Expect(helm(args...)).Error().NotTo(HaveOccurred())
+			Expect(cluster.Helm(args...)).Error().NotTo(HaveOccurred())
 		},
-		uninstall: func() { _, _ = helm("uninstall", opRelease, "-n", opNamespace, "--wait") },
+		uninstall: func() { _, _ = cluster.Helm("uninstall", opRelease, "-n", opNamespace, "--wait") },
 	},
 	{
 		name: "kubectl apply -k config/local", deployment: "appstack-operator-controller-manager",
@@ -314,6 +272,20 @@ var installers = []installer{
 	},
 }
 
+// switchTo waits for the operator's last writes, snapshots, runs change (a switch
+// of the operator) and waits until a pod of version leads: the snapshot, when the
+// change began, and the leader.
+func switchTo(version string, change func()) (before map[string]string, began time.Time, lead string) {
+	GinkgoHelper()
+	time.Sleep(5 * time.Second)
+	before = snapshot()
+	began = time.Now()
+	change()
+	Eventually(func() string { lead = leader(); return lead }, 2*time.Minute, time.Second).
+		Should(HaveSuffix(" appstack-operator:" + version))
+	return before, began, lead
+}
+
 // quiet waits for the operator's last writes, snapshots, runs change, waits until
 // a pod of version leads and then 45 s more (two full resyncs where the operator
 // runs with --sync-period=20s), and checks that nothing the operator manages
@@ -324,13 +296,7 @@ var installers = []installer{
 // tree may make.
 func quiet(names []string, version string, migrate bool, change func()) {
 	GinkgoHelper()
-	time.Sleep(5 * time.Second)
-	before := snapshot()
-	began := time.Now()
-	change()
-	var lead string
-	Eventually(func() string { lead = leader(); return lead }, 2*time.Minute, time.Second).
-		Should(HaveSuffix(" appstack-operator:" + version))
+	before, began, lead := switchTo(version, change)
 	leads := time.Now()
 	GinkgoWriter.Printf("SWITCH: %s leads %s after the change began\n", lead, leads.Sub(began).Round(100*time.Millisecond))
 	time.Sleep(45 * time.Second)
@@ -396,13 +362,7 @@ func quiet(names []string, version string, migrate bool, change func()) {
 // (CHANGELOG.md: 0.2 cannot be rolled back to 0.1).
 func downgradeRefused(names []string, change func()) {
 	GinkgoHelper()
-	time.Sleep(5 * time.Second)
-	before := snapshot()
-	began := time.Now()
-	change()
-	var lead string
-	Eventually(func() string { lead = leader(); return lead }, 2*time.Minute, time.Second).
-		Should(HaveSuffix(" appstack-operator:" + fromVersion))
+	before, began, _ := switchTo(fromVersion, change)
 	for _, name := range names {
 		Eventually(func() (string, error) {
 			return kubectl("get", "stack", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].reason}`)
@@ -481,11 +441,11 @@ spec:
 				all := append([]string{"up-new"}, names...)
 				By("downgrading with helm rollback to the previous release: refused safely")
 				downgradeRefused(all, func() {
-					Expect(helm("rollback", opRelease, "1", "-n", opNamespace, "--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
+					Expect(cluster.Helm("rollback", opRelease, "1", "-n", opNamespace, "--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
 				})
 				By("rolling forward again with helm rollback")
 				quiet(all, toVersion, false, func() {
-					Expect(helm("rollback", opRelease, "2", "-n", opNamespace, "--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
+					Expect(cluster.Helm("rollback", opRelease, "2", "-n", opNamespace, "--wait", "--timeout", "180s")).Error().NotTo(HaveOccurred())
 				})
 			}
 
