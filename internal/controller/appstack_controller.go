@@ -1,9 +1,12 @@
-// Package controller holds the AppStack reconciler, a thin driver over three phases
-// (docs/design.md): observe reads what the pass needs (appstack_observe.go), the pure
-// internal/plan decides ownership, conflicts, hand-overs and the prune set, and act
-// applies the rendered children (internal/render, internal/ssa), prunes by the
-// inventory and deletes (appstack_act.go, appstack_delete.go); the status computed
-// from the cluster (internal/status) is written once per pass, only when it changed.
+// Package controller holds the AppStack reconciler, a short driver (docs/design.md):
+// the consistency gate (internal/consistency) holds a pass back until the cache
+// shows the stack's last writes; observe reads what the pass needs
+// (appstack_observe.go); the pure internal/plan decides ownership, conflicts,
+// hand-overs, the prune set, the rollout and the deletion; act applies the rendered
+// children (internal/render, internal/ssa), prunes by the inventory and deletes
+// (appstack_act.go, appstack_delete.go); and every pass ends with the status the
+// pure internal/status computes from the cluster, written only when it changed.
+// Preview runs the same pass for `kubectl appstack diff`, every write a dry run.
 package controller
 
 import (
