@@ -295,6 +295,10 @@ func (s *Store[T]) Commit(uid types.UID, w *Writes) {
 	defer s.mu.Unlock()
 	e := s.entry(uid)
 	for k, wr := range w.writes {
+		// What the gate compares is the resourceVersion (or the deleted UID): the
+		// object itself served only the pass's own reads, and kept for hundreds of
+		// stacks it would be most of the operator's memory.
+		wr.object = nil
 		e.writes[k] = wr
 	}
 }
