@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/render"
@@ -116,29 +117,8 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	logf, err := os.Create(filepath.Join(root, "bin", foreignCluster+".manager.log"))
 	must(err)
 	defer logf.Close()
-	// The operator's process, and a channel closed when it has exited: a run whose
-	// operator dies (e.g. a port taken) fails at once, naming its log.
-	var exited <-chan struct{}
-	alive := func() {
-		select {
-		case <-exited:
-			must(fmt.Errorf("the operator exited; see bin/%s.manager.log", foreignCluster))
-		default:
-		}
-	}
-	start := func() (*utils.Manager, *utils.RSS) {
-		metricsAddr, pprofAddr = freeAddr(), freeAddr()
-		op := startOperator(manager, cluster.Kubeconfig, logf, nil,
-			"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0",
-			"--pprof-bind-address="+pprofAddr)
-		exited = op.Exited()
-		return op, utils.SampleRSS(op.Pid())
-	}
-	stop := func(op *utils.Manager) {
-		exited = nil // a nil channel never answers alive's select
-		op.Stop(os.Kill)
-		operator = nil
-	}
+	run := &foreignOperator{manager: manager, kubeconfig: cluster.Kubeconfig, log: logf}
+	alive, start, stop := run.alive, run.start, run.stop
 
 	// 1. baseline: nStacks ordinary stacks, Ready, at rest.
 	step("operator with %d stacks", nStacks)
@@ -158,28 +138,7 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	reconciles, adds := counter("controller_runtime_reconcile_total"), counter("workqueue_adds_total")
 	windowStart := time.Now()
 	from := rss.Mark()
-	must(dc.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: foreignNamespace}}))
-	step("creating %d ConfigMaps of %d bytes in namespace %s, labelled like the stacks' web components", nForeign, bytes, foreignNamespace)
-	blob := strings.Repeat("x", bytes)
-	idx := make([]int, nForeign)
-	for i := range idx {
-		idx[i] = i
-	}
-	parallel(8, idx, func(i int) {
-		stack := stacks[i%len(stacks)].Name
-		cm := &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("lookalike-%03d", i), Namespace: foreignNamespace, Labels: map[string]string{
-				render.LabelManagedBy: render.ManagedBy, render.LabelInstance: stack,
-				render.LabelStack: stack, render.LabelComponent: webComponent}},
-			Data: map[string]string{"blob": blob},
-		}
-		if owner {
-			// The stack's kind and name as controller, with a UID of nobody's.
-			cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: appstackv1.GroupVersion.String(), Kind: "AppStack",
-				Name: stack, UID: uuid.NewUUID(), Controller: ptr.To(true)}}
-		}
-		must(dc.Create(ctx, cm))
-	})
+	createLookalikes(ctx, dc, stacks, nForeign, bytes, owner)
 	res.CreateSecond = time.Since(windowStart).Seconds()
 	step("created in %.1f s; leaving them to the operator for %s", res.CreateSecond, wait)
 	res.After = sampleSteady(rss, wait-steadyWindow, from)
@@ -211,6 +170,76 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	rss.Stop()
 	stop(op)
 
+	foreignVerdict(res)
+	foreignReport(res, prefix)
+	down()
+	if check && len(res.Failed) > 0 {
+		fmt.Fprintln(os.Stderr, "bench: "+strings.Join(res.Failed, "; "))
+		os.Exit(1)
+	}
+}
+
+// foreignOperator is the operator's process of a foreign run, and a channel
+// closed when it has exited: a run whose operator dies (e.g. a port taken) fails
+// at once, naming its log.
+type foreignOperator struct {
+	manager, kubeconfig string
+	log                 *os.File
+	exited              <-chan struct{}
+}
+
+func (o *foreignOperator) alive() {
+	select {
+	case <-o.exited:
+		must(fmt.Errorf("the operator exited; see bin/%s.manager.log", foreignCluster))
+	default:
+	}
+}
+
+func (o *foreignOperator) start() (*utils.Manager, *utils.RSS) {
+	metricsAddr, pprofAddr = freeAddr(), freeAddr()
+	op := startOperator(o.manager, o.kubeconfig, o.log, nil,
+		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0",
+		"--pprof-bind-address="+pprofAddr)
+	o.exited = op.Exited()
+	return op, utils.SampleRSS(op.Pid())
+}
+
+func (o *foreignOperator) stop(op *utils.Manager) {
+	o.exited = nil // a nil channel never answers alive's select
+	op.Stop(os.Kill)
+	operator = nil
+}
+
+// createLookalikes creates, in a namespace no stack owns, n ConfigMaps of bytes
+// labelled like the stacks' web components; with owner, each also names one of
+// the stacks as its controller by a UID of nobody's.
+func createLookalikes(ctx context.Context, dc client.Client, stacks []*appstackv1.AppStack, n, bytes int, owner bool) {
+	must(dc.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: foreignNamespace}}))
+	step("creating %d ConfigMaps of %d bytes in namespace %s, labelled like the stacks' web components", n, bytes, foreignNamespace)
+	blob := strings.Repeat("x", bytes)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	parallel(8, idx, func(i int) {
+		stack := stacks[i%len(stacks)].Name
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("lookalike-%03d", i), Namespace: foreignNamespace, Labels: map[string]string{
+				render.LabelManagedBy: render.ManagedBy, render.LabelInstance: stack,
+				render.LabelStack: stack, render.LabelComponent: webComponent}},
+			Data: map[string]string{"blob": blob},
+		}
+		if owner {
+			cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: appstackv1.GroupVersion.String(), Kind: "AppStack",
+				Name: stack, UID: uuid.NewUUID(), Controller: ptr.To(true)}}
+		}
+		must(dc.Create(ctx, cm))
+	})
+}
+
+// foreignVerdict records in res the targets the run missed.
+func foreignVerdict(res *foreignResults) {
 	b := res.Baseline.Steady
 	if r := res.After.Steady / b; r > foreignRSSRatio {
 		res.Failed = append(res.Failed, fmt.Sprintf("steady RSS with the ConfigMaps %.1f MiB, %.2f× baseline, want ≤ %.2f×", res.After.Steady, r, foreignRSSRatio))
@@ -220,12 +249,6 @@ func runForeign(ctx context.Context, root, out, manager string, nStacks, nForeig
 	}
 	if res.Reconciles > foreignReconciles {
 		res.Failed = append(res.Failed, fmt.Sprintf("%.0f reconciles while the ConfigMaps were created, want ≤ %d", res.Reconciles, foreignReconciles))
-	}
-	foreignReport(res, prefix)
-	down()
-	if check && len(res.Failed) > 0 {
-		fmt.Fprintln(os.Stderr, "bench: "+strings.Join(res.Failed, "; "))
-		os.Exit(1)
 	}
 }
 

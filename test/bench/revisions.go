@@ -84,16 +84,7 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 	// 1. At rest: the stacks Ready.
 	step("operator %s with %d stacks of a %d-byte config, revisionHistoryLimit %d", manager, nStacks, bytes, limit)
 	dc := newClient(cluster.Kubeconfig, uaDriver, 200, 400)
-	stacks := makeStacks("revisions", nStacks)
-	blob := strings.Repeat("x", bytes)
-	for _, s := range stacks {
-		s.Spec.RevisionHistoryLimit = ptr.To(limit)
-		s.Spec.Configs = []appstackv1.Config{{Name: "big", Data: map[string]string{"edit": "0", "blob": blob}}}
-		s.Spec.Volumes = nil
-		// The worker only: a component mounting the config would roll out at every
-		// edit, which measures the cluster, not the operator's memory.
-		s.Spec.Components = s.Spec.Components[1:2]
-	}
+	stacks := revisionStacks(nStacks, bytes, limit)
 	parallel(4, stacks, func(s *appstackv1.AppStack) { must(dc.Create(ctx, s)) })
 	waitMetrics(alive)
 	waitStacks(ctx, dc, "revisions", nStacks)
@@ -137,6 +128,32 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 	op.Stop(os.Kill)
 	operator = nil
 
+	revisionsVerdict(res, edits)
+	revisionsReport(res, prefix)
+	down()
+	if check && len(res.Failed) > 0 {
+		fmt.Fprintln(os.Stderr, "bench: "+strings.Join(res.Failed, "; "))
+		os.Exit(1)
+	}
+}
+
+// revisionStacks are the stacks of a revisions run: a config of bytes, the
+// history limit, and the worker only — a component mounting the config would roll
+// out at every edit, which measures the cluster, not the operator's memory.
+func revisionStacks(n, bytes int, limit int32) []*appstackv1.AppStack {
+	stacks := makeStacks("revisions", n)
+	blob := strings.Repeat("x", bytes)
+	for _, s := range stacks {
+		s.Spec.RevisionHistoryLimit = ptr.To(limit)
+		s.Spec.Configs = []appstackv1.Config{{Name: "big", Data: map[string]string{"edit": "0", "blob": blob}}}
+		s.Spec.Volumes = nil
+		s.Spec.Components = s.Spec.Components[1:2]
+	}
+	return stacks
+}
+
+// revisionsVerdict records in res the targets the run missed.
+func revisionsVerdict(res *revisionsResults, edits int) {
 	if res.Exited {
 		res.Failed = append(res.Failed, "the operator exited during the edits")
 	}
@@ -150,12 +167,6 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 	}
 	if res.Revision < int64(edits+1) {
 		res.Failed = append(res.Failed, fmt.Sprintf("a stack recorded only revision %d of %d", res.Revision, edits+1))
-	}
-	revisionsReport(res, prefix)
-	down()
-	if check && len(res.Failed) > 0 {
-		fmt.Fprintln(os.Stderr, "bench: "+strings.Join(res.Failed, "; "))
-		os.Exit(1)
 	}
 }
 
