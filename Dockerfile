@@ -14,7 +14,6 @@ COPY hack/version.sh hack/
 COPY api/ api/
 COPY cmd/ cmd/
 COPY config/crd/ config/crd/
-COPY controllers/ controllers/
 COPY internal/ internal/
 RUN mkdir -p /workspace/tmp && GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} make build LOCALBIN=/workspace/bin
 
