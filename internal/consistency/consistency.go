@@ -7,13 +7,13 @@
 //
 //   - every write a pass makes goes through a Client that records, in the pass's
 //     Writes (carried by the context), the object as the apiserver returned it;
-//   - reads through Writes.Reader see, of every object the pass wrote, the newer
+//   - a Get through Writes.Reader sees, of every object the pass wrote, the newer
 //     of the cache's copy and the written one: the status at the end of a pass is
 //     computed from what the pass made;
 //   - at its end a pass's writes are committed to the Store, per stack UID, and
 //     the next pass of that stack starts only once the cache shows every one of
 //     them (Store.Caught), else it is requeued;
-//   - a stack that is gone is forgotten (Store.Forget).
+//   - a stack that is gone is forgotten (Store.ForgetName).
 //
 // Besides the writes, the Store keeps for each stack a value of the caller's type
 // T: what a pass read past the cache and a later pass may reuse. Nothing else of
@@ -165,8 +165,10 @@ func (w *Writes) written(k Key) (write, bool) {
 	return wr, ok
 }
 
-// Reader reads through r, but an object this pass wrote reads as written while r
-// shows an older copy of it (or none), and one it deleted reads as gone.
+// Reader reads through r, but Get reads an object this pass wrote as written while
+// r shows an older copy of it (or none), and one it deleted as gone. List reads r
+// as it is: a pass lists only what it does not write (pods, a StatefulSet's
+// claims) after it has written.
 func (w *Writes) Reader(r client.Reader) client.Reader {
 	return &reader{Reader: r, w: w}
 }
@@ -403,23 +405,11 @@ func shows(ctx context.Context, cache Cache, k Key, wr write) (bool, error) {
 }
 
 // Value is the caller's value kept for the stack (the zero T at first); the
-// pointer stays valid until Forget.
+// pointer stays valid until the stack is forgotten.
 func (s *Store[T]) Value(uid types.UID) *T {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return &s.entry(uid).value
-}
-
-// Forget drops everything kept for a stack: it is gone.
-func (s *Store[T]) Forget(uid types.UID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.stacks, uid)
-	for name, u := range s.names {
-		if u == uid {
-			delete(s.names, name)
-		}
-	}
 }
 
 // Len is how many stacks the Store keeps something for.
@@ -436,6 +426,3 @@ func older(a, b string) bool {
 	c, err := resourceversion.CompareResourceVersion(a, b)
 	return err == nil && c < 0
 }
-
-// Older reports whether live predates recorded (see older).
-func Older(live, recorded string) bool { return older(live, recorded) }
