@@ -94,7 +94,7 @@ func (d *differ) report(ctx context.Context, r *report, pv *controller.Preview, 
 	p := pv.Plan
 	writes := map[plan.Key]consistency.Written{}
 	for _, w := range pv.Writes {
-		if w.Key.GVK.Kind != kindControllerRevision {
+		if w.Key.GVK.Kind != plan.KindControllerRevision {
 			writes[plan.Key{Kind: w.Key.GVK.Kind, Namespace: w.Key.Namespace, Name: w.Key.Name}] = w
 		}
 	}

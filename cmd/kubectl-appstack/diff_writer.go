@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/appstack-dev/appstack-operator/internal/plan"
 )
 
 // dryRunWriter is the client the operator's pass runs through in a diff: every
@@ -83,9 +85,6 @@ func newDryRunWriter(c client.Client) *dryRunWriter {
 		namespaces: map[string]bool{}, objects: map[objectID]*objectWrites{}}
 }
 
-// kindControllerRevision: history, answered by the writer (see dryRunWriter).
-const kindControllerRevision = "ControllerRevision"
-
 // requestError is a request the apiserver refused, named for explain. Its text
 // is the refusal's.
 type requestError struct {
@@ -143,7 +142,7 @@ func (w *dryRunWriter) Apply(ctx context.Context, obj runtime.ApplyConfiguration
 		return fmt.Errorf("dry-run apply: cannot read the result out of a %T", obj)
 	}
 	u := &unstructured.Unstructured{Object: ac.UnstructuredContent()}
-	if u.GetKind() == kindControllerRevision {
+	if u.GetKind() == plan.KindControllerRevision {
 		return nil
 	}
 	body := runtime.DeepCopyJSON(u.Object)
@@ -234,7 +233,7 @@ func (w *dryRunWriter) Delete(ctx context.Context, obj client.Object, opts ...cl
 // revision tells a ControllerRevision, which the writer answers itself.
 func (w *dryRunWriter) revision(obj client.Object) bool {
 	gvk, err := apiutil.GVKForObject(obj, w.Scheme())
-	return err == nil && gvk.Kind == kindControllerRevision
+	return err == nil && gvk.Kind == plan.KindControllerRevision
 }
 
 // standIn tells whether err is the apiserver refusing obj because its namespace,
