@@ -43,7 +43,7 @@ func (r *AppStackReconciler) act(ctx context.Context, s *scope) error {
 		}
 	}
 	if p.CreateNamespace {
-		if err := r.createNamespace(ctx, inv, p.Namespace); err != nil {
+		if err := r.createNamespace(ctx, s, inv, p.Namespace); err != nil {
 			return err
 		}
 	} else if err := r.applyAll(ctx, s, inv, []client.Object{p.Namespace}); err != nil {
@@ -98,7 +98,9 @@ var errNamespaceTaken = errors.New("namespace taken")
 // namespace at once, one create succeeds and the other gets AlreadyExists: that
 // stack touches nothing (errNamespaceTaken) and its next pass reports whose
 // namespace it is.
-func (r *AppStackReconciler) createNamespace(ctx context.Context, inv *plan.InventoryBuilder, ns client.Object) error {
+func (r *AppStackReconciler) createNamespace(
+	ctx context.Context, s *scope, inv *plan.InventoryBuilder, ns client.Object,
+) error {
 	err := r.applier.Create(ctx, ns)
 	switch {
 	case apierrors.IsAlreadyExists(err):
@@ -106,7 +108,7 @@ func (r *AppStackReconciler) createNamespace(ctx context.Context, inv *plan.Inve
 	case err != nil:
 		return &status.ApplyError{Kind: plan.KindNamespace, Name: ns.GetName(), Err: err}
 	}
-	inv.Add(plan.Entry(ns))
+	inv.Record(ns, s.stack)
 	logf.FromContext(ctx).Info("created namespace", "namespace", ns.GetName())
 	return nil
 }
