@@ -298,9 +298,8 @@ func (r *AppStackReconciler) keep(ctx context.Context, s *scope, claims []client
 	return kerrors.NewAggregate(errs)
 }
 
-// retainClaim keeps a claim and its data: labelled retained, and without the
-// stack's owner reference, so that the garbage collector cannot take it with the
-// stack.
+// retainClaim keeps a claim and its data (plan.MarkRetained), unless it is kept
+// already.
 func (r *AppStackReconciler) retainClaim(ctx context.Context, s *scope, claim client.Object, why string) error {
 	owned := slices.ContainsFunc(claim.GetOwnerReferences(),
 		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID })
@@ -308,20 +307,7 @@ func (r *AppStackReconciler) retainClaim(ctx context.Context, s *scope, claim cl
 		return nil
 	}
 	base := claim.DeepCopyObject().(client.Object)
-	labels := maps.Clone(claim.GetLabels())
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[render.LabelRetained] = render.LabelRetainedValue
-	claim.SetLabels(labels)
-	annotations := maps.Clone(claim.GetAnnotations())
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations[render.AnnotationStackUID] = string(s.stack.UID)
-	claim.SetAnnotations(annotations)
-	claim.SetOwnerReferences(slices.DeleteFunc(slices.Clone(claim.GetOwnerReferences()),
-		func(o metav1.OwnerReference) bool { return o.UID == s.stack.UID }))
+	plan.MarkRetained(claim, s.stack)
 	if err := r.Client.Patch(ctx, claim, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("label retained claim %s/%s: %w", claim.GetNamespace(), claim.GetName(), err)
 	}

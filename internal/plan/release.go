@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"maps"
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -134,21 +135,33 @@ func goesWithItsStatefulSet(c *corev1.PersistentVolumeClaim, statefulSets map[st
 	return sts == nil || sts.UID != metav1.GetControllerOf(c).UID || sts.DeletionTimestamp != nil
 }
 
-// keptFor is the namespace kept for what stays in it: without the stack's owner
-// reference, labelled retained, with the stack's UID.
+// keptFor is the namespace kept for what stays in it (MarkRetained).
 func keptFor(ns *corev1.Namespace, stack *appstackv1.AppStack) *corev1.Namespace {
 	out := ns.DeepCopy()
-	out.OwnerReferences = slices.DeleteFunc(out.OwnerReferences,
-		func(o metav1.OwnerReference) bool { return o.UID == stack.UID })
-	if out.Labels == nil {
-		out.Labels = map[string]string{}
-	}
-	out.Labels[render.LabelRetained] = render.LabelRetainedValue
-	if out.Annotations == nil {
-		out.Annotations = map[string]string{}
-	}
-	out.Annotations[render.AnnotationStackUID] = string(stack.UID)
+	MarkRetained(out, stack)
 	return out
+}
+
+// MarkRetained marks what a stack leaves behind with its data — a retained
+// claim, the namespace that holds one — for a later stack of its name to take
+// back (readoptable, retainedFor): labelled retained, annotated with the stack's
+// UID, and without the stack's owner reference, so that the garbage collector
+// cannot take it with the stack.
+func MarkRetained(obj client.Object, stack *appstackv1.AppStack) {
+	labels := maps.Clone(obj.GetLabels())
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[render.LabelRetained] = render.LabelRetainedValue
+	obj.SetLabels(labels)
+	annotations := maps.Clone(obj.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[render.AnnotationStackUID] = string(stack.UID)
+	obj.SetAnnotations(annotations)
+	obj.SetOwnerReferences(slices.DeleteFunc(slices.Clone(obj.GetOwnerReferences()),
+		func(o metav1.OwnerReference) bool { return o.UID == stack.UID }))
 }
 
 // restored is an adopted namespace with the labels and annotations it had before

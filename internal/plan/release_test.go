@@ -146,3 +146,34 @@ func TestReleaseGivesAnAdoptedNamespaceBackWhatItHad(t *testing.T) {
 		t.Fatal("a restore record the operator did not write was taken")
 	}
 }
+
+// TestMarkRetained: what a stack leaves behind carries the retained label and
+// the stack's UID, loses the stack's owner reference and keeps everything else.
+func TestMarkRetained(t *testing.T) {
+	stack := &appstackv1.AppStack{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "stack-uid"}}
+	other := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "db", UID: "sts-uid"}
+	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "shop",
+		Labels:          map[string]string{render.LabelStack: "shop"},
+		Annotations:     map[string]string{"note": "kept"},
+		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(stack, appstackv1.GroupVersion.WithKind("AppStack")), other},
+	}}
+	before := claim.DeepCopy()
+	MarkRetained(claim, stack)
+	if claim.Labels[render.LabelRetained] != render.LabelRetainedValue || claim.Labels[render.LabelStack] != "shop" {
+		t.Errorf("labels %v, want the retained label beside the stack's", claim.Labels)
+	}
+	if claim.Annotations[render.AnnotationStackUID] != "stack-uid" || claim.Annotations["note"] != "kept" {
+		t.Errorf("annotations %v, want the stack's UID beside the others", claim.Annotations)
+	}
+	if len(claim.OwnerReferences) != 1 || claim.OwnerReferences[0].UID != "sts-uid" {
+		t.Errorf("owners %v, want only the StatefulSet's", claim.OwnerReferences)
+	}
+	if len(before.OwnerReferences) != 2 || before.Labels[render.LabelRetained] != "" {
+		t.Errorf("the object's earlier maps and slices were changed in place: %+v", before.ObjectMeta)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{render.LabelStack: "shop"},
+		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(stack, appstackv1.GroupVersion.WithKind("AppStack"))}}}
+	if !retainedFor(keptFor(ns, stack), stack) {
+		t.Error("a namespace kept for a stack's claims is not one that stack takes back")
+	}
+}
