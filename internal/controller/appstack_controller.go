@@ -166,10 +166,9 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if wait, err := r.waitForCache(ctx, stack); wait > 0 || err != nil {
 		return ctrl.Result{RequeueAfter: wait}, err
 	}
-	writes := consistency.NewWrites(r.Client.Scheme(), r.now)
-	ctx = consistency.WithWrites(ctx, writes)
+	ctx, s, writes := r.begin(ctx, stack)
 	if !stack.DeletionTimestamp.IsZero() {
-		res, err := r.reconcileDelete(ctx, stack)
+		res, err := r.reconcileDelete(ctx, s)
 		if controllerutil.ContainsFinalizer(stack, appstackv1.Finalizer) {
 			r.gate.Commit(stack.UID, writes)
 		} else {
@@ -178,7 +177,6 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return res, err
 	}
 	defer r.gate.Commit(stack.UID, writes)
-	s := &scope{stack: stack, namespace: render.NamespaceName(stack), read: writes.Reader(r.Client)}
 	if err := r.addFinalizer(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -186,6 +184,16 @@ func (r *AppStackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	before := stack.DeepCopy()
 	res, err := r.pass(ctx, s)
 	return r.writeStatus(ctx, s, before, res, err)
+}
+
+// begin starts a pass over stack: the writes made with the returned context are
+// recorded in writes, and the scope's reader reads them as written.
+func (r *AppStackReconciler) begin(
+	ctx context.Context, stack *appstackv1.AppStack,
+) (context.Context, *scope, *consistency.Writes) {
+	writes := consistency.NewWrites(r.Client.Scheme(), r.now)
+	s := &scope{stack: stack, namespace: render.NamespaceName(stack), read: writes.Reader(r.Client)}
+	return consistency.WithWrites(ctx, writes), s, writes
 }
 
 // pass renders the stack, observes the cluster, plans and acts: all of a pass

@@ -17,7 +17,6 @@ import (
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
-	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
@@ -30,11 +29,11 @@ import (
 // still holds any claim (counted on a live read); an adopted namespace gets back
 // the labels and annotations it had. Only then is the finalizer removed. A stack
 // deleted while the operator was down is finished the same way when it comes back.
-func (r *AppStackReconciler) reconcileDelete(ctx context.Context, stack *appstackv1.AppStack) (ctrl.Result, error) {
+func (r *AppStackReconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
+	stack := s.stack
 	if !controllerutil.ContainsFinalizer(stack, appstackv1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
-	s := &scope{stack: stack, namespace: render.NamespaceName(stack)}
 	before := stack.DeepCopy()
 	if controllerutil.ContainsFinalizer(stack, metav1.FinalizerOrphanDependents) {
 		// kubectl delete --cascade=orphan: the garbage collector takes the stack's

@@ -46,10 +46,8 @@ func (r *AppStackReconciler) Preview(ctx context.Context, stack *appstackv1.AppS
 	if !r.preview {
 		return nil, fmt.Errorf("preview needs a reconciler made by NewPreviewer: its client must make every write a dry run")
 	}
-	writes := consistency.NewWrites(r.Client.Scheme(), r.now)
-	ctx = consistency.WithWrites(ctx, writes)
-	s := &scope{stack: stack, namespace: render.NamespaceName(stack), read: writes.Reader(r.Client),
-		done: outcome{replaced: map[plan.Key]error{}}}
+	ctx, s, writes := r.begin(ctx, stack)
+	s.done.replaced = map[plan.Key]error{}
 	_, err := r.pass(ctx, s)
 	out := &Preview{Desired: s.desired, Plan: s.plan, Writes: writes.All(), Replaced: s.done.replaced}
 	if s.done.blocked != nil && s.done.blocked.reason == appstackv1.ReasonInvalidSpec {
