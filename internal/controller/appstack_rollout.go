@@ -72,15 +72,18 @@ func (r *AppStackReconciler) replaceStuckPods(ctx context.Context, s *scope) err
 		if _, ok := obj.(*appsv1.StatefulSet); !ok {
 			continue
 		}
+		// Through the pass's reader: a StatefulSet this pass just applied reads as
+		// applied (its new template not yet observed), never as the cache's older
+		// copy, whose update revision would be the failed one.
 		live := &appsv1.StatefulSet{}
-		if err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+		if err := s.read.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
 			return client.IgnoreNotFound(err)
 		}
 		if live.Status.ObservedGeneration < live.Generation || live.Status.UpdateRevision == "" {
 			continue // the controller has not taken the old template in yet
 		}
 		pods := &corev1.PodList{}
-		if err := r.Client.List(ctx, pods, client.InNamespace(live.Namespace),
+		if err := s.read.List(ctx, pods, client.InNamespace(live.Namespace),
 			client.MatchingLabels(render.SelectorLabels(s.stack, live.Name))); err != nil {
 			return fmt.Errorf("list pods of StatefulSet %s: %w", live.Name, err)
 		}
