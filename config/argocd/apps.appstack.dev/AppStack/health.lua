@@ -1,0 +1,93 @@
+-- Argo CD health of an AppStack (apps.appstack.dev/v1alpha1), from the operator's
+-- kstatus conditions (docs/gitops.md): Ready, Stalled and Reconciling, and
+-- status.observedGeneration. Written for argocd-cm's
+-- resource.customizations.health.apps.appstack.dev_AppStack, where the Lua
+-- standard libraries are off: only the base and table functions are used.
+--
+--   being deleted                          Progressing
+--   spec.paused                            Suspended
+--   no status, or observedGeneration <
+--   metadata.generation                    Progressing (the operator has not seen the spec yet)
+--   Stalled=True                           Degraded    (needs a change from someone)
+--   Ready=True                             Healthy     (the message names a warning, if any)
+--   Reconciling=True                       Progressing (still working toward the spec)
+--   Ready=False, neither of the above      Progressing (an operator older than Stalled/Reconciling)
+
+local function condition(kind)
+  if obj.status == nil or obj.status.conditions == nil then
+    return nil
+  end
+  for _, c in ipairs(obj.status.conditions) do
+    if c.type == kind then
+      return c
+    end
+  end
+  return nil
+end
+
+-- said is a condition as STATUS and the message say it together: "Reason: message",
+-- or the message alone when the reason is plain Ready.
+local function said(c)
+  local message = c.message or ""
+  if c.reason == nil or c.reason == "" or c.reason == "Ready" then
+    return message
+  end
+  if message == "" then
+    return c.reason
+  end
+  return c.reason .. ": " .. message
+end
+
+local hs = {}
+
+if obj.metadata.deletionTimestamp ~= nil then
+  hs.status = "Progressing"
+  hs.message = "deleting"
+  local c = condition("Reconciling") or condition("Ready")
+  if c ~= nil and c.reason == "Deleting" and c.message ~= nil and c.message ~= "" then
+    hs.message = "deleting: " .. c.message
+  end
+  return hs
+end
+
+if obj.spec ~= nil and obj.spec.paused == true then
+  hs.status = "Suspended"
+  hs.message = "spec.paused is true: the operator applies and prunes nothing until it is false"
+  return hs
+end
+
+local generation = obj.metadata.generation or 0
+if obj.status == nil or obj.status.observedGeneration == nil or obj.status.observedGeneration < generation then
+  hs.status = "Progressing"
+  hs.message = "waiting for the operator to observe generation " .. generation
+  return hs
+end
+
+local stalled = condition("Stalled")
+if stalled ~= nil and stalled.status == "True" then
+  hs.status = "Degraded"
+  hs.message = said(stalled)
+  return hs
+end
+
+local ready = condition("Ready")
+if ready ~= nil and ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = said(ready)
+  return hs
+end
+
+local reconciling = condition("Reconciling")
+if reconciling ~= nil and reconciling.status == "True" then
+  hs.status = "Progressing"
+  hs.message = said(reconciling)
+  return hs
+end
+
+hs.status = "Progressing"
+if ready ~= nil then
+  hs.message = said(ready)
+else
+  hs.message = "waiting for the operator to report the stack's Ready condition"
+end
+return hs
