@@ -656,8 +656,13 @@ const (
 	PhaseWaiting     ComponentPhase = "Waiting"
 	PhaseProgressing ComponentPhase = "Progressing"
 	PhaseReady       ComponentPhase = "Ready"
-	PhaseFailed      ComponentPhase = "Failed"
-	PhaseSuspended   ComponentPhase = "Suspended"
+	// PhaseFailed: the component cannot become Ready without a change from
+	// someone (pods refused, a storage class that does not exist, an image that
+	// cannot be pulled or a container that cannot be created past a grace, a
+	// rollout past its deadline, a failed Job, a name conflict); the stack is
+	// Stalled.
+	PhaseFailed    ComponentPhase = "Failed"
+	PhaseSuspended ComponentPhase = "Suspended"
 )
 
 // ComponentStatus is what the operator observed of one component on the cluster.
@@ -825,6 +830,16 @@ type InventoryEntry struct {
 const (
 	// ConditionReady is True when every component is Ready.
 	ConditionReady = "Ready"
+	// ConditionReconciling is present, True, while the operator still works
+	// toward the current generation (applying, waiting for a rollout or a
+	// dependency, retrying a refused write, deleting); its reason is Ready's. It
+	// is the condition kstatus (Flux, Helm 4) reads as InProgress.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is present, True, when the stack cannot make progress
+	// without a change from someone: a spec the operator refuses, a conflict, a
+	// component that has failed, a rollback done, a pause. kstatus reads it as
+	// Failed. Neither condition is present on a Ready stack.
+	ConditionStalled = "Stalled"
 
 	ReasonReady             = "Ready"
 	ReasonProgressing       = "Progressing"

@@ -37,6 +37,7 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/plan"
 	"github.com/appstack-dev/appstack-operator/internal/render"
 	"github.com/appstack-dev/appstack-operator/internal/ssa"
+	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
 // AppStackReconciler reconciles AppStack objects into native children.
@@ -243,6 +244,7 @@ func (r *AppStackReconciler) writeStatus(
 	if s.plan != nil && s.plan.Blocked == nil && passErr == nil && !s.stack.Spec.Paused {
 		r.rolloutStatus(s, before)
 	}
+	status.Progress(&s.stack.Status, s.stack.Generation, r.now())
 	if s.done.recheck > 0 && res.IsZero() && passErr == nil {
 		res.RequeueAfter = s.done.recheck + time.Second
 	}

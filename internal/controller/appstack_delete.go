@@ -76,6 +76,7 @@ func (r *AppStackReconciler) waitForDeletion(
 	s.stack.Status.Summary = w.Message
 	status.SetReady(&s.stack.Status.Conditions, s.stack.Generation, metav1.ConditionFalse, appstackv1.ReasonDeleting,
 		w.Message, now)
+	status.Progress(&s.stack.Status, s.stack.Generation, now)
 	if err := r.patchStatus(ctx, before, s.stack); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -59,21 +59,27 @@ var containerProblems = map[string]string{
 // way). Messages name the object or container, and the stack field to change where
 // there is one, and carry nothing that changes while the cause does not (no pod
 // names, no timestamps, no back-off durations, no pod IPs).
+//
+// failed tells a cause that will not go away without a change from someone (the
+// component's phase is Failed and the stack Stalled): pods refused at creation
+// (Pod Security, a quota), a claim whose storage class does not exist, an image
+// that cannot be pulled or a container that cannot be created for StallGrace, a
+// rollout past its deadline, a failed Job.
 func cause(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) (reason, message string, failed, found bool) {
 	failed = finalFailure(obs.Workload)
 	if r, m, ok := failedCreate(obs); ok {
-		return r, m, failed, true
+		return r, m, true, true
 	}
 	pods := slices.Clone(obs.Pods)
 	slices.SortFunc(pods, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	if r, m, ok := unschedulable(pods, obs); ok {
-		return r, m, failed, true
+		return r, m, failed || r == ReasonClaimPending && missingClass(obs), true
 	}
 	if r, m, ok := nodeNotReady(pods, obs.Nodes); ok {
 		return r, m, failed, true
 	}
-	if r, m, ok := containerProblem(stack, c, pods); ok {
-		return r, m, failed, true
+	if r, m, since, ok := containerProblem(stack, c, pods); ok {
+		return r, m, failed || stallsAfterGrace[r] && !obs.Now.IsZero() && obs.Now.Sub(since) >= StallGrace, true
 	}
 	if r, m, ok := failedMount(stack, c, pods, obs.Events); ok {
 		return r, m, failed, true
@@ -82,7 +88,7 @@ func cause(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) (r
 		return r, m, failed, true
 	}
 	if r, m, ok := claimPending(obs); ok {
-		return r, m, failed, true
+		return r, m, failed || missingClass(obs), true
 	}
 	if r, m, ok := evicted(c, pods); ok {
 		return r, m, failed, true
@@ -221,12 +227,28 @@ func unschedulable(pods []corev1.Pod, obs Observed) (string, string, bool) {
 	return "", "", false
 }
 
-func containerProblem(stack *appstackv1.AppStack, c *appstackv1.Component, pods []corev1.Pod) (string, string, bool) {
+// StallGrace is how long a container may go on failing to pull its image or to
+// be created before the stack counts as Stalled: a registry that was briefly
+// down, or a Secret another tool is about to create, mends within the kubelet's
+// first retries (10 s, 20 s, 40 s); a wrong image name, missing pull credentials
+// or a Secret nobody creates do not, and a GitOps tool waiting on the stack
+// should hear so within a minute rather than at its timeout.
+const StallGrace = time.Minute
+
+// stallsAfterGrace are the container problems that make a component Failed
+// once they have lasted StallGrace.
+var stallsAfterGrace = map[string]bool{ReasonImagePullBackOff: true, ReasonCreateContainerConfig: true}
+
+// containerProblem finds a container that cannot start or keeps dying, with the
+// creation time of its pod: how long a problem that StallGrace applies to has
+// lasted, at most.
+func containerProblem(stack *appstackv1.AppStack, c *appstackv1.Component, pods []corev1.Pod) (string, string, time.Time, bool) {
 	for _, p := range pods {
+		since := p.CreationTimestamp.Time
 		for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
 			for _, cs := range list {
 				if r, m, ok := oomKilled(c, cs); ok {
-					return r, m, true
+					return r, m, since, true
 				}
 				w := cs.State.Waiting
 				if w == nil {
@@ -238,24 +260,71 @@ func containerProblem(stack *appstackv1.AppStack, c *appstackv1.Component, pods 
 				}
 				switch reason {
 				case ReasonImagePullBackOff:
-					return reason, fmt.Sprintf("container %s cannot pull image %q", cs.Name, cs.Image), true
+					return reason, fmt.Sprintf("container %s cannot pull image %q", cs.Name, cs.Image), since, true
 				case ReasonCrashLoopBackOff:
 					msg := fmt.Sprintf("container %s keeps crashing", cs.Name)
 					if t := cs.LastTerminationState.Terminated; t != nil {
 						msg += fmt.Sprintf(": last exit code %d (%s)", t.ExitCode, t.Reason)
 					}
-					return reason, msg, true
+					return reason, msg, since, true
 				default:
 					msg := fmt.Sprintf("container %s cannot be created", cs.Name)
 					if w.Message != "" {
 						msg += ": " + w.Message + missingReference(stack, c, cs.Name, w.Message)
 					}
-					return reason, msg, true
+					return reason, msg, since, true
 				}
 			}
 		}
 	}
-	return "", "", false
+	return "", "", time.Time{}, false
+}
+
+// StallRecheck is how long after now a container problem in obs that StallGrace
+// applies to reaches it, or 0 when none will: the status must be computed again
+// then, to say the stack is Stalled.
+func StallRecheck(obs Observed) time.Duration {
+	if obs.Now.IsZero() {
+		return 0
+	}
+	var next time.Duration
+	for i := range obs.Pods {
+		p := &obs.Pods[i]
+		if !waitsOn(p, stallsAfterGrace) {
+			continue
+		}
+		if left := p.CreationTimestamp.Add(StallGrace).Sub(obs.Now); left > 0 && (next == 0 || left < next) {
+			next = left
+		}
+	}
+	return next
+}
+
+// waitsOn tells a pod with a container waiting for one of the reasons.
+func waitsOn(p *corev1.Pod, reasons map[string]bool) bool {
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for _, cs := range list {
+			if w := cs.State.Waiting; w != nil && reasons[containerProblems[w.Reason]] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// missingClass tells a claim that names a storage class that does not exist: no
+// provisioner will ever bind it.
+func missingClass(obs Observed) bool {
+	if obs.StorageClassExists == nil {
+		return false
+	}
+	for _, pvc := range obs.Claims {
+		if class := ptr.Deref(pvc.Spec.StorageClassName, ""); pvc.Status.Phase != corev1.ClaimBound && class != "" &&
+			!obs.StorageClassExists(class) {
+			return true
+		}
+	}
+	return false
 }
 
 // oomKilled finds a container that is not ready because the kernel killed it for

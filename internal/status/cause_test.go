@@ -104,10 +104,10 @@ func TestMoreFailureKinds(t *testing.T) {
 	}{
 		{"a StatefulSet refused at admission, from its event", &appstackv1.Component{Name: "db", Kind: appstackv1.KindStatefulSet},
 			status.Observed{Workload: sts, Events: []corev1.Event{stsRefused}},
-			appstackv1.PhaseProgressing, "FailedCreate", `StatefulSet db cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "host")`},
+			appstackv1.PhaseFailed, "FailedCreate", `StatefulSet db cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "host")`},
 		{"a DaemonSet refused at admission, from its newest event, without the generated pod name", &appstackv1.Component{Name: "agent", Kind: appstackv1.KindDaemonSet},
 			status.Observed{Workload: ds, Events: []corev1.Event{dsOlder, dsRefused}},
-			appstackv1.PhaseProgressing, "FailedCreate", `DaemonSet agent cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true)`},
+			appstackv1.PhaseFailed, "FailedCreate", `DaemonSet agent cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true)`},
 		{"an OOMKilled container names its memory limit", web, status.Observed{Workload: notReady, Pods: []corev1.Pod{oom}},
 			appstackv1.PhaseProgressing, "OOMKilled", "container app was killed for running out of memory (OOMKilled, exit code 137): raise spec.components[web].containers[app].resources.limits.memory (now 64Mi)"},
 		{"a missing Secret names the env entry", web, status.Observed{Workload: notReady, Pods: []corev1.Pod{envSecret}},
@@ -203,6 +203,16 @@ func TestCauseIsAttributed(t *testing.T) {
 	exists := func(names ...string) func(string) bool {
 		return func(n string) bool { return slices.Contains(names, n) }
 	}
+	// pulling and configless are a minute's grace (status.StallGrace) apart: the
+	// first is still worth waiting for, the second is Failed.
+	pulling := waiting("ImagePullBackOff", "")
+	pulling.CreationTimestamp = metav1.NewTime(now.Add(-status.StallGrace + time.Second))
+	pullFailed := *pulling.DeepCopy()
+	pullFailed.CreationTimestamp = metav1.NewTime(now.Add(-status.StallGrace))
+	configless := waiting("CreateContainerConfigError", `secret "db-creds" not found`)
+	configless.CreationTimestamp = metav1.NewTime(now.Add(-2 * status.StallGrace))
+	crashing := waiting("CrashLoopBackOff", "back-off 5m0s restarting")
+	crashing.CreationTimestamp = metav1.NewTime(now.Add(-time.Hour))
 
 	tests := []struct {
 		name        string
@@ -212,7 +222,7 @@ func TestCauseIsAttributed(t *testing.T) {
 		wantMessage string
 	}{
 		{"FailedCreate wins over everything", status.Observed{Workload: failedCreate, Pods: []corev1.Pod{unschedulable}},
-			appstackv1.PhaseProgressing, "FailedCreate", `ReplicaSet of Deployment web cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "data")`},
+			appstackv1.PhaseFailed, "FailedCreate", `ReplicaSet of Deployment web cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "data")`},
 		{"unschedulable", status.Observed{Workload: notReady, Pods: []corev1.Pod{waiting("ImagePullBackOff", ""), unschedulable}},
 			appstackv1.PhaseProgressing, "Unschedulable", "pods cannot be scheduled: 0/3 nodes are available: 3 Insufficient cpu."},
 		{"unschedulable for want of a claim names the claim", status.Observed{Workload: notReady, Pods: []corev1.Pod{unschedulable}, Claims: []corev1.PersistentVolumeClaim{pending}},
@@ -223,6 +233,14 @@ func TestCauseIsAttributed(t *testing.T) {
 			appstackv1.PhaseProgressing, "CrashLoopBackOff", "container app keeps crashing: last exit code 2 (Error)"},
 		{"missing secret", status.Observed{Workload: notReady, Pods: []corev1.Pod{waiting("CreateContainerConfigError", `secret "db-creds" not found`)}},
 			appstackv1.PhaseProgressing, "CreateContainerConfigError", `container app cannot be created: secret "db-creds" not found`},
+		{"an image not pulled within StallGrace is still on its way", status.Observed{Workload: notReady, Pods: []corev1.Pod{pulling}, Now: now},
+			appstackv1.PhaseProgressing, "ImagePullBackOff", `container app cannot pull image "nginx:nope"`},
+		{"an image not pulled for StallGrace has failed", status.Observed{Workload: notReady, Pods: []corev1.Pod{pullFailed}, Now: now},
+			appstackv1.PhaseFailed, "ImagePullBackOff", `container app cannot pull image "nginx:nope"`},
+		{"a container not created for StallGrace has failed", status.Observed{Workload: notReady, Pods: []corev1.Pod{configless}, Now: now},
+			appstackv1.PhaseFailed, "CreateContainerConfigError", `container app cannot be created: secret "db-creds" not found`},
+		{"a crash loop is left to the progress deadline, however long it lasts", status.Observed{Workload: notReady, Pods: []corev1.Pod{crashing}, Now: now},
+			appstackv1.PhaseProgressing, "CrashLoopBackOff", "container app keeps crashing"},
 		{"claim not bound", status.Observed{Workload: notReady, Claims: []corev1.PersistentVolumeClaim{pending}},
 			appstackv1.PhaseProgressing, "ClaimPending", "PersistentVolumeClaim db-data is Pending"},
 		{"a young claim is on its way, even if its pod waits for it", status.Observed{Workload: notReady, Pods: []corev1.Pod{unschedulable}, Claims: []corev1.PersistentVolumeClaim{young},
@@ -230,7 +248,7 @@ func TestCauseIsAttributed(t *testing.T) {
 			appstackv1.PhaseProgressing, "Progressing", "Available: 0/2"},
 		{"a young claim of a class that does not exist is trouble at once", status.Observed{Workload: notReady, Claims: []corev1.PersistentVolumeClaim{pending},
 			Now: now, StorageClassExists: exists("standard")},
-			appstackv1.PhaseProgressing, "ClaimPending", `PersistentVolumeClaim db-data is Pending: storage class "nope" does not exist`},
+			appstackv1.PhaseFailed, "ClaimPending", `PersistentVolumeClaim db-data is Pending: storage class "nope" does not exist`},
 		{"a pod the scheduler has not retried since its claim was bound is on its way", status.Observed{Workload: notReady, Pods: []corev1.Pod{claimWait}, Claims: []corev1.PersistentVolumeClaim{bound},
 			Now: now, StorageClassExists: exists("standard")},
 			appstackv1.PhaseProgressing, "Progressing", "Available: 0/2"},

@@ -130,9 +130,13 @@ func pastGrace(obs Observed, created time.Time) bool {
 
 // Recheck is how long after now the status must be computed again though nothing
 // on the cluster changes, or 0 when it need not: a Pending claim leaves ClaimGrace,
-// a LoadBalancer Service or an Ingress without an address leaves AddressGrace.
+// a container that cannot pull its image or be created reaches StallGrace, a
+// LoadBalancer Service or an Ingress without an address leaves AddressGrace.
 func Recheck(obs Observed) time.Duration {
 	next := ClaimRecheck(obs)
+	if d := StallRecheck(obs); d > 0 && (next == 0 || d < next) {
+		next = d
+	}
 	if obs.Now.IsZero() {
 		return next
 	}

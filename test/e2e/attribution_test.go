@@ -10,6 +10,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
 	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
@@ -48,27 +50,34 @@ var _ = Describe("failure attribution", Ordered, func() {
 		early bool
 		// trigger, when set, makes a Ready stack fail; the time is measured from it.
 		trigger func()
+		// kstatus is what kstatus reads within the limit of the cause (Failed for
+		// a stack that cannot make progress without a change; InProgress for one
+		// still on its way; Current for a Ready one with a warning).
+		kstatus kstatus.Status
+		// stalls: InProgress at first, Failed once the container problem has
+		// lasted status.StallGrace.
+		stalls bool
 	}{
-		{name: "fail-pull", reason: "ImagePullBackOff", message: `container app cannot pull image "nginx:does-not-exist"`, spec: `
+		{name: "fail-pull", reason: "ImagePullBackOff", kstatus: kstatus.InProgressStatus, stalls: true, message: `container app cannot pull image "nginx:does-not-exist"`, spec: `
   components:
   - name: web
     annotations: {appstack.dev/simulate: ImagePullBackOff}
     containers: [{name: app, image: "nginx:does-not-exist"}]`},
-		{name: "fail-crash", reason: "CrashLoopBackOff", message: "container app keeps crashing: last exit code 1 (Error)", spec: `
+		{name: "fail-crash", reason: "CrashLoopBackOff", kstatus: kstatus.InProgressStatus, message: "container app keeps crashing: last exit code 1 (Error)", spec: `
   components:
   - name: web
     annotations: {appstack.dev/simulate: CrashLoopBackOff}
     containers: [{name: app, image: busybox}]`},
-		{name: "fail-sched", reason: "Unschedulable", message: "Insufficient cpu", spec: `
+		{name: "fail-sched", reason: "Unschedulable", kstatus: kstatus.InProgressStatus, message: "Insufficient cpu", spec: `
   components:
   - name: web
     containers: [{name: app, image: nginx, resources: {requests: {cpu: "1000"}}}]`},
-		{name: "fail-psa", reason: "FailedCreate", message: `violates PodSecurity "baseline:latest": hostPath volumes`, spec: `
+		{name: "fail-psa", reason: "FailedCreate", kstatus: kstatus.FailedStatus, message: `violates PodSecurity "baseline:latest": hostPath volumes`, spec: `
   components:
   - name: web
     containers: [{name: app, image: nginx, volumeMounts: [{name: host, mountPath: /host}]}]
     volumes: [{name: host, hostPath: {path: /var/log}}]`},
-		{name: "fail-quota", reason: "FailedCreate", message: "exceeded quota: two-pods", setup: func() {
+		{name: "fail-quota", reason: "FailedCreate", kstatus: kstatus.FailedStatus, message: "exceeded quota: two-pods", setup: func() {
 			Expect(kubectl("create", "namespace", "fail-quota")).Error().NotTo(HaveOccurred())
 			Expect(kubectl("create", "quota", "two-pods", "--hard=pods=2", "-n", "fail-quota")).Error().NotTo(HaveOccurred())
 			// The namespace exists already: its owner hands it to the stack.
@@ -78,14 +87,14 @@ var _ = Describe("failure attribution", Ordered, func() {
   - name: web
     replicas: 3
     containers: [{name: app, image: nginx}]`},
-		{name: "fail-pvc", reason: "ClaimPending", message: `PersistentVolumeClaim data is Pending: storage class "does-not-exist" does not exist`, spec: `
+		{name: "fail-pvc", reason: "ClaimPending", kstatus: kstatus.FailedStatus, message: `PersistentVolumeClaim data is Pending: storage class "does-not-exist" does not exist`, spec: `
   volumes: [{name: data, size: 1Gi, storageClassName: does-not-exist}]
   components:
   - name: db
     kind: StatefulSet
     containers: [{name: pg, image: postgres, volumeMounts: [{name: data, mountPath: /data}]}]
     volumes: [{name: data, persistentVolume: data}]`},
-		{name: "fail-secret", reason: "CreateContainerConfigError", message: `container app cannot be created: secret "db-creds" not found ` +
+		{name: "fail-secret", reason: "CreateContainerConfigError", kstatus: kstatus.InProgressStatus, stalls: true, message: `container app cannot be created: secret "db-creds" not found ` +
 			`(spec.components[web].containers[app].env[DB_PASSWORD].valueFrom.secretKeyRef): create Secret db-creds in namespace fail-secret, or change that field`, spec: `
   components:
   - name: web
@@ -94,14 +103,14 @@ var _ = Describe("failure attribution", Ordered, func() {
     - name: app
       image: nginx
       env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db-creds, key: password}}}]`},
-		{name: "fail-mount", reason: "FailedMount", message: `volume creds cannot be mounted: secret "db-creds" not found ` +
+		{name: "fail-mount", reason: "FailedMount", kstatus: kstatus.InProgressStatus, message: `volume creds cannot be mounted: secret "db-creds" not found ` +
 			`(spec.components[web].volumes[creds].secret): create Secret db-creds in namespace fail-mount, or change that field`, spec: `
   components:
   - name: web
     annotations: {appstack.dev/simulate: FailedMount}
     containers: [{name: app, image: nginx, volumeMounts: [{name: creds, mountPath: /creds}]}]
     volumes: [{name: creds, secret: db-creds}]`},
-		{name: "fail-dep", reason: "Waiting", message: "web: waiting for db", spec: `
+		{name: "fail-dep", reason: "Waiting", kstatus: kstatus.InProgressStatus, stalls: true, message: "web: waiting for db", spec: `
   components:
   - name: web
     dependsOn: [db]
@@ -109,13 +118,13 @@ var _ = Describe("failure attribution", Ordered, func() {
   - name: db
     annotations: {appstack.dev/simulate: ImagePullBackOff}
     containers: [{name: pg, image: "postgres:nope", ports: [{containerPort: 5432}]}]`},
-		{name: "fail-deadline", reason: "ProgressDeadlineExceeded", message: "Deployment web made no progress for 5s", limit: 25 * time.Second, spec: `
+		{name: "fail-deadline", reason: "ProgressDeadlineExceeded", kstatus: kstatus.FailedStatus, message: "Deployment web made no progress for 5s", limit: 25 * time.Second, spec: `
   components:
   - name: web
     progressDeadlineSeconds: 5
     annotations: {appstack.dev/simulate: NotReady}
     containers: [{name: app, image: nginx}]`},
-		{name: "fail-job", reason: "JobFailed", message: "Job migrate failed: Job has reached the specified backoff limit (BackoffLimitExceeded)", spec: `
+		{name: "fail-job", reason: "JobFailed", kstatus: kstatus.FailedStatus, message: "Job migrate failed: Job has reached the specified backoff limit (BackoffLimitExceeded)", spec: `
   components:
   - name: migrate
     kind: Job
@@ -123,38 +132,38 @@ var _ = Describe("failure attribution", Ordered, func() {
     restartPolicy: Never
     annotations: {appstack.dev/simulate: Fail}
     containers: [{name: app, image: busybox}]`},
-		{name: "fail-sts-psa", reason: "FailedCreate", message: `StatefulSet db cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes`, spec: `
+		{name: "fail-sts-psa", reason: "FailedCreate", kstatus: kstatus.FailedStatus, message: `StatefulSet db cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes`, spec: `
   components:
   - name: db
     kind: StatefulSet
     containers: [{name: pg, image: postgres, volumeMounts: [{name: host, mountPath: /host}]}]
     volumes: [{name: host, hostPath: {path: /var/log}}]`},
-		{name: "fail-ds-psa", reason: "FailedCreate", message: `DaemonSet agent cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes`, spec: `
+		{name: "fail-ds-psa", reason: "FailedCreate", kstatus: kstatus.FailedStatus, message: `DaemonSet agent cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes`, spec: `
   components:
   - name: agent
     kind: DaemonSet
     containers: [{name: agent, image: busybox, volumeMounts: [{name: host, mountPath: /host}]}]
     volumes: [{name: host, hostPath: {path: /var/log}}]`},
-		{name: "fail-oom", reason: "OOMKilled", message: "container app was killed for running out of memory (OOMKilled, exit code 137): " +
+		{name: "fail-oom", reason: "OOMKilled", kstatus: kstatus.InProgressStatus, message: "container app was killed for running out of memory (OOMKilled, exit code 137): " +
 			"raise spec.components[web].containers[app].resources.limits.memory (now 64Mi)", spec: `
   components:
   - name: web
     annotations: {appstack.dev/simulate: OOMKilled}
     containers: [{name: app, image: nginx, resources: {limits: {memory: 64Mi}}}]`},
-		{name: "fail-probe", reason: "ReadinessProbeFailed", message: "container app is not ready: its readiness probe fails: HTTP probe failed with statuscode: 503 " +
+		{name: "fail-probe", reason: "ReadinessProbeFailed", kstatus: kstatus.InProgressStatus, message: "container app is not ready: its readiness probe fails: HTTP probe failed with statuscode: 503 " +
 			"(spec.components[web].containers[app].readinessProbe)", spec: `
   components:
   - name: web
     annotations: {appstack.dev/simulate: ReadinessProbeFailed}
     containers: [{name: app, image: nginx, readinessProbe: {httpGet: {path: /ready, port: 80}}}]`},
-		{name: "fail-evicted", reason: "Evicted", message: "pods were evicted from their node: The node was low on resource: memory; " +
+		{name: "fail-evicted", reason: "Evicted", kstatus: kstatus.FailedStatus, message: "pods were evicted from their node: The node was low on resource: memory; " +
 			"container app used more than it requests: raise spec.components[solo].containers[app].resources.requests", spec: `
   components:
   - name: solo
     kind: Pod
     annotations: {appstack.dev/simulate: Evicted}
     containers: [{name: app, image: nginx}]`},
-		{name: "fail-node", reason: "NodeNotReady", message: "pods are on node appstack-e2e-lost, which is unreachable (NodeStatusUnknown)",
+		{name: "fail-node", reason: "NodeNotReady", kstatus: kstatus.InProgressStatus, message: "pods are on node appstack-e2e-lost, which is unreachable (NodeStatusUnknown)",
 			// The node lifecycle controller waits --node-monitor-grace-period
 			// (kwokctl's 3m20s) after the last heartbeat before it marks the node
 			// Unknown and its pods not ready; the operator's share follows.
@@ -184,7 +193,7 @@ spec:
     nodeSelector: {kubernetes.io/hostname: appstack-e2e-lost}
     tolerations: [{operator: Exists}]
     containers: [{name: app, image: nginx}]`},
-		{name: "fail-metrics", reason: "MetricsUnavailable", limit: 60 * time.Second,
+		{name: "fail-metrics", reason: "MetricsUnavailable", kstatus: kstatus.CurrentStatus, limit: 60 * time.Second,
 			message: "HorizontalPodAutoscaler web cannot read CPU or memory: no metrics API answers " +
 				"(the resource metrics API, APIService v1beta1.metrics.k8s.io does not exist); install metrics-server",
 			setup: func() {
@@ -196,19 +205,19 @@ spec:
   - name: web
     containers: [{name: app, image: nginx, resources: {requests: {cpu: 100m}}}]
     autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50}`},
-		{name: "fail-lb", reason: "LoadBalancerPending", early: true, limit: status.AddressGrace + 30*time.Second,
+		{name: "fail-lb", reason: "LoadBalancerPending", kstatus: kstatus.CurrentStatus, early: true, limit: status.AddressGrace + 30*time.Second,
 			message: "Service unserved of type LoadBalancer has no address after 2m0s: no load-balancer controller in this cluster has served it", spec: `
   components:
   - name: unserved
     containers: [{name: app, image: nginx, ports: [{containerPort: 80}]}]
     service: {type: LoadBalancer}`},
-		{name: "fail-ingress-class", reason: "IngressClassNotFound",
+		{name: "fail-ingress-class", reason: "IngressClassNotFound", kstatus: kstatus.CurrentStatus,
 			message: `Ingress web names IngressClass "does-not-exist", which does not exist: no controller will serve it`, spec: `
   components:
   - name: web
     containers: [{name: app, image: nginx, ports: [{containerPort: 80}]}]
     ingress: {host: shop.example.com, className: does-not-exist}`},
-		{name: "fail-ingress", reason: "IngressPending", early: true, limit: status.AddressGrace + 30*time.Second,
+		{name: "fail-ingress", reason: "IngressPending", kstatus: kstatus.CurrentStatus, early: true, limit: status.AddressGrace + 30*time.Second,
 			message: `Ingress web has no address after 2m0s: no ingress controller in this cluster serves IngressClass "elsewhere"`,
 			setup: func() {
 				apply(`apiVersion: networking.k8s.io/v1
@@ -294,8 +303,39 @@ spec: {controller: example.com/no-such-controller}`)
 					tc.reason, at.Sub(start).Round(time.Second), start.Add(d).Sub(at).Round(time.Second))
 			}
 			AddReportEntry("attributed "+tc.reason, d.Round(100*time.Millisecond).String())
+
+			// What Flux's health check and Helm 4's --wait make of it, within the
+			// same limit of the cause.
+			kd, kmsg := kstatusWithin(tc.name, tc.kstatus, start, limit)
+			GinkgoWriter.Printf("KSTATUS %-20s %-26s %-10s in %-8s %s\n", tc.name, tc.reason, tc.kstatus, kd.Round(100*time.Millisecond), kmsg)
+			AddReportEntry("kstatus "+tc.name+" "+string(tc.kstatus), kd.Round(100*time.Millisecond).String())
+			if tc.kstatus == kstatus.FailedStatus {
+				Expect(kmsg).To(ContainSubstring(tc.message), "kstatus reports the stack's own message")
+			}
 		})
 	}
+
+	It("reads an image that cannot be pulled, or a container that cannot be created, as Failed once it has lasted status.StallGrace", func() {
+		for _, tc := range cases {
+			if !tc.stalls {
+				continue
+			}
+			// The pods of the component in trouble (fail-dep's web waits, unborn).
+			created, err := time.Parse(time.RFC3339, get("pods", "-n", tc.name, "-o", "jsonpath={.items[0].metadata.creationTimestamp}"))
+			Expect(err).NotTo(HaveOccurred())
+			graceEnd := created.Add(status.StallGrace)
+			_, msg := kstatusWithin(tc.name, kstatus.FailedStatus, graceEnd, time.Until(graceEnd)+10*time.Second)
+			// The Stalled condition's transition time says when the operator wrote it
+			// (1 s resolution), however late this spec looks.
+			at, err := time.Parse(time.RFC3339, get("stack", tc.name, "-o", `jsonpath={.status.conditions[?(@.type=="Stalled")].lastTransitionTime}`))
+			Expect(err).NotTo(HaveOccurred())
+			late := at.Sub(graceEnd)
+			GinkgoWriter.Printf("KSTATUS %-20s %-26s Failed     %s after the grace ended (pod created %s) %s\n",
+				tc.name, tc.reason, late, created.Format(time.RFC3339), msg)
+			Expect(late).To(BeNumerically("<=", 10*time.Second), "Stalled written within 10 s of the grace's end")
+			AddReportEntry("kstatus "+tc.name+" Failed after StallGrace", late.String())
+		}
+	})
 
 	It("keeps failing stacks' status byte-identical across three forced full resyncs (operator restarts)", func() {
 		// fail-psa and fail-quota are retried by their ReplicaSets all along, with a
@@ -321,7 +361,8 @@ spec: {controller: example.com/no-such-controller}`)
 		out, err := kubectl("appstack", "status", "fail-pull")
 		Expect(err).To(MatchError(ContainSubstring("exit status 1")))
 		Expect(out).To(ContainSubstring("AppStack fail-pull"))
-		Expect(out).To(MatchRegexp(`web Deployment Progressing 0/1 ImagePullBackOff: container app cannot pull image "nginx:does-not-exist"`))
+		// Past status.StallGrace (the spec before this one waited for it): Failed.
+		Expect(out).To(MatchRegexp(`web Deployment Failed 0/1 ImagePullBackOff: container app cannot pull image "nginx:does-not-exist"`))
 		Expect(out).To(MatchRegexp(`Pod web-\S+ Pending 0/1 ready; app: ImagePullBackOff`))
 		GinkgoWriter.Printf("STATUS TREE (failing):\n%s", out)
 
@@ -349,6 +390,10 @@ spec: {controller: example.com/no-such-controller}`)
 		out, err := kubectl("appstack", "status", "fail-pull", "--wait", "--timeout", "60s")
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(get("stack", "fail-pull", "-o", "jsonpath={.status.components[0].phase} [{.status.components[0].message}]")).To(Equal("Ready []"))
+		res, err := kstatusOf("fail-pull")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Status).To(Equal(kstatus.CurrentStatus), "the Stalled condition goes with the cause: %s", res.Message)
+		Expect(get("stack", "fail-pull", "-o", "jsonpath={.status.conditions[*].type}")).To(Equal("Ready"))
 		Eventually(func() string {
 			return get("events", "-A", "--field-selector", "involvedObject.name=fail-pull,reason=ComponentReady", "-o", "jsonpath={.items[*].message}")
 		}, 10*time.Second, 500*time.Millisecond).Should(ContainSubstring("component web is Ready"))
