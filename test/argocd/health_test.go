@@ -102,7 +102,7 @@ func TestHealthRules(t *testing.T) {
 // nobody checks.
 func TestEveryInputIsTested(t *testing.T) {
 	for _, r := range readRules(t) {
-		var named []string
+		named := make([]string, 0, len(r.tests))
 		for _, tc := range r.tests {
 			named = append(named, filepath.ToSlash(tc.InputPath))
 		}

@@ -40,19 +40,25 @@ end
 
 local hs = {}
 
+-- reported is the message of the Ready condition when its reason is reason (the
+-- operator has acted on what the rule sees), else otherwise.
+local function reported(reason, otherwise)
+  local ready = condition("Ready")
+  if ready ~= nil and ready.reason == reason and ready.message ~= nil and ready.message ~= "" then
+    return ready.message
+  end
+  return otherwise
+end
+
 if obj.metadata.deletionTimestamp ~= nil then
   hs.status = "Progressing"
-  hs.message = "deleting"
-  local c = condition("Reconciling") or condition("Ready")
-  if c ~= nil and c.reason == "Deleting" and c.message ~= nil and c.message ~= "" then
-    hs.message = "deleting: " .. c.message
-  end
+  hs.message = reported("Deleting", "deleting")
   return hs
 end
 
 if obj.spec ~= nil and obj.spec.paused == true then
   hs.status = "Suspended"
-  hs.message = "spec.paused is true: the operator applies and prunes nothing until it is false"
+  hs.message = reported("Suspended", "paused: spec.paused is true")
   return hs
 end
 
