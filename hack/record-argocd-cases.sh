@@ -5,9 +5,10 @@
 # cluster, the operator of this tree (run as a process) brings it to the state, and
 # `kubectl get appstack NAME -o yaml` (without managedFields) is saved. Re-record
 # after changing what the operator writes in status, then check the expectations in
-# health_test.yaml against the new files (git diff shows what moved).
+# health_test.yaml against the new files (git diff shows what moved; the RolledBack
+# message names the time of the rollback, so its expectation moves every time).
 #
-#   hack/record-argocd-cases.sh                    every case (about 4 minutes once built)
+#   hack/record-argocd-cases.sh                    every case (about 2 minutes once built)
 #   CASES="healthy rolledback" hack/record-argocd-cases.sh
 #
 # Environment: CLUSTER_NAME (argocd-cases; created and deleted here unless
@@ -147,13 +148,14 @@ case_nsconflict() {
   record degraded-namespaceconflict.yaml intruder "its namespace exists and was not handed to it"
 }
 
+hostpath() { # hostpath: a component whose pods Pod Security baseline refuses (a hostPath volume)
+  printf '%s\n' '  components:' '  - name: web' \
+    '    containers: [{name: app, image: "nginx:1.27", volumeMounts: [{name: host, mountPath: /host}]}]' \
+    '    volumes: [{name: host, hostPath: {path: /var/log}}]'
+}
+
 case_failedcreate() {
-  stack hostpath <<'YAML'
-  components:
-  - name: web
-    containers: [{name: app, image: "nginx:1.27", volumeMounts: [{name: host, mountPath: /host}]}]
-    volumes: [{name: host, hostPath: {path: /var/log}}]
-YAML
+  hostpath | stack hostpath
   wait_for hostpath Stalled=True/FailedCreate
   record degraded-failedcreate.yaml hostpath "its pods are refused by Pod Security baseline (a hostPath volume)"
 }
@@ -207,12 +209,7 @@ case_legacy() {
   (cd "$WORK/legacy" && CGO_ENABLED=0 go build -o "$BIN/manager-argocd-legacy" ./cmd)
   stop_operator
   start_operator "$BIN/manager-argocd-legacy"
-  stack legacy <<'YAML'
-  components:
-  - name: web
-    containers: [{name: app, image: "nginx:1.27", volumeMounts: [{name: host, mountPath: /host}]}]
-    volumes: [{name: host, hostPath: {path: /var/log}}]
-YAML
+  hostpath | stack legacy
   wait_for legacy Ready=False/FailedCreate
   record progressing-legacy.yaml legacy "written by the operator at $LEGACY_REV, older than Stalled and Reconciling: pods refused by Pod Security"
   stop_operator
@@ -226,10 +223,10 @@ for c in $CASES; do
 done
 mkdir -p "$OUT"
 REAL_NODE=0 KUBECONFIG_OUT=$KUBECONFIG "$ROOT/hack/dev-cluster.sh" up
-kubectl apply --server-side -f "$ROOT/config/crd/bases" >/dev/null
-# A CRD has no status for a moment after it is created, and kubectl wait fails on that.
-for _ in $(seq 50); do
-  kubectl wait --for=condition=Established crd/appstacks.apps.appstack.dev --timeout=10s >/dev/null 2>&1 && break
+kubectl apply --server-side -k "$ROOT/config/crd" >/dev/null
+deadline=$((SECONDS + 30))
+until kubectl get appstacks >/dev/null 2>&1; do
+  ((SECONDS < deadline)) || die "the apiserver does not serve AppStacks 30s after the CRD was applied"
   sleep 0.2
 done
 log "building the operator of this tree"

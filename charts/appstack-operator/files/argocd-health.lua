@@ -69,27 +69,18 @@ if obj.status == nil or obj.status.observedGeneration == nil or obj.status.obser
   return hs
 end
 
-local stalled = condition("Stalled")
-if stalled ~= nil and stalled.status == "True" then
-  hs.status = "Degraded"
-  hs.message = said(stalled)
-  return hs
+-- The condition of these that is True decides (the operator sets at most one of
+-- them True; the order only matters for a status that breaks that).
+for _, decides in ipairs({{"Stalled", "Degraded"}, {"Ready", "Healthy"}, {"Reconciling", "Progressing"}}) do
+  local c = condition(decides[1])
+  if c ~= nil and c.status == "True" then
+    hs.status = decides[2]
+    hs.message = said(c)
+    return hs
+  end
 end
 
 local ready = condition("Ready")
-if ready ~= nil and ready.status == "True" then
-  hs.status = "Healthy"
-  hs.message = said(ready)
-  return hs
-end
-
-local reconciling = condition("Reconciling")
-if reconciling ~= nil and reconciling.status == "True" then
-  hs.status = "Progressing"
-  hs.message = said(reconciling)
-  return hs
-end
-
 hs.status = "Progressing"
 if ready ~= nil then
   hs.message = said(ready)
