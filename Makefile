@@ -72,6 +72,12 @@ tools-envtest:
 tools-gen:
 	hack/tools.sh controller-gen
 
+# Flux (source-controller, kustomize-controller, their CRDs) and the Git server of
+# the e2e specs labelled gitops (test/utils/flux.go).
+.PHONY: tools-flux
+tools-flux:
+	hack/tools.sh flux
+
 .PHONY: tools-promtool
 tools-promtool:
 	hack/tools.sh promtool
@@ -132,7 +138,7 @@ test-rules: tools-promtool ## The chart's alert rules: promtool check rules, and
 	go test -tags rules ./test/rules/ -count=1 -v
 
 .PHONY: test-e2e
-test-e2e: tools-cluster tools-real-node tools-envtest manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
+test-e2e: tools-cluster tools-real-node tools-envtest tools-flux manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 45m -v -ginkgo.v $(GO_TEST_FLAGS)
 
 # Deleting the CRD deletes every stack of the cluster, so those specs (label

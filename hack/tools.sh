@@ -7,7 +7,9 @@
 #   hack/tools.sh etcd helm  build just those groups
 #
 # Groups: etcd, kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler),
-# kwok (kwok, kwokctl), controller-gen, helm, kustomize, golangci-lint, promtool. Not in the
+# kwok (kwok, kwokctl), controller-gen, helm, kustomize, golangci-lint, promtool, flux
+# (source-controller, kustomize-controller, gitserver and their CRDs in bin/flux-crds,
+# for the e2e specs labelled gitops: test/utils/flux.go). Not in the
 # default set, built by `hack/real-node.sh tools` (make tools-real-node) where the real node can run:
 # node (kubelet, kube-proxy, appstack-cri), coredns, real-node (the egress CONNECT
 # proxy of hack/tools/real-node), metrics-server (run beside the real node, serving
@@ -65,6 +67,13 @@ spec() {
     # therefore cannot be tidied; change the pin with
     #   go build -mod=mod -tags remove_all_sd github.com/prometheus/prometheus/cmd/promtool
     promtool) echo "promtool|-s -w -X github.com/prometheus/common/version.Version=3.16.0 -X github.com/prometheus/common/version.BuildDate=20261105-15:06:51|github.com/prometheus/prometheus/cmd/promtool=promtool" ;;
+    # Flux's source-controller and kustomize-controller of one Flux release (v2.9), the
+    # newest that builds with this Go without a toolchain switch, and the e2e
+    # suite's Git server (hack/tools/flux/gitserver). Their main packages are their
+    # modules' roots; the go.mod carries the replace directives of theirs. `go mod
+    # tidy` there stops at a module that only source-controller's own tests import,
+    # which the Go module proxy does not serve: change the pins with `go mod tidy -e`.
+    flux) echo "flux|-s -w|github.com/fluxcd/source-controller=source-controller github.com/fluxcd/kustomize-controller=kustomize-controller ./gitserver=gitserver" ;;
     # Opt-in groups for the real node (hack/real-node.sh); not in ALL.
     node) echo "node|$(kube_ldflags)|k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy ./cri=appstack-cri" ;;
     coredns) echo "coredns|-s -w|github.com/coredns/coredns=coredns" ;;
@@ -75,7 +84,7 @@ spec() {
   esac
 }
 
-ALL=(etcd kubernetes kwok controller-gen helm kustomize golangci-lint promtool)
+ALL=(etcd kubernetes kwok controller-gen helm kustomize golangci-lint promtool flux)
 
 # Build tags of a group, when it needs any.
 build_tags() {
@@ -84,8 +93,39 @@ build_tags() {
   esac
 }
 
+# The group's own sources (commands in its module directory) that its stamp covers;
+# nothing for the groups whose stamps were made without them.
+local_sources() {
+  case "$1" in
+    flux) cat "$ROOT"/hack/tools/flux/gitserver/*.go ;;
+  esac
+}
+
+# What a group puts in bin/ besides its binaries, and how: the Flux controllers'
+# CRDs (config/crd/bases of their modules, at the versions go.mod pins), which the
+# e2e suite applies from bin/flux-crds.
+extra_outputs() {
+  case "$1" in
+    flux) echo flux-crds ;;
+  esac
+}
+build_extras() {
+  local dir=$2 out=$BIN/flux-crds mod moddir
+  case "$1" in
+    flux)
+      rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+      for mod in github.com/fluxcd/source-controller github.com/fluxcd/kustomize-controller; do
+        moddir=$(cd "$dir" && go mod download "$mod" && go list -m -f '{{.Dir}}' "$mod")
+        cp "$moddir"/config/crd/bases/*.yaml "$out.tmp/"
+      done
+      chmod 644 "$out.tmp"/*.yaml
+      rm -rf "$out" && mv "$out.tmp" "$out"
+      ;;
+  esac
+}
+
 build_group() {
-  local group=$1 s dir ldflags tags pkgs stamp want pkg out missing=0 start from
+  local group=$1 s dir ldflags tags pkgs stamp want pkg out extra missing=0 start from
   s=$(spec "$group")
   tags=$(build_tags "$group")
   dir=$ROOT/hack/tools/${s%%|*}
@@ -94,10 +134,13 @@ build_group() {
   pkgs=${s#*|}
   # The stamp covers the pinned module set, the flags (the tags only when there are
   # any, so the other groups' stamps stay as they were) and the Go version.
-  want=$(cat "$dir/go.mod" "$dir/go.sum" <(echo "$ldflags") <(echo "${tags:+-tags $tags}" | grep .) <(go env GOVERSION) | sha256sum | cut -c1-16)
+  want=$(cat "$dir/go.mod" "$dir/go.sum" <(echo "$ldflags") <(echo "${tags:+-tags $tags}" | grep .) <(go env GOVERSION) <(local_sources "$group") | sha256sum | cut -c1-16)
   stamp=$STAMPS/$group
   for pkg in $pkgs; do
     [[ -x $BIN/${pkg#*=} ]] || missing=1
+  done
+  for extra in $(extra_outputs "$group"); do
+    [[ -e $BIN/$extra ]] || missing=1
   done
   if [[ $missing == 0 && -f $stamp && $(cat "$stamp") == "$want" ]]; then
     return 0
@@ -114,6 +157,7 @@ build_group() {
     fi
     mv "$out.tmp" "$out"
   done
+  build_extras "$group" "$dir"
   echo "$want" >"$stamp"
   echo "==> $group built in $(($(date +%s) - start))s"
 }
