@@ -4,8 +4,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -14,27 +18,88 @@ import (
 	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
-// gitopsNamespace holds what the gitops specs' repository applies.
-const gitopsNamespace = "gitops"
-
-// configMapDoc is a ConfigMap in the gitops namespace with one key, as a file in
-// Git.
-func configMapDoc(name, value string) string {
-	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: " + gitopsNamespace +
-		"\ndata:\n  value: " + value + "\n"
-}
-
-// A real Flux (source-controller and kustomize-controller as processes, a Git
-// server on loopback; test/utils/flux.go) applies a repository to the cluster as
-// a GitOps user's would.
-var _ = Describe("Flux applies what Git holds", Ordered, Label("gitops"), func() {
-	const source, kustomization = "gitops", "gitops"
+// Stacks delivered by a real Flux (source-controller and kustomize-controller as
+// processes, built from their Go modules by hack/tools.sh flux, and a Git server
+// on loopback; test/utils/flux.go) from a repository, as a GitOps user's are: the
+// Kustomization (wait, prune) waits on the stacks' health with kstatus, fails
+// with a stack's own message as soon as it stalls, prunes a stack removed from
+// Git without losing its retained data, and at rest neither Flux nor the operator
+// writes anything (docs/gitops.md).
+var _ = Describe("GitOps with a real Flux", Ordered, Label("gitops"), func() {
+	const source = "stacks"
 	var (
 		flux *utils.Flux
 		repo *utils.GitRepo
+		// The GitRepository looks for new commits every poll; the Kustomization
+		// applies again every interval, and waits up to its timeout.
+		poll = 5 * time.Second
+		ks   = utils.Kustomization{Namespace: utils.FluxNamespace, Name: "stacks", Source: source,
+			Interval: 20 * time.Second, Timeout: 3 * time.Minute, Prune: true, Wait: true}
+		files = map[string]string{}
+		// The file written through gitops-data's retained claim, and the claim.
+		token, claim string
 	)
 
+	// gitops-web runs on kwok nodes; gitops-data keeps a file on a retained
+	// claim, on the real node where the cluster has one.
+	web := func(volume string) string {
+		return `apiVersion: apps.appstack.dev/v1alpha1
+kind: AppStack
+metadata: {name: gitops-web}
+spec:
+  components:
+  - name: web
+    replicas: 2
+    containers: [{name: app, image: nginx, ports: [{containerPort: 80}]` + volume + `
+`
+	}
+	data := func() string {
+		s := header("gitops-data") + `  - name: web
+    # The pool's hostPath directories belong to root; the testserver runs as 65532.
+    securityContext: {runAsUser: 0}
+    containers:
+    - name: web
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-quiet, -dir, /data]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+      volumeMounts: [{name: data, mountPath: /data}]
+    volumes: [{name: data, persistentVolume: data}]
+`
+		if realNode != "" {
+			s += pin
+		}
+		return s + "  volumes:\n  - {name: data, size: 1Gi}\n"
+	}
+
+	commit := func(message string) (string, time.Time) {
+		GinkgoHelper()
+		sha, err := repo.Commit(files, message)
+		Expect(err).NotTo(HaveOccurred())
+		GinkgoWriter.Printf("GITOPS commit %.12s %q: %s\n", sha, message, strings.Join(slices.Sorted(maps.Keys(files)), ", "))
+		return sha, time.Now()
+	}
+	// kustomization waits until the Kustomization has tried revision sha and its
+	// Ready condition's status is want, and returns the condition.
+	kustomization := func(sha, want string, limit time.Duration) utils.FluxCondition {
+		GinkgoHelper()
+		var ready utils.FluxCondition
+		Eventually(func(g Gomega) {
+			st, err := cluster.FluxStatus("kustomization", utils.FluxNamespace, ks.Name)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(st.LastAttemptedRevision).To(Equal(utils.FluxRevision(utils.GitBranch, sha)))
+			c, ok := st.Condition("Ready")
+			g.Expect(ok).To(BeTrue(), "no Ready condition yet")
+			g.Expect(c.ObservedGeneration).To(Equal(st.Generation))
+			g.Expect(c.Status).To(Equal(want), "%s: %s", c.Reason, c.Message)
+			ready = c
+		}).WithTimeout(limit).WithPolling(200*time.Millisecond).Should(Succeed(), "Kustomization %s at %.12s", ks.Name, sha)
+		return ready
+	}
+
 	BeforeAll(func(ctx SpecContext) {
+		manifests = GinkgoT().TempDir()
 		workdir := filepath.Join(root, "bin", clusterName+".flux")
 		Expect(os.RemoveAll(workdir)).To(Succeed())
 		start, cancel := context.WithTimeout(ctx, 3*time.Minute)
@@ -43,18 +108,17 @@ var _ = Describe("Flux applies what Git holds", Ordered, Label("gitops"), func()
 		flux, err = cluster.StartFlux(start, workdir)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(flux.Stop)
-		GinkgoWriter.Printf("Flux started in %s (git server %s, logs in %s)\n", flux.Started.Round(time.Millisecond), flux.GitURL, workdir)
-		AddReportEntry("Flux start", flux.Started.String())
-
-		repo, err = flux.NewGitRepo("gitops")
+		GinkgoWriter.Printf("GITOPS Flux started in %s (git server %s, logs in %s)\n", flux.Started.Round(time.Millisecond), flux.GitURL, workdir)
+		AddReportEntry("Flux start", flux.Started.Round(time.Millisecond).String())
+		repo, err = flux.NewGitRepo(source)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(kubectl("create", "namespace", gitopsNamespace)).Error().NotTo(HaveOccurred())
-		// Before Flux stops (cleanups run last in, first out): the objects' finalizers
-		// need their controllers; deleting the Kustomization prunes what it applied.
+		// Before Flux stops (cleanups run last in, first out): deleting the
+		// Kustomization prunes the stacks it applied.
 		DeferCleanup(func() {
-			_, _ = kubectl("delete", "kustomization", kustomization, "-n", utils.FluxNamespace, "--ignore-not-found", "--timeout=60s")
+			_, _ = kubectl("delete", "kustomization", ks.Name, "-n", utils.FluxNamespace, "--ignore-not-found", "--timeout=120s")
 			_, _ = kubectl("delete", "gitrepository", source, "-n", utils.FluxNamespace, "--ignore-not-found", "--timeout=60s")
-			_, _ = kubectl("delete", "namespace", gitopsNamespace, "--ignore-not-found", "--wait=false")
+			deleteStack("gitops-web", "gitops-web")
+			deleteStack("gitops-data", "gitops-data")
 		})
 	})
 
@@ -64,51 +128,111 @@ var _ = Describe("Flux applies what Git holds", Ordered, Label("gitops"), func()
 		}
 	})
 
-	// readyAt waits until the Kustomization is Ready at revision and returns the
-	// time it took since start.
-	readyAt := func(revision string, start time.Time) time.Duration {
-		GinkgoHelper()
-		Eventually(func(g Gomega) {
-			st, err := cluster.FluxStatus("kustomization", utils.FluxNamespace, kustomization)
-			g.Expect(err).NotTo(HaveOccurred())
-			_, err = st.Ready()
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(st.LastAppliedRevision).To(Equal(revision))
-		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
-		return time.Since(start)
-	}
-
-	It("applies a commit: the Kustomization (wait, prune) is Ready at the commit's revision", func() {
-		sha, err := repo.Commit(map[string]string{
-			"gone.yaml": configMapDoc("gone", "one"),
-			"kept.yaml": configMapDoc("kept", "one"),
-		}, "two ConfigMaps")
-		Expect(err).NotTo(HaveOccurred())
-		start := time.Now()
+	It("is Ready when the stacks it holds are Ready, not before", func() {
+		files["web.yaml"], files["data.yaml"] = web("}]"), data()
+		sha, at := commit("two stacks")
 		Expect(cluster.ApplyFile(filepath.Join(flux.Workdir, "flux-objects.yaml"),
-			utils.GitRepositoryManifest(utils.FluxNamespace, source, repo.URL, 10*time.Second)+"---\n"+
-				utils.Kustomization{Namespace: utils.FluxNamespace, Name: kustomization, Source: source,
-					Interval: 10 * time.Second, Timeout: time.Minute, Prune: true, Wait: true}.Manifest())).To(Succeed())
+			utils.GitRepositoryManifest(utils.FluxNamespace, source, repo.URL, poll)+"---\n"+ks.Manifest())).To(Succeed())
+		c := kustomization(sha, "True", 3*time.Minute)
+		took := time.Since(at)
+		// kstatus waited on the stacks: when Flux says Ready, they are.
+		for _, s := range []string{"gitops-web", "gitops-data"} {
+			Expect(get("stack", s, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)).To(Equal("True"), s)
+		}
+		GinkgoWriter.Printf("GITOPS Kustomization Ready %s after the commit: %s\n", took.Round(100*time.Millisecond), c.Message)
+		AddReportEntry("Kustomization Ready after the first commit", took.Round(100*time.Millisecond).String())
 
-		took := readyAt(utils.FluxRevision(utils.GitBranch, sha), start)
-		GinkgoWriter.Printf("Kustomization Ready at %s %s after the apply\n", sha[:12], took.Round(time.Millisecond))
-		AddReportEntry("time to Ready", took.String())
-		st, err := cluster.FluxStatus("gitrepository", utils.FluxNamespace, source)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(st.ArtifactRevision).To(Equal(utils.FluxRevision(utils.GitBranch, sha)))
-		Expect(kubectl("get", "configmap", "gone", "kept", "-n", gitopsNamespace, "-o", "jsonpath={.items[*].data.value}")).
-			To(Equal("one one"))
+		claim = get("pvc", "data", "-n", "gitops-data", "-o", "jsonpath={.metadata.uid}")
+		if realNode != "" {
+			token = fmt.Sprintf("written under Flux at %s", time.Now().UTC().Format(time.RFC3339Nano))
+			Expect(sh("gitops-data", podOf("gitops-data", "web"), "web", `echo "`+token+`" >/data/proof.txt`)).Error().NotTo(HaveOccurred())
+		}
 	})
 
-	It("prunes what a later commit removes, and applies what it changes", func() {
-		sha, err := repo.Commit(map[string]string{"kept.yaml": configMapDoc("kept", "two")}, "drop the ConfigMap gone")
-		Expect(err).NotTo(HaveOccurred())
-		start := time.Now()
-		took := readyAt(utils.FluxRevision(utils.GitBranch, sha), start)
-		Expect(kubectl("get", "configmap", "gone", "-n", gitopsNamespace, "--ignore-not-found", "-o", "name")).To(BeEmpty(),
-			"a Ready Kustomization with prune: true has deleted what the commit removed")
-		Expect(kubectl("get", "configmap", "kept", "-n", gitopsNamespace, "-o", "jsonpath={.data.value}")).To(Equal("two"))
-		GinkgoWriter.Printf("pruned at %s %s after the push (GitRepository interval 10s)\n", sha[:12], took.Round(time.Millisecond))
-		AddReportEntry("time to prune", took.String())
+	It("writes nothing at rest across two of Flux's intervals, nor does the operator", func() {
+		log := filepath.Join(flux.Workdir, "kustomize-controller.log")
+		reconciles := func() int {
+			b, err := os.ReadFile(log)
+			Expect(err).NotTo(HaveOccurred())
+			return strings.Count(string(b), "Reconciliation finished")
+		}
+		before, start := reconciles(), time.Now()
+		time.Sleep(2*ks.Interval + 5*time.Second)
+		reconciled := reconciles() - before
+		writes, events := writesSince(start)
+		GinkgoWriter.Printf("GITOPS at rest for %s: Flux applied the stacks again %d times; writes by the operator and Flux: %v; "+
+			"besides, Flux's own events on its Kustomization: %v\n", time.Since(start).Round(time.Second), reconciled, writes, events)
+		Expect(reconciled).To(BeNumerically(">=", 2), "Flux applied the stacks again at its interval, twice")
+		Expect(writes).To(BeEmpty(), "neither writes a stack, a child or a Flux object at rest")
+		for key := range events {
+			Expect(key).To(HavePrefix("kustomize-controller "), "only Flux's 'Reconciliation finished' event, which it records at every interval")
+		}
+		AddReportEntry("writes at rest (operator + Flux, two intervals, events aside)", fmt.Sprint(len(writes)))
+	})
+
+	It("fails with the stack's own message within 30 s of a commit that breaks it, not at its timeout", func() {
+		// A hostPath volume: Pod Security (baseline) refuses the pods, the stack is
+		// Stalled, kstatus reads Failed and Flux stops waiting.
+		files["web.yaml"] = web(", volumeMounts: [{name: host, mountPath: /host}]}]\n    volumes: [{name: host, hostPath: {path: /var/log}}]")
+		sha, at := commit("web mounts a hostPath")
+		c := kustomization(sha, "False", 30*time.Second)
+		took := time.Since(at)
+		stalled := get("stack", "gitops-web", "-o", `jsonpath={.status.conditions[?(@.type=="Stalled")].message}`)
+		Expect(stalled).To(ContainSubstring(`violates PodSecurity "baseline:latest": hostPath volumes`))
+		Expect(c.Message).To(ContainSubstring(stalled), "Flux reports the stack's own message")
+		GinkgoWriter.Printf("GITOPS Kustomization failed %s after the commit (its timeout is %s): %s: %s\n",
+			took.Round(100*time.Millisecond), ks.Timeout, c.Reason, c.Message)
+		AddReportEntry("Kustomization failed after a breaking commit", took.Round(100*time.Millisecond).String())
+	})
+
+	It("prunes a stack removed from Git; its retained data stays and comes back with it", func() {
+		files["web.yaml"] = web("}]")
+		delete(files, "data.yaml")
+		sha, at := commit("web mended; data removed")
+		kustomization(sha, "True", 2*time.Minute)
+		Eventually(func() (string, error) {
+			return cluster.KubectlQuiet("get", "stack", "gitops-data", "--ignore-not-found", "-o", "name")
+		}).WithTimeout(time.Minute).WithPolling(200 * time.Millisecond).Should(BeEmpty())
+		GinkgoWriter.Printf("GITOPS stack gitops-data pruned %s after the commit\n", time.Since(at).Round(100*time.Millisecond))
+		Expect(get("pvc", "data", "-n", "gitops-data", "-o", "jsonpath={.metadata.uid} {.status.phase}")).To(Equal(claim + " Bound"))
+		Expect(get("deployments", "-n", "gitops-data", "-o", "name")).To(BeEmpty())
+
+		files["data.yaml"] = data()
+		sha, _ = commit("data back")
+		kustomization(sha, "True", 3*time.Minute)
+		Expect(get("pvc", "data", "-n", "gitops-data", "-o", "jsonpath={.metadata.uid}")).To(Equal(claim))
+		if realNode == "" {
+			say("gitops: stack gitops-data pruned by Flux and committed again: claim %s taken back (no real node: no file to read)", claim)
+			return
+		}
+		out := strings.TrimSpace(fetch("gitops-data", podOf("gitops-data", "web"), "web", "cat /data/proof.txt"))
+		Expect(out).To(Equal(token))
+		say("gitops: stack gitops-data pruned by Flux and committed again: claim %s taken back, the file reads %q", claim, out)
 	})
 })
+
+// writesSince counts the writes the operator and Flux's controllers made since t,
+// by user agent, verb, resource and object: events apart from the rest.
+func writesSince(t time.Time) (writes, events map[string]int) {
+	GinkgoHelper()
+	writes, events = map[string]int{}, map[string]int{}
+	Expect(utils.ReadAudit(cluster.AuditLog(), func(ev utils.AuditEvent) {
+		ua, _, _ := strings.Cut(ev.UserAgent, "/")
+		if ev.StageTimestamp.Before(t) || (ua != "appstack-operator" && ua != "kustomize-controller" && ua != "source-controller") {
+			return
+		}
+		ref := ev.ObjectRef
+		// Flux compares by server-side apply dry runs (dryRun=All), which store
+		// nothing; reviews store nothing either.
+		if strings.Contains(ev.RequestURI, "dryRun=All") || ref.Resource == "tokenreviews" || ref.Resource == "subjectaccessreviews" {
+			return
+		}
+		key := fmt.Sprintf("%s %s %s %s/%s", ua, ev.Verb, strings.TrimSuffix(ref.Resource+"/"+ref.Subresource, "/"), ref.Namespace, ref.Name)
+		if ref.Resource == "events" {
+			events[key]++
+			return
+		}
+		writes[key]++
+	})).To(Succeed())
+	return writes, events
+}

@@ -19,7 +19,9 @@ func AuditLog(cluster string) string {
 
 // AuditEvent is what the suites read of one line of the audit log.
 type AuditEvent struct {
-	Verb           string    `json:"verb"`
+	Verb string `json:"verb"`
+	// RequestURI tells a dry run (dryRun=All), which writes nothing.
+	RequestURI     string    `json:"requestURI"`
 	UserAgent      string    `json:"userAgent"`
 	Stage          string    `json:"stage"`
 	StageTimestamp time.Time `json:"stageTimestamp"`
