@@ -73,19 +73,22 @@ func warning(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) 
 // after every rollout).
 var metricsFetch = regexp.MustCompile(`unable to fetch metrics from (resource|custom|external) metrics API`)
 
+// noMetricsAPI tells an autoscaler's condition that says a metrics API did not
+// answer at all.
+func noMetricsAPI(cond *autoscalingv2.HorizontalPodAutoscalerCondition) bool {
+	return strings.HasPrefix(cond.Reason, "FailedGet") && metricsFetch.MatchString(cond.Message)
+}
+
 func metricsUnavailable(c *appstackv1.Component, obs Observed) (string, string, bool) {
 	hpa := obs.Autoscaler
 	if hpa == nil {
 		return "", "", false
 	}
 	for _, cond := range hpa.Status.Conditions {
-		if cond.Type != autoscalingv2.ScalingActive || cond.Status != corev1.ConditionFalse || !strings.HasPrefix(cond.Reason, "FailedGet") {
+		if cond.Type != autoscalingv2.ScalingActive || cond.Status != corev1.ConditionFalse || !noMetricsAPI(&cond) {
 			continue
 		}
 		m := metricsFetch.FindStringSubmatch(cond.Message)
-		if m == nil {
-			continue
-		}
 		if m[1] != "resource" {
 			return ReasonMetricsUnavailable, fmt.Sprintf("HorizontalPodAutoscaler %s cannot read metrics: no %s metrics API answers "+
 				"(%s); install the adapter that serves it — until then the replicas stay where they are%s",
@@ -121,7 +124,7 @@ func inactive(obs Observed) *autoscalingv2.HorizontalPodAutoscalerCondition {
 	for i := range obs.Autoscaler.Status.Conditions {
 		cond := &obs.Autoscaler.Status.Conditions[i]
 		if cond.Type != autoscalingv2.ScalingActive || cond.Status != corev1.ConditionFalse ||
-			cond.Reason == "" || cond.Reason == "ScalingDisabled" || metricsFetch.MatchString(cond.Message) {
+			cond.Reason == "" || cond.Reason == "ScalingDisabled" || noMetricsAPI(cond) {
 			continue
 		}
 		return cond
