@@ -684,8 +684,10 @@ type ComponentStatus struct {
 	ReadyReplicas int32 `json:"readyReplicas"`
 	// reason is why the component is not Ready, in one word (ImagePullBackOff,
 	// Unschedulable, FailedCreate, Waiting, ...); on a Ready component, a warning
-	// that does not stop it serving (MetricsUnavailable, LoadBalancerPending,
-	// IngressClassNotFound, IngressPending); else empty.
+	// that does not stop it serving (MetricsUnavailable, the reason of an
+	// autoscaler that cannot compute a replica count such as
+	// FailedGetResourceMetric, LoadBalancerPending, IngressClassNotFound,
+	// IngressPending); else empty.
 	// +optional
 	Reason string `json:"reason,omitempty"`
 	// message says why the component is not Ready (or what its warning is), naming

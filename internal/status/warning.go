@@ -3,6 +3,7 @@ package status
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,12 +38,28 @@ const AddressGrace = 2 * time.Minute
 // HorizontalPodAutoscalers read CPU and memory from (metrics-server serves it).
 const MetricsAPIService = "v1beta1.metrics.k8s.io"
 
+// AutoscalerGrace is how long a HorizontalPodAutoscaler may say that it cannot
+// compute a replica count (ScalingActive False) before the stack says so, counted
+// from the condition's own lastTransitionTime (so a restart of the operator does not
+// start it again). Every rollout or scale-up brings pods that have no metrics yet:
+// metrics-server scrapes each kubelet every 60 s by default and needs two scrapes of
+// a pod for a CPU rate, and the autoscaler also ignores a sample taken within one
+// window of the pod turning ready — its "did not receive metrics for targeted pods
+// (pods might be unready)" lasts one to two and a half minutes. Three minutes, like
+// ClaimGrace, leaves that room and still names an autoscaler that will never scale
+// soon after it is created.
+const AutoscalerGrace = 3 * time.Minute
+
 // warning finds what does not work of a component that is Ready, in this order: an
-// autoscaler that cannot fetch metrics, a LoadBalancer Service without an address
-// after AddressGrace, an Ingress whose class does not exist (at once) or that has no
-// address after AddressGrace.
+// autoscaler that cannot fetch metrics (no metrics API, at once), an autoscaler
+// that cannot compute a replica count past AutoscalerGrace, a LoadBalancer Service
+// without an address after AddressGrace, an Ingress whose class does not exist (at
+// once) or that has no address after AddressGrace.
 func warning(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) (string, string, bool) {
 	if r, m, ok := metricsUnavailable(c, obs); ok {
+		return r, m, true
+	}
+	if r, m, ok := autoscalerInactive(stack, c, obs); ok {
 		return r, m, true
 	}
 	if r, m, ok := loadBalancerPending(stack, c, obs); ok {
@@ -56,41 +73,139 @@ func warning(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) 
 // after every rollout).
 var metricsFetch = regexp.MustCompile(`unable to fetch metrics from (resource|custom|external) metrics API`)
 
+// noMetricsAPI tells an autoscaler's condition that says a metrics API did not
+// answer at all.
+func noMetricsAPI(cond *autoscalingv2.HorizontalPodAutoscalerCondition) bool {
+	return strings.HasPrefix(cond.Reason, "FailedGet") && metricsFetch.MatchString(cond.Message)
+}
+
 func metricsUnavailable(c *appstackv1.Component, obs Observed) (string, string, bool) {
 	hpa := obs.Autoscaler
 	if hpa == nil {
 		return "", "", false
 	}
 	for _, cond := range hpa.Status.Conditions {
-		if cond.Type != autoscalingv2.ScalingActive || cond.Status != corev1.ConditionFalse || !strings.HasPrefix(cond.Reason, "FailedGet") {
+		if cond.Type != autoscalingv2.ScalingActive || cond.Status != corev1.ConditionFalse || !noMetricsAPI(&cond) {
 			continue
 		}
 		m := metricsFetch.FindStringSubmatch(cond.Message)
-		if m == nil {
-			continue
-		}
-		replicas := ""
-		if c.Autoscaling != nil {
-			replicas = fmt.Sprintf(" (autoscaling.minReplicas %d or what it last set)", ptr.Deref(c.Autoscaling.MinReplicas, 1))
-		}
 		if m[1] != "resource" {
 			return ReasonMetricsUnavailable, fmt.Sprintf("HorizontalPodAutoscaler %s cannot read metrics: no %s metrics API answers "+
 				"(%s); install the adapter that serves it — until then the replicas stay where they are%s",
-				hpa.Name, m[1], cond.Reason, replicas), true
+				hpa.Name, m[1], cond.Reason, staysAt(c)), true
 		}
 		api := "the resource metrics API"
 		if obs.MetricsAPI != "" {
 			api += ", " + obs.MetricsAPI
 		}
 		return ReasonMetricsUnavailable, fmt.Sprintf("HorizontalPodAutoscaler %s cannot read CPU or memory: no metrics API answers (%s); "+
-			"install metrics-server — until then the replicas stay where they are%s", hpa.Name, api, replicas), true
+			"install metrics-server — until then the replicas stay where they are%s", hpa.Name, api, staysAt(c)), true
 	}
 	return "", "", false
 }
 
+// staysAt says where the replicas of an autoscaled component stay while its
+// autoscaler cannot scale.
+func staysAt(c *appstackv1.Component) string {
+	if c.Autoscaling == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (autoscaling.minReplicas %d or what it last set)", ptr.Deref(c.Autoscaling.MinReplicas, 1))
+}
+
+// inactive is the autoscaler's ScalingActive condition when it says that the
+// autoscaler cannot compute a replica count, for a reason other than a metrics API
+// that does not answer (metricsUnavailable) and other than a target scaled to zero
+// on purpose (ScalingDisabled); nil otherwise.
+func inactive(obs Observed) *autoscalingv2.HorizontalPodAutoscalerCondition {
+	if obs.Autoscaler == nil {
+		return nil
+	}
+	for i := range obs.Autoscaler.Status.Conditions {
+		cond := &obs.Autoscaler.Status.Conditions[i]
+		if cond.Type != autoscalingv2.ScalingActive || cond.Status != corev1.ConditionFalse ||
+			cond.Reason == "" || cond.Reason == "ScalingDisabled" || noMetricsAPI(cond) {
+			continue
+		}
+		return cond
+	}
+	return nil
+}
+
+// autoscalerInactive names an autoscaler that has not computed a replica count for
+// AutoscalerGrace — no metrics for its pods (nodes metrics-server cannot scrape, as
+// kwok's simulated ones), pods without the requests its target is a percentage of,
+// a selector it cannot use — with the autoscaler's own reason and its message, less
+// what changes from one attempt to the next (autoscalerMessage).
+func autoscalerInactive(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) (string, string, bool) {
+	cond := inactive(obs)
+	if cond == nil || !pastGrace(obs, cond.LastTransitionTime.Time, AutoscalerGrace) {
+		return "", "", false
+	}
+	hpa, ns := obs.Autoscaler.Name, render.NamespaceName(stack)
+	msg := autoscalerMessage(cond.Message)
+	if advice := autoscalerAdvice(stack, c, msg); advice != "" {
+		msg += "; " + advice
+	}
+	return cond.Reason, fmt.Sprintf("HorizontalPodAutoscaler %s has not computed a replica count for over %s: %s — until then "+
+		"the replicas stay where they are%s; kubectl describe hpa %s -n %s shows its events",
+		hpa, AutoscalerGrace, msg, staysAt(c), hpa, ns), true
+}
+
+// The autoscaler's words, from the Kubernetes HPA controller: the preamble of every
+// ScalingActive failure, a pod's generated name (new with every pod), an address
+// (new with every Service or pod), and the list of autoscalers that select the
+// same pods (in no fixed order).
+var (
+	hpaPreamble    = regexp.MustCompile(`^the HPA was unable to compute the replica count: `)
+	hpaPodName     = regexp.MustCompile(`\b(?:(of|in) Pod [a-z0-9]([-a-z0-9.]*[a-z0-9])?\b|pods? "[^"]*")`)
+	hpaAddress     = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b|\[[0-9a-fA-F:]+\](:\d+)?`)
+	hpaAmbiguous   = regexp.MustCompile(`controlled by multiple HPAs: \[([^\]]*)\]`)
+	missingRequest = regexp.MustCompile(`missing (?:pod-level )?request for (\S+)(?: in container (\S+))?`)
+	noPodMetrics   = regexp.MustCompile(`no metrics returned from resource metrics API|did not receive metrics for targeted pods|no metrics returned matched known pods`)
+)
+
+// autoscalerMessage is the autoscaler's message as the stack may carry it: without
+// its preamble, and without what changes while its cause does not (a pod's name,
+// an address, the order of a list), so that the stack's status is not rewritten
+// every time the autoscaler retries.
+func autoscalerMessage(msg string) string {
+	msg = hpaPreamble.ReplaceAllString(msg, "")
+	msg = hpaPodName.ReplaceAllStringFunc(msg, func(m string) string {
+		if of, _, ok := strings.Cut(m, " Pod "); ok {
+			return of + " a pod"
+		}
+		return "a pod"
+	})
+	msg = hpaAddress.ReplaceAllString(msg, "<address>")
+	return hpaAmbiguous.ReplaceAllStringFunc(msg, func(m string) string {
+		list := strings.Fields(hpaAmbiguous.FindStringSubmatch(m)[1])
+		slices.Sort(list)
+		return "controlled by multiple HPAs: [" + strings.Join(list, " ") + "]"
+	})
+}
+
+// autoscalerAdvice says what to do about an autoscaler's failure, from its message;
+// "" when the message itself is all there is to say.
+func autoscalerAdvice(stack *appstackv1.AppStack, c *appstackv1.Component, msg string) string {
+	if m := missingRequest.FindStringSubmatch(msg); m != nil {
+		field := fmt.Sprintf("spec.components[%s].containers[*]", c.Name)
+		if m[2] != "" {
+			field = containerField(c, m[2])
+		}
+		return fmt.Sprintf("its target is a percentage of the pods' requests: set %s.resources.requests.%s", field, m[1])
+	}
+	if noPodMetrics.MatchString(msg) {
+		return fmt.Sprintf("metrics-server has no metrics for the component's pods: it cannot scrape the kubelets of their nodes "+
+			"(simulated nodes, such as kwok's, have none; kubectl top pods -n %s -l %s=%s shows what it has)",
+			render.NamespaceName(stack), render.LabelComponent, c.Name)
+	}
+	return ""
+}
+
 func loadBalancerPending(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) (string, string, bool) {
 	svc := obs.Service
-	if svc == nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) > 0 || !pastGrace(obs, svc.CreationTimestamp.Time) {
+	if svc == nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) > 0 || !pastGrace(obs, svc.CreationTimestamp.Time, AddressGrace) {
 		return "", "", false
 	}
 	return ReasonLoadBalancerPending, fmt.Sprintf("Service %s of type LoadBalancer has no address after %s: no load-balancer controller in this "+
@@ -110,7 +225,7 @@ func ingressProblem(c *appstackv1.Component, obs Observed) (string, string, bool
 			"set spec.components[%s].ingress.className to one of kubectl get ingressclass, or install the controller of %q",
 			ing.Name, class, c.Name, class), true
 	}
-	if !pastGrace(obs, ing.CreationTimestamp.Time) {
+	if !pastGrace(obs, ing.CreationTimestamp.Time, AddressGrace) {
 		return "", "", false
 	}
 	served := "the cluster's default class"
@@ -122,16 +237,17 @@ func ingressProblem(c *appstackv1.Component, obs Observed) (string, string, bool
 		ing.Name, AddressGrace, served, c.Name), true
 }
 
-// pastGrace tells whether an object created at created has gone without an address
-// for AddressGrace; without a clock, there is no grace.
-func pastGrace(obs Observed, created time.Time) bool {
-	return obs.Now.IsZero() || obs.Now.Sub(created) >= AddressGrace
+// pastGrace tells whether grace has passed since since; without a clock, there is
+// no grace.
+func pastGrace(obs Observed, since time.Time, grace time.Duration) bool {
+	return obs.Now.IsZero() || obs.Now.Sub(since) >= grace
 }
 
 // Recheck is how long after now the status must be computed again though nothing
 // on the cluster changes, or 0 when it need not: a Pending claim leaves ClaimGrace,
 // a container that cannot pull its image or be created reaches StallGrace, a
-// LoadBalancer Service or an Ingress without an address leaves AddressGrace.
+// LoadBalancer Service or an Ingress without an address leaves AddressGrace, an
+// autoscaler that cannot compute a replica count leaves AutoscalerGrace.
 func Recheck(obs Observed) time.Duration {
 	next := ClaimRecheck(obs)
 	if d := StallRecheck(obs); d > 0 && (next == 0 || d < next) {
@@ -140,16 +256,19 @@ func Recheck(obs Observed) time.Duration {
 	if obs.Now.IsZero() {
 		return next
 	}
-	earliest := func(created time.Time) {
-		if left := created.Add(AddressGrace).Sub(obs.Now); left > 0 && (next == 0 || left < next) {
+	earliest := func(since time.Time, grace time.Duration) {
+		if left := since.Add(grace).Sub(obs.Now); left > 0 && (next == 0 || left < next) {
 			next = left
 		}
 	}
 	if svc := obs.Service; svc != nil && svc.Spec.Type == corev1.ServiceTypeLoadBalancer && len(svc.Status.LoadBalancer.Ingress) == 0 {
-		earliest(svc.CreationTimestamp.Time)
+		earliest(svc.CreationTimestamp.Time, AddressGrace)
 	}
 	if ing := obs.Ingress; ing != nil && len(ing.Status.LoadBalancer.Ingress) == 0 {
-		earliest(ing.CreationTimestamp.Time)
+		earliest(ing.CreationTimestamp.Time, AddressGrace)
+	}
+	if cond := inactive(obs); cond != nil {
+		earliest(cond.LastTransitionTime.Time, AutoscalerGrace)
 	}
 	return next
 }

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -57,6 +59,11 @@ var _ = Describe("failure attribution", Ordered, func() {
 		// stalls: InProgress at first, Failed once the container problem has
 		// lasted status.StallGrace.
 		stalls bool
+		// skip, when set, says why the case does not apply to this cluster ("" when
+		// it does): an early case that does not is not applied either.
+		skip func() string
+		// verify, when set, checks more of the stack once STATUS names the cause.
+		verify func(name string)
 	}{
 		{name: "fail-pull", reason: "ImagePullBackOff", kstatus: kstatus.InProgressStatus, stalls: true, message: `container app cannot pull image "nginx:does-not-exist"`, spec: `
   components:
@@ -196,11 +203,28 @@ spec:
 		{name: "fail-metrics", reason: "MetricsUnavailable", kstatus: kstatus.CurrentStatus, limit: 60 * time.Second,
 			message: "HorizontalPodAutoscaler web cannot read CPU or memory: no metrics API answers " +
 				"(the resource metrics API, APIService v1beta1.metrics.k8s.io does not exist); install metrics-server",
-			setup: func() {
-				if _, err := kubectl("get", "apiservice", "v1beta1.metrics.k8s.io"); err == nil {
-					Skip("this cluster serves the metrics API (metrics-server on the real node): the autoscaler's trouble here is another")
+			skip: func() string {
+				if servesMetrics() {
+					return "this cluster serves the metrics API (metrics-server on the real node): the autoscaler's trouble here is another (fail-hpa)"
 				}
+				return ""
 			}, spec: `
+  components:
+  - name: web
+    containers: [{name: app, image: nginx, resources: {requests: {cpu: 100m}}}]
+    autoscaling: {minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50}`},
+		// Its pods are on kwok nodes (the real node is tainted), which metrics-server
+		// does not scrape: the metrics API answers, without their metrics.
+		{name: "fail-hpa", reason: "FailedGetResourceMetric", kstatus: kstatus.CurrentStatus, early: true, limit: status.AutoscalerGrace + time.Minute,
+			message: "HorizontalPodAutoscaler web has not computed a replica count for over 3m0s: failed to get cpu utilization: " +
+				"unable to get metrics for resource cpu: no metrics returned from resource metrics API; " +
+				"metrics-server has no metrics for the component's pods",
+			skip: func() string {
+				if !servesMetrics() {
+					return "this cluster has no metrics API: the autoscaler's trouble here is MetricsUnavailable (fail-metrics)"
+				}
+				return ""
+			}, verify: autoscalerNamedOnce, spec: `
   components:
   - name: web
     containers: [{name: app, image: nginx, resources: {requests: {cpu: 100m}}}]
@@ -232,14 +256,14 @@ spec: {controller: example.com/no-such-controller}`)
 	}
 	// Ten kinds before issue 14; it named ten more, and a missing Secret mounted as a
 	// volume shows as FailedMount, not as the CreateContainerConfigError of an env
-	// reference.
-	if len(cases) != 21 {
-		panic("ten failure kinds, ten more of issue 14, and FailedMount")
+	// reference; issue 21 an autoscaler that has no metrics for its pods.
+	if len(cases) != 22 {
+		panic("ten failure kinds, ten more of issue 14, FailedMount, and the autoscaler of issue 21")
 	}
 	started := map[string]time.Time{}
 	BeforeAll(func() {
 		for _, tc := range cases {
-			if tc.early {
+			if tc.early && (tc.skip == nil || tc.skip() == "") {
 				if tc.setup != nil {
 					tc.setup()
 				}
@@ -248,7 +272,7 @@ spec: {controller: example.com/no-such-controller}`)
 			}
 		}
 		for _, tc := range cases {
-			if tc.early && tc.trigger != nil {
+			if _, applied := started[tc.name]; applied && tc.trigger != nil {
 				waitReady("stack/" + tc.name)
 				started[tc.name] = time.Now()
 				tc.trigger()
@@ -258,6 +282,11 @@ spec: {controller: example.com/no-such-controller}`)
 
 	for _, tc := range cases {
 		It("names the cause: "+tc.reason+" ("+tc.name+")", func() {
+			if tc.skip != nil {
+				if why := tc.skip(); why != "" {
+					Skip(why)
+				}
+			}
 			start, early := started[tc.name]
 			if !early {
 				if tc.setup != nil {
@@ -302,6 +331,9 @@ spec: {controller: example.com/no-such-controller}`)
 				GinkgoWriter.Printf("ATTRIBUTED %-26s pod marked not ready %s after the kubelet went silent, STATUS %s after that (1 s resolution)\n",
 					tc.reason, at.Sub(start).Round(time.Second), start.Add(d).Sub(at).Round(time.Second))
 			}
+			if tc.verify != nil {
+				tc.verify(tc.name)
+			}
 			AddReportEntry("attributed "+tc.reason, d.Round(100*time.Millisecond).String())
 
 			// What Flux's health check and Helm 4's --wait make of it, within the
@@ -341,9 +373,12 @@ spec: {controller: example.com/no-such-controller}`)
 		// fail-psa and fail-quota are retried by their ReplicaSets all along, with a
 		// new pod name each time; fail-crash's kubelet message changes with back-off.
 		stacks := []string{"fail-crash", "fail-psa", "fail-quota", "fail-sched", "fail-sts-psa", "fail-ds-psa", "fail-probe"}
-		// fail-metrics skips itself where the cluster serves the metrics API.
-		if out, _ := kubectl("get", "stack", "fail-metrics", "--ignore-not-found", "-o", "name"); out != "" {
-			stacks = append(stacks, "fail-metrics")
+		// fail-metrics skips itself where the cluster serves the metrics API, fail-hpa
+		// where it does not; fail-hpa's autoscaler retries every 5 s.
+		for _, name := range []string{"fail-metrics", "fail-hpa"} {
+			if out, _ := kubectl("get", "stack", name, "--ignore-not-found", "-o", "name"); out != "" {
+				stacks = append(stacks, name)
+			}
 		}
 		snapshot := func() string {
 			return get(append([]string{"stack", "-o", "jsonpath={range .items[*]}{.metadata.resourceVersion} {.status}{\"\\n\"}{end}"}, stacks...)...)
@@ -354,6 +389,10 @@ spec: {controller: example.com/no-such-controller}`)
 			startOperator()
 			time.Sleep(4 * time.Second) // initial list, then a pass over every stack
 			Expect(snapshot()).To(Equal(before), "resync %d", i+1)
+		}
+		if slices.Contains(stacks, "fail-hpa") {
+			Expect(warnings("fail-hpa", "FailedGetResourceMetric")).To(Equal([]string{"Warning"}),
+				"a restarted operator does not warn again of the autoscaler it warned of")
 		}
 	})
 
@@ -410,3 +449,38 @@ spec: {controller: example.com/no-such-controller}`)
 		Expect(kubectl("delete", "ingressclass", "elsewhere", "--ignore-not-found")).Error().NotTo(HaveOccurred())
 	})
 })
+
+// servesMetrics tells whether the cluster serves the resource metrics API (it does
+// with the real node, where metrics-server runs).
+func servesMetrics() bool {
+	_, err := kubectl("get", "apiservice", status.MetricsAPIService)
+	return err == nil
+}
+
+// warnings lists the events recorded on a stack with reason, each as its type and,
+// when the recorder counted it again, its series count.
+func warnings(name, reason string) []string {
+	GinkgoHelper()
+	out := get("events", "-n", "default", "--field-selector", "involvedObject.name="+name+",reason="+reason,
+		"-o", `jsonpath={range .items[*]}{.type}{.series.count}{"\n"}{end}`)
+	return strings.Fields(out)
+}
+
+// autoscalerNamedOnce checks that an autoscaler that has no metrics for its pods was
+// named no sooner than status.AutoscalerGrace after its ScalingActive condition
+// turned False (a rollout's pods wait that long for their first metrics), and that
+// the stack's Warning was recorded once.
+func autoscalerNamedOnce(name string) {
+	GinkgoHelper()
+	since, err := time.Parse(time.RFC3339, get("hpa", "web", "-n", name, "-o",
+		`jsonpath={.status.conditions[?(@.type=="ScalingActive")].lastTransitionTime}`))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(warnings(name, "FailedGetResourceMetric")).To(Equal([]string{"Warning"}), "one event, counted once")
+	at, err := time.Parse(time.RFC3339Nano, get("events", "-n", "default", "--field-selector",
+		"involvedObject.name="+name+",reason=FailedGetResourceMetric", "-o", "jsonpath={.items[0].eventTime}"))
+	Expect(err).NotTo(HaveOccurred())
+	// lastTransitionTime has 1 s resolution.
+	Expect(at.Sub(since)).To(BeNumerically(">=", status.AutoscalerGrace-time.Second), "named within the grace")
+	GinkgoWriter.Printf("ATTRIBUTED %-26s STATUS written %s after the autoscaler's ScalingActive turned False\n",
+		"FailedGetResourceMetric", at.Sub(since).Round(100*time.Millisecond))
+}

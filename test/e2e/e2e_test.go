@@ -59,7 +59,16 @@ spec:
 		Expect(err).NotTo(HaveOccurred())
 		Expect(strings.Fields(names)).To(HaveLen(len(samples)), "one stack per sample")
 		for _, name := range strings.Fields(names) {
-			Expect(lines).To(ContainElement(MatchRegexp(`^`+name+`\s+\S+\s+(\d+)/(\d+)\s+Ready\s`)), name)
+			want := "Ready"
+			if name == "php-apache" {
+				// Its pods are on kwok nodes, which have no metrics: its autoscaler will
+				// never scale it, and STATUS says so — at once where the cluster has no
+				// metrics API, after status.AutoscalerGrace where it does (the real
+				// node's metrics-server), which may have passed if another container
+				// applied the samples first. READY still counts it.
+				want = "(Ready|MetricsUnavailable|FailedGetResourceMetric)"
+			}
+			Expect(lines).To(ContainElement(MatchRegexp(`^`+name+`\s+\S+\s+(\d+)/(\d+)\s+`+want+`\s`)), name)
 		}
 	})
 

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/appstack-dev/appstack-operator/internal/status"
 	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
@@ -308,6 +309,7 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 			return get("hpa", "php-apache", "-n", "php-apache", "-o", `jsonpath={.status.conditions[?(@.type=="ScalingActive")].status}`)
 		}, 2*time.Minute, time.Second).ShouldNot(BeEmpty())
 		waitReady("stack/php-apache")
+		autoscalersSettled()
 		time.Sleep(5 * time.Second) // let the last status writes land
 		start := time.Now()
 		before := reconciles()
@@ -390,6 +392,34 @@ var _ = Describe("at rest and across restarts", Ordered, func() {
 			60*time.Second, time.Second).Should(BeEmpty())
 	})
 })
+
+// autoscalersSettled waits until every component whose autoscaler cannot compute a
+// replica count (ScalingActive False) says so in its status, which it does
+// status.AutoscalerGrace after the condition turned False: until then the stack has
+// one status write to come. On kwok nodes, which have no metrics, that is every
+// autoscaler where the cluster serves the metrics API (the real node's
+// metrics-server): php-apache, and the autoscaled stacks other containers leave.
+func autoscalersSettled() {
+	GinkgoHelper()
+	Eventually(func() []string {
+		out := get("hpa", "-A", "-l", "app.kubernetes.io/managed-by=appstack-operator", "-o", `jsonpath={range .items[*]}`+
+			`{.metadata.labels.apps\.appstack\.dev/stack} {.metadata.name} {.status.conditions[?(@.type=="ScalingActive")].status}/`+
+			`{.status.conditions[?(@.type=="ScalingActive")].reason}{"\n"}{end}`)
+		var pending []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) != 3 || !strings.HasPrefix(f[2], "False/") || f[2] == "False/ScalingDisabled" {
+				continue
+			}
+			phase, _ := cluster.KubectlQuiet("get", "stack", f[0], "--ignore-not-found", "-o",
+				`jsonpath={.status.components[?(@.name=="`+f[1]+`")].phase}/{.status.components[?(@.name=="`+f[1]+`")].reason}`)
+			if strings.TrimSpace(phase) == "Ready/" {
+				pending = append(pending, l)
+			}
+		}
+		return pending
+	}, status.AutoscalerGrace+30*time.Second, time.Second).Should(BeEmpty(), "Ready components whose autoscaler cannot scale, not named yet")
+}
 
 // reconciles is the operator's count of successful reconciles so far, from its
 // metrics endpoint.
