@@ -83,13 +83,14 @@ tools-promtool:
 	hack/tools.sh promtool
 
 .PHONY: manifests
-manifests: tools-gen ## Generate the CRD, the ClusterRole and docs/api.md from the Go markers.
+manifests: tools-gen ## Generate the CRD, the ClusterRole and docs/api.md from the Go markers; copy them, the admission policy and the Argo CD health rule into the chart.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdbounds config/crd/bases/apps.appstack.dev_appstacks.yaml
 	go run ./hack/apidocs config/crd/bases/apps.appstack.dev_appstacks.yaml docs/api.md
 	cp config/rbac/role.yaml charts/appstack-operator/files/manager-role.yaml
 	cp config/crd/bases/apps.appstack.dev_appstacks.yaml charts/appstack-operator/files/
 	cp config/admission/policy.yaml charts/appstack-operator/files/admission-policy.yaml
+	cp config/argocd/apps.appstack.dev/AppStack/health.lua charts/appstack-operator/files/argocd-health.lua
 
 .PHONY: generate
 generate: tools-gen ## Generate DeepCopy methods.

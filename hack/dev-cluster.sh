@@ -44,7 +44,9 @@ command -v kubectl >/dev/null || die "kubectl is not on PATH"
 # egress selector).
 has_real_node() { grep -q -- "egress-selector-config-file" "$HOME/.kwok/clusters/$CLUSTER_NAME/kwok.yaml" 2>/dev/null; }
 
-exists() { "${KWOKCTL[@]}" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }
+# grep reads the whole list: with -q it would exit at the first match, kwokctl could
+# die of SIGPIPE writing the rest, and pipefail would call the cluster absent.
+exists() { "${KWOKCTL[@]}" get clusters 2>/dev/null | grep -x "$CLUSTER_NAME" >/dev/null; }
 healthy() { [[ -f $KUBECONFIG_OUT ]] && kubectl get --raw /readyz >/dev/null 2>&1; }
 
 create() {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Fails when a generated file (CRD, ClusterRole, DeepCopy) differs from what the
-# generators make from the code, or when Go code is not gofmt-ed. It compares the
-# working tree before and after generating, so it works with uncommitted changes too.
+# Fails when a generated file (CRD, ClusterRole, DeepCopy, and the chart's copies of
+# those, of the admission policy and of the Argo CD health rule) differs from what
+# `make manifests generate` makes from the code and config/, or when Go code is not
+# gofmt-ed. It compares the working tree before and after generating, so it works
+# with uncommitted changes too.
 # Also fails when a file that names the release disagrees with VERSION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,7 @@ make --no-print-directory -s manifests generate >/dev/null
 stale=0
 for f in "${generated[@]}"; do
   if ! diff -r "$before/$f" "$f" >/dev/null 2>&1; then
-    echo "!! $f was out of date with the Go markers; it has been regenerated — review and commit it"
+    echo "!! $f was out of date with the Go markers or the file it is copied from; it has been regenerated — review and commit it"
     stale=1
   fi
 done

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"time"
@@ -23,8 +22,9 @@ func kstatusOf(name string) (*kstatus.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Unstructured's own decoding keeps integers int64, as kstatus expects.
 	u := &unstructured.Unstructured{}
-	if err := json.Unmarshal([]byte(out), &u.Object); err != nil {
+	if err := u.UnmarshalJSON([]byte(out)); err != nil {
 		return nil, err
 	}
 	return kstatus.Compute(u)
