@@ -78,6 +78,12 @@ tools-gen:
 tools-flux:
 	hack/tools.sh flux
 
+# Helm 4, whose --wait reads the stacks' health with kstatus (the e2e specs labelled
+# gitops; docs/gitops-helm.md).
+.PHONY: tools-helm4
+tools-helm4:
+	hack/tools.sh helm4
+
 .PHONY: tools-promtool
 tools-promtool:
 	hack/tools.sh promtool
@@ -138,7 +144,7 @@ test-rules: tools-promtool ## The chart's alert rules: promtool check rules, and
 	go test -tags rules ./test/rules/ -count=1 -v
 
 .PHONY: test-e2e
-test-e2e: tools-cluster tools-real-node tools-envtest tools-flux manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
+test-e2e: tools-cluster tools-real-node tools-envtest tools-flux tools-helm4 manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 45m -v -ginkgo.v $(GO_TEST_FLAGS)
 
 # Deleting the CRD deletes every stack of the cluster, so those specs (label

@@ -7,9 +7,10 @@
 #   hack/tools.sh etcd helm  build just those groups
 #
 # Groups: etcd, kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler),
-# kwok (kwok, kwokctl), controller-gen, helm, kustomize, golangci-lint, promtool, flux
-# (source-controller, kustomize-controller, gitserver and their CRDs in bin/flux-crds,
-# for the e2e specs labelled gitops: test/utils/flux.go). Not in the
+# kwok (kwok, kwokctl), controller-gen, helm, helm4 (Helm 4, for the e2e specs of its
+# --wait: docs/gitops.md), kustomize, golangci-lint, promtool, flux (source-controller,
+# kustomize-controller, gitserver and their CRDs in bin/flux-crds, for the e2e specs
+# labelled gitops: test/utils/flux.go). Not in the
 # default set, built by `hack/real-node.sh tools` (make tools-real-node) where the real node can run:
 # node (kubelet, kube-proxy, appstack-cri), coredns, real-node (the egress CONNECT
 # proxy of hack/tools/real-node), metrics-server (run beside the real node, serving
@@ -47,6 +48,15 @@ helm_ldflags() {
     "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
 }
 
+# Helm 4's version, stamped as its Makefile does for a tag. It finds the Kubernetes
+# version it assumes in its own build info (the client-go it is built with), so it
+# needs nothing more.
+helm4_ldflags() {
+  local v
+  v=$(awk '$2 == "helm.sh/helm/v4" {print $3; exit}' "$ROOT/hack/tools/helm4/go.mod")
+  echo "-s -w -X helm.sh/helm/v4/internal/version.version=$v -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+}
+
 # group -> "module-dir|ldflags|package=binary ..."
 spec() {
   case "$1" in
@@ -55,6 +65,7 @@ spec() {
     kwok) echo "kwok|-s -w -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${KUBE_VERSION#v}|sigs.k8s.io/kwok/cmd/kwok=kwok sigs.k8s.io/kwok/cmd/kwokctl=kwokctl" ;;
     controller-gen) echo "controller-gen|-s -w|sigs.k8s.io/controller-tools/cmd/controller-gen=controller-gen" ;;
     helm) echo "helm|$(helm_ldflags)|helm.sh/helm/v3/cmd/helm=helm" ;;
+    helm4) echo "helm4|$(helm4_ldflags)|helm.sh/helm/v4/cmd/helm=helm4" ;;
     kustomize) echo "kustomize|-s -w|sigs.k8s.io/kustomize/kustomize/v5=kustomize" ;;
     # What `golangci-lint version` reports, set as its .goreleaser.yml does: the release
     # pinned in hack/tools/golangci-lint/go.mod, its tagged commit and that commit's time
@@ -84,7 +95,7 @@ spec() {
   esac
 }
 
-ALL=(etcd kubernetes kwok controller-gen helm kustomize golangci-lint promtool flux)
+ALL=(etcd kubernetes kwok controller-gen helm helm4 kustomize golangci-lint promtool flux)
 
 # Build tags of a group, when it needs any.
 build_tags() {

@@ -902,7 +902,12 @@ type AppStack struct {
 	// +required
 	Spec AppStackSpec `json:"spec"`
 
-	// status is the observed state of the stack.
+	// status is the observed state of the stack. Until the operator first writes
+	// it, the apiserver serves it as observedGeneration 0, below the stack's
+	// generation, so that kstatus (Helm 4's --wait, Flux's health checks) reads a
+	// stack just created as InProgress; an absent status would read as Current
+	// (docs/gitops-helm.md).
+	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status AppStackStatus `json:"status,omitempty"`
 }

@@ -110,8 +110,13 @@ func cause(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed) (r
 }
 
 // finalFailure tells a workload that has given up: a Deployment past its progress
-// deadline, a failed Job. Whatever cause names it, the component has Failed.
-func finalFailure(w any) bool {
+// deadline, a failed Job. Whatever cause names it, the component has Failed. A
+// Deployment whose controller has not seen its current spec has not given up on
+// it: its deadline was the template before's.
+func finalFailure(w client.Object) bool {
+	if !specObserved(w) {
+		return false
+	}
 	switch w := w.(type) {
 	case *appsv1.Deployment:
 		for _, cond := range w.Status.Conditions {

@@ -190,6 +190,12 @@ func TestCauseIsAttributed(t *testing.T) {
 	deadline := deployment(2, 2, 2, 0, 0)
 	deadline.Spec.ProgressDeadlineSeconds = ptr.To(int32(30))
 	deadline.Status.Conditions[0] = appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded"}
+	// fixed and deadlineFixed: the spec that fixes them applied (generation 3), their
+	// controller not at it yet (observed generation 2).
+	fixed := failedCreate.DeepCopy()
+	fixed.Generation = 3
+	deadlineFixed := deadline.DeepCopy()
+	deadlineFixed.Generation = 3
 	pending := corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "db-data"},
 		Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("nope")}, Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}}
 	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
@@ -223,6 +229,10 @@ func TestCauseIsAttributed(t *testing.T) {
 	}{
 		{"FailedCreate wins over everything", status.Observed{Workload: failedCreate, Pods: []corev1.Pod{unschedulable}},
 			appstackv1.PhaseFailed, "FailedCreate", `ReplicaSet of Deployment web cannot create pods: pods are forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "data")`},
+		{"a FailedCreate of the template before, the Deployment not at its new spec yet, is not a failure", status.Observed{Workload: fixed},
+			appstackv1.PhaseProgressing, "FailedCreate", `ReplicaSet of Deployment web cannot create pods`},
+		{"a progress deadline of the template before is not a failure", status.Observed{Workload: deadlineFixed},
+			appstackv1.PhaseProgressing, "Progressing", "Deployment generation is 3, but latest observed generation is 2"},
 		{"unschedulable", status.Observed{Workload: notReady, Pods: []corev1.Pod{waiting("ImagePullBackOff", ""), unschedulable}},
 			appstackv1.PhaseProgressing, "Unschedulable", "pods cannot be scheduled: 0/3 nodes are available: 3 Insufficient cpu."},
 		{"unschedulable for want of a claim names the claim", status.Observed{Workload: notReady, Pods: []corev1.Pod{unschedulable}, Claims: []corev1.PersistentVolumeClaim{pending}},

@@ -162,12 +162,29 @@ func Component(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed
 		}
 		if reason, message, failed, ok := cause(stack, c, obs); ok {
 			cs.Reason, cs.Message = reason, message
-			if failed {
+			if failed && specObserved(obs.Workload) {
 				cs.Phase = appstackv1.PhaseFailed
 			}
 		}
 	}
 	return cs
+}
+
+// specObserved tells a workload whose controller has seen its current spec. Until
+// then its conditions (ReplicaFailure, a progress deadline) describe the template
+// before, and the failure they show may be the one the new spec fixes: a stack
+// whose fix was just applied is not Failed for a moment (Helm 4's --wait and Flux
+// would report the fix as failed; docs/gitops-helm.md).
+func specObserved(w client.Object) bool {
+	switch w := w.(type) {
+	case *appsv1.Deployment:
+		return w.Status.ObservedGeneration >= w.Generation
+	case *appsv1.StatefulSet:
+		return w.Status.ObservedGeneration >= w.Generation
+	case *appsv1.DaemonSet:
+		return w.Status.ObservedGeneration >= w.Generation
+	}
+	return true
 }
 
 func waitingMessage(deps []string) string {
