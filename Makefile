@@ -79,7 +79,7 @@ tools-flux:
 	hack/tools.sh flux
 
 # Helm 4, whose --wait reads the stacks' health with kstatus (the e2e specs labelled
-# gitops; docs/gitops-helm.md).
+# gitops; docs/gitops.md).
 .PHONY: tools-helm4
 tools-helm4:
 	hack/tools.sh helm4

@@ -906,7 +906,7 @@ type AppStack struct {
 	// it, the apiserver serves it as observedGeneration 0, below the stack's
 	// generation, so that kstatus (Helm 4's --wait, Flux's health checks) reads a
 	// stack just created as InProgress; an absent status would read as Current
-	// (docs/gitops-helm.md).
+	// (docs/gitops.md).
 	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status AppStackStatus `json:"status,omitempty"`

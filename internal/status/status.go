@@ -174,7 +174,7 @@ func Component(stack *appstackv1.AppStack, c *appstackv1.Component, obs Observed
 // then its conditions (ReplicaFailure, a progress deadline) describe the template
 // before, and the failure they show may be the one the new spec fixes: a stack
 // whose fix was just applied is not Failed for a moment (Helm 4's --wait and Flux
-// would report the fix as failed; docs/gitops-helm.md).
+// would report the fix as failed; docs/gitops.md).
 func specObserved(w client.Object) bool {
 	switch w := w.(type) {
 	case *appsv1.Deployment:

@@ -14,7 +14,7 @@ import (
 	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
-// Helm as a client of the stacks' health (docs/gitops-helm.md): the chart
+// Helm as a client of the stacks' health (docs/gitops.md): the chart
 // test/e2e/testdata/stack-chart (two stacks, RELEASE-web and RELEASE-api; the value
 // web.hostLogs gives web's pods a hostPath volume, which Pod Security refuses, so
 // that stack is Stalled with reason FailedCreate), packaged and then installed and
