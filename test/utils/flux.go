@@ -38,6 +38,8 @@ type Flux struct {
 
 	procs    []*fluxProc
 	stopOnce sync.Once
+	// grace is how long Stop waits after SIGTERM before SIGKILL (0: 10 s).
+	grace time.Duration
 }
 
 // fluxProc is one process of Flux, in a process group of its own so that Stop
@@ -135,15 +137,16 @@ func (f *Flux) start(ctx context.Context, bin, kubeconfig string) error {
 // run starts bin/name with args, env added, its output to Workdir/name.log.
 func (f *Flux) run(bin, name string, env []string, args ...string) (*fluxProc, error) {
 	p := &fluxProc{name: name, log: filepath.Join(f.Workdir, name+".log"), exited: make(chan struct{})}
-	log, err := os.Create(p.log)
+	// The process writes its log through a descriptor of its own.
+	logf, err := os.Create(p.log)
 	if err != nil {
 		return nil, err
 	}
-	defer log.Close()
+	defer logf.Close()
 	p.cmd = exec.Command(filepath.Join(bin, name), args...)
 	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stderr = log
-	p.cmd.Stdout = log
+	p.cmd.Stderr = logf
+	p.cmd.Stdout = logf
 	p.cmd.SysProcAttr = ownProcessGroup()
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start bin/%s: %w", name, err)
@@ -208,11 +211,15 @@ func (f *Flux) Stop() {
 		for _, p := range f.procs {
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 		}
-		deadline := time.After(10 * time.Second)
+		grace := f.grace
+		if grace == 0 {
+			grace = 10 * time.Second
+		}
+		deadline := time.Now().Add(grace)
 		for _, p := range f.procs {
 			select {
 			case <-p.exited:
-			case <-deadline:
+			case <-time.After(time.Until(deadline)):
 				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 				<-p.exited
 			}
@@ -240,13 +247,13 @@ func (f *Flux) Logs(n int) string {
 }
 
 func tail(path string, n int) ([]string, error) {
-	file, err := os.Open(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer file.Close()
+	defer f.Close()
 	var lines []string
-	s := bufio.NewScanner(file)
+	s := bufio.NewScanner(f)
 	s.Buffer(make([]byte, 64*1024), 1024*1024)
 	for s.Scan() {
 		lines = append(lines, s.Text())

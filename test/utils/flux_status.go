@@ -49,7 +49,7 @@ func (s FluxStatus) Ready() (FluxCondition, error) {
 	case !ok:
 		return c, fmt.Errorf("no Ready condition yet (generation %d, observed %d)", s.Generation, s.ObservedGeneration)
 	case c.Status != "True" || c.ObservedGeneration != s.Generation:
-		return c, fmt.Errorf("Ready=%s for generation %d of %d: %s: %s", c.Status, c.ObservedGeneration, s.Generation, c.Reason, c.Message)
+		return c, fmt.Errorf("condition Ready=%s for generation %d of %d: %s: %s", c.Status, c.ObservedGeneration, s.Generation, c.Reason, c.Message)
 	}
 	return c, nil
 }

@@ -30,8 +30,8 @@ func (f *Flux) NewGitRepo(name string) (*GitRepo, error) {
 		return nil, err
 	}
 	for _, args := range [][]string{
-		{"init", "--quiet", "--bare", "--initial-branch=" + GitBranch, bare},
-		{"init", "--quiet", "--initial-branch=" + GitBranch},
+		{"init", "--bare", "--initial-branch=" + GitBranch, bare},
+		{"init", "--initial-branch=" + GitBranch},
 		{"config", "user.name", "appstack e2e"},
 		{"config", "user.email", "e2e@appstack.invalid"},
 		{"remote", "add", "origin", r.URL},
@@ -48,7 +48,7 @@ func (f *Flux) NewGitRepo(name string) (*GitRepo, error) {
 // message, pushes the commit to the server's branch main and returns its SHA. A
 // commit that changes nothing is still a commit, with a revision of its own.
 func (r *GitRepo) Commit(files map[string]string, message string) (string, error) {
-	if _, err := r.git("rm", "-r", "--quiet", "--ignore-unmatch", "."); err != nil {
+	if _, err := r.git("rm", "-r", "--ignore-unmatch", "."); err != nil {
 		return "", err
 	}
 	paths := make([]string, 0, len(files))
@@ -71,8 +71,8 @@ func (r *GitRepo) Commit(files map[string]string, message string) (string, error
 	}
 	for _, args := range [][]string{
 		{"add", "--all"},
-		{"commit", "--quiet", "--allow-empty", "--no-verify", "-m", message},
-		{"push", "--quiet", "origin", "HEAD:refs/heads/" + GitBranch},
+		{"commit", "--allow-empty", "--no-verify", "-m", message},
+		{"push", "origin", "HEAD:refs/heads/" + GitBranch},
 	} {
 		if _, err := r.git(args...); err != nil {
 			return "", err
