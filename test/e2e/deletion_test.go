@@ -26,18 +26,7 @@ var _ = Describe("every deletion path keeps retained data", Ordered, Label("real
 	})
 
 	stackYAML := func(stack string) string {
-		return header(stack) + `  - name: web
-    # The pool's hostPath directories belong to root; the testserver runs as 65532.
-    securityContext: {runAsUser: 0}
-    containers:
-    - name: web
-      image: appstack.dev/testserver:0.1.0
-      imagePullPolicy: IfNotPresent
-      args: [-quiet, -dir, /data]
-      ports: [{name: http, containerPort: 8080}]
-      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
-      volumeMounts: [{name: data, mountPath: /data}]
-    volumes: [{name: data, persistentVolume: data}]
+		return header(stack) + "  - name: web\n" + dataServer("web") + `    volumes: [{name: data, persistentVolume: data}]
 ` + pin + `  volumes:
   - {name: data, size: 1Gi}
 `

@@ -54,19 +54,7 @@ spec:
 `
 	}
 	data := func() string {
-		s := header("gitops-data") + `  - name: web
-    # The pool's hostPath directories belong to root; the testserver runs as 65532.
-    securityContext: {runAsUser: 0}
-    containers:
-    - name: web
-      image: appstack.dev/testserver:0.1.0
-      imagePullPolicy: IfNotPresent
-      args: [-quiet, -dir, /data]
-      ports: [{name: http, containerPort: 8080}]
-      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
-      volumeMounts: [{name: data, mountPath: /data}]
-    volumes: [{name: data, persistentVolume: data}]
-`
+		s := header("gitops-data") + "  - name: web\n" + dataServer("web") + "    volumes: [{name: data, persistentVolume: data}]\n"
 		if realNode != "" {
 			s += pin
 		}

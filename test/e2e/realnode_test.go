@@ -56,6 +56,23 @@ func webServer(container, component string) string {
 ` + container + component + pin
 }
 
+// dataServer is the security context and the one container, named name, of a
+// component that serves the files of the claim mounted at /data: the test server on
+// 8080 (named http) with a readiness probe, run as root, since the pool's hostPath
+// directories belong to root (the test server runs as 65532).
+func dataServer(name string) string {
+	return `    securityContext: {runAsUser: 0}
+    containers:
+    - name: ` + name + `
+      image: appstack.dev/testserver:0.1.0
+      imagePullPolicy: IfNotPresent
+      args: [-quiet, -dir, /data]
+      ports: [{name: http, containerPort: 8080}]
+      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+      volumeMounts: [{name: data, mountPath: /data}]
+`
+}
+
 // manifests holds the files the specs apply.
 var manifests string
 
@@ -376,20 +393,8 @@ echo "requests=$i failed=$f"; echo "versions in order:"; uniq -c /tmp/log | head
 			_, _ = kubectl("exec", "-n", ns, "db-0", "--", "rm", "-f", "/data/proof.txt")
 			deleteStack(stack, ns)
 		})
-		yaml := header(stack) + `  - name: db
-    kind: StatefulSet
-    # The pool's hostPath directories belong to root; the testserver runs as 65532.
-    securityContext: {runAsUser: 0}
-    containers:
-    - name: db
-      image: appstack.dev/testserver:0.1.0
-      imagePullPolicy: IfNotPresent
-      args: [-quiet, -dir, /data]
-      ports: [{name: http, containerPort: 8080}]
-      readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
-      volumeMounts: [{name: data, mountPath: /data}]
-    volumeClaimTemplates: [{name: data, size: 1Gi}]
-` + pin
+		yaml := header(stack) + "  - name: db\n    kind: StatefulSet\n" + dataServer("db") +
+			"    volumeClaimTemplates: [{name: data, size: 1Gi}]\n" + pin
 		applyStack(stack, yaml)
 		waitStack(stack)
 		token := fmt.Sprintf("written through claim data-db-0 at %s", time.Now().UTC().Format(time.RFC3339Nano))
