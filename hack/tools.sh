@@ -183,5 +183,5 @@ for g in "${groups[@]}"; do
   [[ $(cat "$STAMPS/$g") == "$before" ]] || built=1
 done
 if [[ $built == 1 ]]; then
-  echo "==> tools ready in $BIN after $(($(date +%s) - total_start))s (a cold build of everything takes 10-15 min on 2 cores)"
+  echo "==> tools ready in $BIN after $(($(date +%s) - total_start))s (a cold build of everything takes 25-35 min on 2 cores, Flux and Helm 4 half of it)"
 fi
