@@ -24,6 +24,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/appstack-dev/appstack-operator/internal/status"
 	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
@@ -351,8 +352,36 @@ func quiet(names []string, version string, migrate bool, change func()) {
 	AddReportEntry("writes after the switch to "+version, fmt.Sprintf("%d unchanged, status %v, other %v", len(before), statusWrites, children))
 	Expect(children).To(BeEmpty(), "the operator wrote to children (or to stacks' spec or metadata)")
 	for stack, n := range statusWrites {
-		Expect(n).To(BeNumerically("<=", 1), "stack %s's status written more than once", stack)
+		allowed := 1
+		if warnedIn(stack, began) {
+			// The grace of an autoscaler that cannot read its metric (kwok nodes have
+			// none) ended in the window: the warning's own write.
+			allowed = 2
+		}
+		Expect(n).To(BeNumerically("<=", allowed), "stack %s's status written more than once", stack)
 	}
+}
+
+// warnedIn tells a stack one of whose autoscalers' ScalingActive=False reached
+// status.AutoscalerGrace since t: the operator then writes the stack's status
+// once more, to name it (README, the warnings table).
+func warnedIn(stack string, t time.Time) bool {
+	GinkgoHelper()
+	out, err := kubectl("get", "hpa", "-n", stack, "-o",
+		`jsonpath={range .items[*]}{.status.conditions[?(@.type=="ScalingActive")].status} {.status.conditions[?(@.type=="ScalingActive")].lastTransitionTime}{"\n"}{end}`)
+	Expect(err).NotTo(HaveOccurred())
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 || f[0] != "False" {
+			continue
+		}
+		since, err := time.Parse(time.RFC3339, f[1])
+		Expect(err).NotTo(HaveOccurred())
+		if end := since.Add(status.AutoscalerGrace); end.After(t) && end.Before(time.Now()) {
+			return true
+		}
+	}
+	return false
 }
 
 // downgradeRefused runs change (a switch back to the previous release) and checks
