@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -197,7 +196,7 @@ func (o *foreignOperator) alive() {
 }
 
 func (o *foreignOperator) start() (*utils.Manager, *utils.RSS) {
-	metricsAddr, pprofAddr = freeAddr(), freeAddr()
+	metricsAddr, pprofAddr = operatorAddrs()
 	op := startOperator(o.manager, o.kubeconfig, o.log, nil,
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0",
 		"--pprof-bind-address="+pprofAddr)
@@ -252,13 +251,13 @@ func foreignVerdict(res *foreignResults) {
 	}
 }
 
-// freeAddr is a loopback address with a port free at the time of the call (the
-// operator's own, so that the run can go beside another harness's operator).
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// operatorAddrs are the operator's metrics and pprof addresses: loopback ports
+// free at the time of the call, so that the run can go beside another harness's
+// operator.
+func operatorAddrs() (metrics, pprof string) {
+	addrs, err := utils.FreeAddrs(2)
 	must(err)
-	defer l.Close()
-	return l.Addr().String()
+	return addrs[0], addrs[1]
 }
 
 // waitMetrics waits until the operator's metrics page answers.

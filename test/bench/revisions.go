@@ -68,7 +68,7 @@ func runRevisions(ctx context.Context, root, out, manager string, nStacks, edits
 	logf, err := os.Create(filepath.Join(root, "bin", revisionsCluster+".manager.log"))
 	must(err)
 	defer logf.Close()
-	metricsAddr, pprofAddr = freeAddr(), freeAddr()
+	metricsAddr, pprofAddr = operatorAddrs()
 	op := startOperator(manager, cluster.Kubeconfig, logf, []string{fmt.Sprintf("GOMEMLIMIT=%d", chartMemoryLimit)},
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--health-probe-bind-address=0", "--pprof-bind-address="+pprofAddr)
 	exited := op.Exited()

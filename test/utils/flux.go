@@ -98,7 +98,7 @@ func (f *Flux) start(ctx context.Context, bin, kubeconfig string) error {
 	if f.GitURL, err = firstLine(ctx, git); err != nil {
 		return fmt.Errorf("gitserver did not print its URL: %w", err)
 	}
-	addrs, err := freeAddrs(5)
+	addrs, err := FreeAddrs(5)
 	if err != nil {
 		return err
 	}
@@ -264,20 +264,9 @@ func tail(path string, n int) ([]string, error) {
 	return lines, s.Err()
 }
 
-// FreeAddr is a loopback address (127.0.0.1:PORT) with a port free at the time of
-// the call.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("no free port on 127.0.0.1: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// freeAddrs are n distinct free loopback addresses: the listeners stay open until
+// FreeAddrs are n distinct free loopback addresses (127.0.0.1:PORT): the listeners stay open until
 // all are found, so that no port comes twice.
-func freeAddrs(n int) ([]string, error) {
+func FreeAddrs(n int) ([]string, error) {
 	addrs := make([]string, 0, n)
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
