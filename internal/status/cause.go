@@ -285,26 +285,6 @@ func containerProblem(stack *appstackv1.AppStack, c *appstackv1.Component, pods 
 	return "", "", time.Time{}, false
 }
 
-// StallRecheck is how long after now a container problem in obs that StallGrace
-// applies to reaches it, or 0 when none will: the status must be computed again
-// then, to say the stack is Stalled.
-func StallRecheck(obs Observed) time.Duration {
-	if obs.Now.IsZero() {
-		return 0
-	}
-	var next time.Duration
-	for i := range obs.Pods {
-		p := &obs.Pods[i]
-		if !waitsOn(p, stallsAfterGrace) {
-			continue
-		}
-		if left := p.CreationTimestamp.Add(StallGrace).Sub(obs.Now); left > 0 && (next == 0 || left < next) {
-			next = left
-		}
-	}
-	return next
-}
-
 // waitsOn tells a pod with a container waiting for one of the reasons.
 func waitsOn(p *corev1.Pod, reasons map[string]bool) bool {
 	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
@@ -317,19 +297,19 @@ func waitsOn(p *corev1.Pod, reasons map[string]bool) bool {
 	return false
 }
 
-// missingClass tells a claim that names a storage class that does not exist: no
-// provisioner will ever bind it.
+// missingClass tells a claim not bound that names a storage class that does not
+// exist: no provisioner will ever bind it.
 func missingClass(obs Observed) bool {
-	if obs.StorageClassExists == nil {
-		return false
-	}
-	for _, pvc := range obs.Claims {
-		if class := ptr.Deref(pvc.Spec.StorageClassName, ""); pvc.Status.Phase != corev1.ClaimBound && class != "" &&
-			!obs.StorageClassExists(class) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(obs.Claims, func(pvc corev1.PersistentVolumeClaim) bool {
+		return pvc.Status.Phase != corev1.ClaimBound && classMissing(obs, &pvc)
+	})
+}
+
+// classMissing tells a claim that names a storage class that does not exist
+// (false when that is unknown).
+func classMissing(obs Observed, pvc *corev1.PersistentVolumeClaim) bool {
+	class := ptr.Deref(pvc.Spec.StorageClassName, "")
+	return class != "" && obs.StorageClassExists != nil && !obs.StorageClassExists(class)
 }
 
 // oomKilled finds a container that is not ready because the kernel killed it for
@@ -704,7 +684,7 @@ func claimPending(obs Observed) (string, string, bool) {
 			phase = corev1.ClaimPending
 		}
 		class := ptr.Deref(pvc.Spec.StorageClassName, "")
-		if class != "" && obs.StorageClassExists != nil && !obs.StorageClassExists(class) {
+		if classMissing(obs, &pvc) {
 			return ReasonClaimPending, fmt.Sprintf("PersistentVolumeClaim %s is %s: storage class %q does not exist", pvc.Name, phase, class), true
 		}
 		msg := fmt.Sprintf("PersistentVolumeClaim %s is %s", pvc.Name, phase)

@@ -114,7 +114,7 @@ func TestProgressKeepsTransitionTime(t *testing.T) {
 	g.Expect(st).To(Equal(*before))
 }
 
-// TestStallRecheck: the status is computed again when a container problem
+// TestStallRecheck: Recheck has the status computed again when a container problem
 // reaches StallGrace, not before and not for problems it does not apply to.
 func TestStallRecheck(t *testing.T) {
 	g := NewWithT(t)
@@ -124,11 +124,11 @@ func TestStallRecheck(t *testing.T) {
 			Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "app",
 				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}}}}}
 	}
-	g.Expect(status.StallRecheck(status.Observed{Now: now, Pods: []corev1.Pod{waiting("ErrImagePull", 10*time.Second)}})).
+	g.Expect(status.Recheck(status.Observed{Now: now, Pods: []corev1.Pod{waiting("ErrImagePull", 10*time.Second)}})).
 		To(Equal(status.StallGrace - 10*time.Second))
 	g.Expect(status.Recheck(status.Observed{Now: now, Pods: []corev1.Pod{waiting("CreateContainerConfigError", 50*time.Second)}})).
 		To(Equal(status.StallGrace - 50*time.Second))
-	g.Expect(status.StallRecheck(status.Observed{Now: now, Pods: []corev1.Pod{waiting("ImagePullBackOff", status.StallGrace)}})).To(BeZero(), "past the grace")
-	g.Expect(status.StallRecheck(status.Observed{Now: now, Pods: []corev1.Pod{waiting("CrashLoopBackOff", time.Second)}})).To(BeZero(), "no grace for a crash loop")
-	g.Expect(status.StallRecheck(status.Observed{Pods: []corev1.Pod{waiting("ImagePullBackOff", time.Second)}})).To(BeZero(), "no clock, no grace")
+	g.Expect(status.Recheck(status.Observed{Now: now, Pods: []corev1.Pod{waiting("ImagePullBackOff", status.StallGrace)}})).To(BeZero(), "past the grace")
+	g.Expect(status.Recheck(status.Observed{Now: now, Pods: []corev1.Pod{waiting("CrashLoopBackOff", time.Second)}})).To(BeZero(), "no grace for a crash loop")
+	g.Expect(status.Recheck(status.Observed{Pods: []corev1.Pod{waiting("ImagePullBackOff", time.Second)}})).To(BeZero(), "no clock, no grace")
 }

@@ -250,9 +250,6 @@ func pastGrace(obs Observed, since time.Time, grace time.Duration) bool {
 // autoscaler that cannot compute a replica count leaves AutoscalerGrace.
 func Recheck(obs Observed) time.Duration {
 	next := ClaimRecheck(obs)
-	if d := StallRecheck(obs); d > 0 && (next == 0 || d < next) {
-		next = d
-	}
 	if obs.Now.IsZero() {
 		return next
 	}
@@ -269,6 +266,12 @@ func Recheck(obs Observed) time.Duration {
 	}
 	if cond := inactive(obs); cond != nil {
 		earliest(cond.LastTransitionTime.Time, AutoscalerGrace)
+	}
+	for i := range obs.Pods {
+		// A container problem that reaches StallGrace makes the stack Stalled.
+		if p := &obs.Pods[i]; waitsOn(p, stallsAfterGrace) {
+			earliest(p.CreationTimestamp.Time, StallGrace)
+		}
 	}
 	return next
 }
