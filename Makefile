@@ -84,6 +84,14 @@ tools-flux:
 tools-helm4:
 	hack/tools.sh helm4
 
+# The dashboard's pinned JavaScript (hack/js/package-lock.json): dagre, embedded by
+# internal/graph. The copies are committed; this re-makes them when the lock changes.
+.PHONY: vendor-js
+vendor-js: internal/graph/dagre/dagre.min.js ## Re-vendor the dashboard's pinned JavaScript (dagre) with npm ci when hack/js/package-lock.json changes.
+internal/graph/dagre/dagre.min.js: hack/js/package-lock.json hack/js/package.json hack/vendor-js.sh
+	hack/vendor-js.sh
+	@touch $@
+
 .PHONY: tools-promtool
 tools-promtool:
 	hack/tools.sh promtool

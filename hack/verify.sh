@@ -36,4 +36,14 @@ check charts/appstack-operator/Chart.yaml "^version: $v\$" "version"
 check charts/appstack-operator/Chart.yaml "^appVersion: \"$v\"\$" "appVersion"
 check config/manager/kustomization.yaml "^  newTag: $v\$" "the image's newTag"
 check hack/real-node-values.yaml "^  tag: $v\$" "image.tag"
+# The vendored JavaScript is what hack/js/package-lock.json gives (npm ci checks
+# the lock's integrity hashes); skipped where npm is not installed.
+if command -v npm >/dev/null; then
+  js=$(mktemp -d)
+  if ! hack/vendor-js.sh "$js" || ! diff -r "$js" internal/graph/dagre >/dev/null; then
+    echo "!! internal/graph/dagre differs from what hack/js/package-lock.json gives; run make vendor-js and commit"
+    stale=1
+  fi
+  rm -rf "$js"
+fi
 exit $stale
