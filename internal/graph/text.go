@@ -12,7 +12,7 @@ func DOT(g Graph) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %s {\n", dotQuote(g.Stack))
 	fmt.Fprintf(&b, "  label=%s;\n", dotQuote(fmt.Sprintf("AppStack %s (namespace %s)", g.Stack, g.Namespace)))
-	b.WriteString("  labelloc=t;\n  rankdir=TB;\n")
+	b.WriteString("  labelloc=t;\n  fontname=\"sans-serif\";\n  rankdir=TB;\n")
 	fmt.Fprintf(&b, "  node [shape=box, style=\"rounded,filled\", fontname=\"sans-serif\", fontsize=12, fontcolor=%s];\n",
 		dotQuote(TextColor))
 	fmt.Fprintf(&b, "  edge [color=%s];\n", dotQuote(EdgeColor))
@@ -94,10 +94,12 @@ func mermaidID(id string) string {
 }
 
 // mermaidLabel is the text of a quoted Mermaid label: the lines joined by
-// <br/>, and each character Mermaid would read as markup written as its entity
-// code (Mermaid's own escape, #name; or #number;).
+// <br/>, and each character Mermaid or HTML would read as markup written as an
+// HTML entity, which Mermaid's HTML labels (the default, and GitHub's) show as
+// the character. Not Mermaid's own #code; escapes: Mermaid 11 leaves them
+// undecoded, and it reads any "#word;" as one, so '#' is an entity too.
 func mermaidLabel(lines []string) string {
-	r := strings.NewReplacer(`"`, "#quot;", "#", "#35;", "<", "#lt;", ">", "#gt;", "&", "#amp;", "`", "#96;",
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "#", "&num;", "`", "&grave;",
 		"\r", "", "\n", " ")
 	escaped := make([]string, len(lines))
 	for i, l := range lines {

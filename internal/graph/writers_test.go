@@ -99,7 +99,7 @@ func TestWritersEscape(t *testing.T) {
 	}
 
 	mmd := Mermaid(g)
-	for _, want := range []string{`component_end["end<br/>Deployment 1/2<br/>Bad#quot;#lt;b#gt;#35;1#amp;\N"]`,
+	for _, want := range []string{`component_end["end<br/>Deployment 1/2<br/>Bad&quot;&lt;b&gt;&num;1&amp;\N"]`,
 		`component_x_x2ey["x.y<br/>Pod"]`, "component_end --> component_x_x2ey"} {
 		if !strings.Contains(mmd, want) {
 			t.Errorf("Mermaid lacks %s:\n%s", want, mmd)
