@@ -17,8 +17,11 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/schema"
 )
 
+// outputJSON is the -o value of the commands that print JSON.
+const outputJSON = "json"
+
 // graphFormats are the -o values of `kubectl appstack graph`, the default first.
-var graphFormats = []string{"dot", "mermaid", "svg", "json"}
+var graphFormats = []string{"dot", "mermaid", "svg", outputJSON}
 
 func newGraphCommand(out io.Writer) *cobra.Command {
 	var flags clusterFlags
@@ -44,7 +47,8 @@ dashboard's) and json (the graph itself).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(graphFormats, output) {
-				return fmt.Errorf("-o %s: the formats are %s (default %s)", output, strings.Join(graphFormats, ", "), graphFormats[0])
+				return fmt.Errorf("-o %s: the formats are %s (default %s)",
+					output, strings.Join(graphFormats, ", "), graphFormats[0])
 			}
 			if err := flags.check(); err != nil {
 				return err
@@ -58,7 +62,8 @@ dashboard's) and json (the graph itself).`,
 	}
 	flags.add(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", graphFormats[0], "output format: "+strings.Join(graphFormats, ", "))
-	cmd.Flags().StringVarP(&file, "filename", "f", "", "draw a stack from this file instead of the cluster (- for standard input)")
+	cmd.Flags().StringVarP(&file, "filename", "f", "",
+		"draw a stack from this file instead of the cluster (- for standard input)")
 	return cmd
 }
 
@@ -113,8 +118,8 @@ func stackFromFile(ctx context.Context, file, name string, stdin io.Reader) (*ap
 		return nil, fmt.Errorf("%s holds %d AppStacks (%s): name the one to draw, e.g. kubectl appstack graph %s -f %s",
 			docs[0].source, len(docs), strings.Join(names, ", "), names[0], file)
 	case doc == nil:
-		return nil, fmt.Errorf("%s holds no AppStack %s; it holds %s: give one of those names, or leave the name out when the file holds one stack",
-			docs[0].source, name, strings.Join(names, ", "))
+		return nil, fmt.Errorf("%s holds no AppStack %s; it holds %s: give one of those names, "+
+			"or leave the name out when the file holds one stack", docs[0].source, name, strings.Join(names, ", "))
 	}
 	v, err := schema.ForAppStack()
 	if err != nil {
@@ -135,7 +140,7 @@ func writeGraph(out io.Writer, g graph.Graph, format string) error {
 		b = []byte(graph.Mermaid(g))
 	case "svg":
 		b, err = graph.SVG(g)
-	case "json":
+	case outputJSON:
 		b, err = json.MarshalIndent(g, "", "  ")
 		b = append(b, '\n')
 	default:

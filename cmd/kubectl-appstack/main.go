@@ -23,7 +23,7 @@ import (
 func main() {
 	root := &cobra.Command{
 		Use:           "kubectl-appstack",
-		Short:         "Work with AppStacks: render them offline, show their status and graph, list and roll back their revisions",
+		Short:         "Work with AppStacks: render them offline, show their status, graph and history, roll them back",
 		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -58,7 +58,7 @@ func TestBuildEdges(t *testing.T) {
 	if g.Stack != "shop" || g.Namespace != "shop-prod" {
 		t.Errorf("stack %q namespace %q, want shop in shop-prod (spec.namespace.name)", g.Stack, g.Namespace)
 	}
-	var ids []string
+	ids := make([]string, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
 		ids = append(ids, n.ID)
 	}
