@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
@@ -91,7 +92,11 @@ func graphStack(
 
 func stackFromCluster(ctx context.Context, c client.Client, name string) (*appstackv1.AppStack, error) {
 	stack := &appstackv1.AppStack{}
-	if err := c.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
+	err := c.Get(ctx, client.ObjectKey{Name: name}, stack)
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("get stack %s: %w (kubectl get stacks lists them; -f FILE draws one from a file)", name, err)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("get stack %s: %w", name, err)
 	}
 	return stack, nil

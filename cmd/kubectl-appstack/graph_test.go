@@ -87,7 +87,7 @@ func TestGraphFromCluster(t *testing.T) {
 		t.Errorf("dot:\n%s\nwant a line\n%s", out.String(), want)
 	}
 	if _, err := stackFromCluster(context.Background(), c, "nope"); err == nil ||
-		!strings.Contains(err.Error(), `get stack nope: appstacks.apps.appstack.dev "nope" not found`) {
+		!strings.Contains(err.Error(), `get stack nope: appstacks.apps.appstack.dev "nope" not found (kubectl get stacks lists them; -f FILE draws one`) {
 		t.Errorf("error %v, want one naming the missing stack", err)
 	}
 }
