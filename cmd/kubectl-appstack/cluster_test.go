@@ -179,6 +179,8 @@ func TestNamespaceFlagRefusedOnStackCommands(t *testing.T) {
 	}{
 		{newStatusCommand(&bytes.Buffer{}), []string{"shop"}},
 		{newHistoryCommand(&bytes.Buffer{}), []string{"shop"}},
+		{newGraphCommand(&bytes.Buffer{}), []string{"shop"}},
+		{newGraphCommand(&bytes.Buffer{}), []string{"-f", sample}},
 		{newRollbackCommand(&bytes.Buffer{}), []string{"shop", "--to-revision", "1"}},
 		{newDiffCommand(&bytes.Buffer{}), []string{"-f", sample}},
 	}

@@ -4,6 +4,7 @@
 //	kubectl appstack render -f stack.yaml          # the exact objects the operator would apply
 //	kubectl appstack diff -f stack.yaml            # what applying it would change on the cluster; exit 1 if anything
 //	kubectl appstack status shop --wait            # a tree of components, objects and pods; exit 0 when Ready
+//	kubectl appstack graph shop -o svg             # the stack as a graph (dot, mermaid, svg, json); -f FILE offline
 //	kubectl appstack history shop                  # the recorded revisions of a stack
 //	kubectl appstack rollback shop --to-revision 2 # restore a revision's spec
 //	kubectl appstack version                       # the plugin's version and the operator's
@@ -22,13 +23,13 @@ import (
 func main() {
 	root := &cobra.Command{
 		Use:           "kubectl-appstack",
-		Short:         "Work with AppStacks: render them offline, show their status, list and roll back their revisions",
+		Short:         "Work with AppStacks: render them offline, show their status, graph and history, roll them back",
 		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRenderCommand(os.Stdout), newDiffCommand(os.Stdout), newStatusCommand(os.Stdout),
-		newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout), newVersionCommand(os.Stdout))
+		newGraphCommand(os.Stdout), newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout), newVersionCommand(os.Stdout))
 	if err := root.Execute(); err != nil {
 		code := 1
 		var exit *exitError

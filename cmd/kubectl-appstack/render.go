@@ -68,9 +68,7 @@ func runRender(ctx context.Context, files []string, stdin io.Reader, out io.Writ
 		for _, doc := range stacks {
 			stack, errs := validate(ctx, v, doc.obj)
 			if len(errs) > 0 {
-				for _, e := range errs {
-					problems = append(problems, fmt.Sprintf("%s: AppStack %q: %s", doc.source, doc.name(), e.Error()))
-				}
+				problems = append(problems, doc.problems(errs)...)
 				continue
 			}
 			desired, err := render.Render(stack)
@@ -104,6 +102,16 @@ func (d document) name() string {
 		}
 	}
 	return ""
+}
+
+// problems are a document's validation errors, one line each, naming the file,
+// the stack and the field.
+func (d document) problems(errs field.ErrorList) []string {
+	out := make([]string, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, fmt.Sprintf("%s: AppStack %q: %s", d.source, d.name(), e.Error()))
+	}
+	return out
 }
 
 // readStacks reads every YAML document of a file; each must be an AppStack.

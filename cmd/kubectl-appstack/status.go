@@ -84,7 +84,7 @@ names, so status takes no -n/--namespace: giving it is an error.`,
   kubectl appstack status shop --wait --timeout 2m`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "" && output != "json" {
+			if output != "" && output != outputJSON {
 				return fmt.Errorf("-o %s: the formats are the tree (default) and json", output)
 			}
 			c, err := flags.client()
@@ -99,7 +99,7 @@ names, so status takes no -n/--namespace: giving it is an error.`,
 					return err
 				}
 				if tree.Ready || !wait || time.Now().After(deadline) {
-					if output == "json" {
+					if output == outputJSON {
 						enc := json.NewEncoder(out)
 						enc.SetIndent("", "  ")
 						if err := enc.Encode(tree); err != nil {
