@@ -210,7 +210,7 @@ cat <<EOF
     kubectl get stacks                      # READY / STATUS of every stack
     kubectl get stack gurumee -o yaml       # status: components, conditions, observedGeneration
     $BIN/kubectl-appstack dashboard   # every stack, live in your browser (kubectl appstack dashboard after make install-plugin)
-    $BIN/kubectl-appstack graph shop -o mermaid   # a stack's graph for docs (dot, mermaid, svg; -f FILE offline)
+    $BIN/kubectl-appstack graph guestbook -o mermaid   # a stack's graph for docs (dot, mermaid, svg; -f FILE offline)
     kubectl delete deployment simple-app -n gurumee   # the operator puts it back
     # team-a's stack, and what another team may do to it (README.md, "Who may do what"):
     kubectl --as=alice --as-group=team-a get stack team-a-shop
