@@ -84,6 +84,12 @@ tools-flux:
 tools-helm4:
 	hack/tools.sh helm4
 
+# Debian's chromium (apt-get, as root, only when it is missing): the headless browser
+# of the dashboard's e2e specs (test/utils/browser.go; $CHROMIUM names another).
+.PHONY: tools-chromium
+tools-chromium:
+	hack/tools.sh chromium
+
 # The dashboard's pinned JavaScript (hack/js/package-lock.json): dagre, embedded by
 # internal/graph. The copies are committed; this re-makes them when the lock changes.
 .PHONY: vendor-js
@@ -152,7 +158,8 @@ test-rules: tools-promtool ## The chart's alert rules: promtool check rules, and
 	go test -tags rules ./test/rules/ -count=1 -v
 
 .PHONY: test-e2e
-test-e2e: tools-cluster tools-real-node tools-envtest tools-flux tools-helm4 manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it.
+test-e2e: tools-cluster tools-real-node tools-envtest tools-flux tools-helm4 tools-chromium manifests ## e2e on a throwaway local cluster: the demo flow, with kubectl as a user types it; first the headless browser's helpers on a page of their own.
+	go test -tags e2e ./test/utils/ -count=1 -run '^TestBrowser'
 	go test -tags e2e ./test/e2e/ -count=1 -timeout 45m -v -ginkgo.v $(GO_TEST_FLAGS)
 
 # Deleting the CRD deletes every stack of the cluster, so those specs (label

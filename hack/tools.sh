@@ -14,7 +14,9 @@
 # default set, built by `hack/real-node.sh tools` (make tools-real-node) where the real node can run:
 # node (kubelet, kube-proxy, appstack-cri), coredns, real-node (the egress CONNECT
 # proxy of hack/tools/real-node), metrics-server (run beside the real node, serving
-# metrics.k8s.io).
+# metrics.k8s.io). Also not in the default set: chromium (make tools-chromium, which
+# make test-e2e needs), Debian's package rather than a Go build: the headless browser
+# of the dashboard's e2e specs (test/utils/browser.go).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -135,6 +137,55 @@ build_extras() {
   esac
 }
 
+# installed PKG: dpkg has PKG installed and configured (not only unpacked, as during
+# another apt-get's run); true where there is no dpkg, the binary's presence decides.
+installed() {
+  command -v dpkg-query >/dev/null || return 0
+  [[ $(dpkg-query -W -f '${db:Status-Abbrev}' "$1" 2>/dev/null) == "ii " ]]
+}
+
+# install_chromium installs Debian's chromium package when the browser is missing,
+# and stamps its version. It is a package, not a Go build: it needs root and apt-get,
+# and apt-get update runs only when the package lists do not know chromium (a fresh
+# container) or the install fails on stale lists. $CHROMIUM names another browser
+# binary, which is then used as it is (test/utils/browser.go reads it too).
+install_chromium() {
+  local exe=${CHROMIUM:-/usr/bin/chromium} start out version apt
+  # Another install at the same time (a second suite) is waited for, not failed on.
+  apt=(env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600)
+  if [[ ! -x $exe ]] || { [[ -z ${CHROMIUM:-} ]] && ! installed chromium; }; then
+    [[ -z ${CHROMIUM:-} ]] || { echo "!! CHROMIUM=$CHROMIUM is not an executable; unset it to install Debian's chromium" >&2; return 1; }
+    command -v apt-get >/dev/null || { echo "!! Debian's chromium is not installed ($exe) and there is no apt-get to install it: install a Chromium and set CHROMIUM=/path/to/it" >&2; return 1; }
+    [[ $(id -u) == 0 ]] || { echo "!! Debian's chromium is not installed ($exe) and installing it needs root: sudo hack/tools.sh chromium (or set CHROMIUM=/path/to/a/chromium)" >&2; return 1; }
+    start=$(date +%s)
+    out=$(mktemp)
+    echo "==> installing Debian's chromium (apt-get)"
+    if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      "${apt[@]}" update >"$out" 2>&1 || { tail -20 "$out" >&2; rm -f "$out"; echo "!! apt-get update failed" >&2; return 1; }
+    fi
+    # Without its recommends (udev, upower, a notification daemon, printer setup: a
+    # desktop's), but with fonts-liberation, so that a machine without fonts draws the
+    # page's text in screenshots.
+    if ! "${apt[@]}" install -y --no-install-recommends chromium fonts-liberation >"$out" 2>&1; then
+      # The lists may name a version the mirror no longer has.
+      if ! { "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends chromium fonts-liberation; } >"$out" 2>&1; then
+        tail -20 "$out" >&2
+        rm -f "$out"
+        echo "!! apt-get install chromium failed (output above)" >&2
+        return 1
+      fi
+    fi
+    rm -f "$out"
+    echo "==> chromium installed in $(($(date +%s) - start))s"
+  fi
+  if [[ -z ${CHROMIUM:-} ]] && installed chromium; then
+    version=$(dpkg-query -W -f '${Version}' chromium)
+  else
+    version=$("$exe" --version)
+  fi
+  [[ $(cat "$STAMPS/chromium" 2>/dev/null) == "$version" ]] || echo "$version" >"$STAMPS/chromium"
+}
+
 build_group() {
   local group=$1 s dir ldflags tags pkgs stamp want pkg out extra missing=0 start from
   s=$(spec "$group")
@@ -179,6 +230,10 @@ total_start=$(date +%s)
 built=0
 for g in "${groups[@]}"; do
   before=$(cat "$STAMPS/$g" 2>/dev/null || true)
+  if [[ $g == chromium ]]; then
+    install_chromium
+    continue
+  fi
   build_group "$g"
   [[ $(cat "$STAMPS/$g") == "$before" ]] || built=1
 done
