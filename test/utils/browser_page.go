@@ -147,7 +147,7 @@ func Showing(ctx context.Context, sel string) string {
 		return {url: location.href, page: b ? b.dataset.page || '' : '', rendered: b ? b.dataset.rendered || '' : '',
 			count: m.length, matches: m.slice(0, 5).map(e => e.outerHTML.slice(0, 400)),
 			text: b ? b.innerText.replace(/\n\s*\n/g, '\n').slice(0, 1500) : ''};
-	})(` + string(q) + `)`))
+	})(`+string(q)+`)`))
 	if err != nil {
 		return fmt.Sprintf("the page could not be read: %v", err)
 	}
@@ -181,7 +181,7 @@ func Attrs(ctx context.Context, sel, attr string) ([]string, error) {
 func pageStrings(ctx context.Context, sel, each string) ([]string, error) {
 	q, _ := json.Marshal(sel)
 	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
-		`Array.from(document.querySelectorAll(` + string(q) + `)).map(` + each + `)`))
+		`Array.from(document.querySelectorAll(`+string(q)+`)).map(`+each+`)`))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", sel, err)
 	}
@@ -203,7 +203,7 @@ func Fill(ctx context.Context, sel, value string) (time.Time, error) {
 		e.dispatchEvent(new Event('input', {bubbles: true}));
 		e.dispatchEvent(new Event('change', {bubbles: true}));
 		return at;
-	})(` + string(q) + `, ` + string(v) + `)`))
+	})(`+string(q)+`, `+string(v)+`)`))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("filling %s: %w", sel, err)
 	}
