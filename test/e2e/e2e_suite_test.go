@@ -38,6 +38,12 @@ var (
 	metricsAddr = envOr("E2E_METRICS_ADDR", "127.0.0.1:18383")
 )
 
+// artifactDir is where specs keep what a person looks at after a run (the
+// dashboard's screenshots): E2E_ARTIFACTS, else bin/<cluster>.artifacts.
+func artifactDir() string {
+	return envOr("E2E_ARTIFACTS", filepath.Join(root, "bin", clusterName+".artifacts"))
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v

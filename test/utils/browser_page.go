@@ -76,6 +76,24 @@ func WaitCount(ctx context.Context, sel string, n int) (Seen, error) {
 	}`, sel, n)
 }
 
+// WaitShown waits until exactly n elements matching sel are shown: in the DOM and
+// laid out (not display:none, not in a hidden subtree), as a filter leaves rows.
+func WaitShown(ctx context.Context, sel string, n int) (Seen, error) {
+	return WaitPage(ctx, fmt.Sprintf("%d × %s shown", n, sel), sel, `(sel, n) => {
+		const c = Array.from(document.querySelectorAll(sel)).filter(e => e.getClientRects().length > 0).length;
+		return c === n ? c : null;
+	}`, sel, n)
+}
+
+// WaitText waits until the text of the first element matching sel contains
+// want, and returns that text.
+func WaitText(ctx context.Context, sel, want string) (Seen, error) {
+	return WaitPage(ctx, fmt.Sprintf("%s with text %q", sel, want), sel, `(sel, want) => {
+		const e = document.querySelector(sel);
+		return e && e.textContent.includes(want) ? e.textContent.trim() : null;
+	}`, sel, want)
+}
+
 // WaitPage waits until the JavaScript function fn, called with args, returns
 // something other than null, undefined or false, and returns that as a string.
 // what names the condition and sel the elements to show when it times out
@@ -166,7 +184,8 @@ func Showing(ctx context.Context, sel string) string {
 	return s.String()
 }
 
-// Texts is the text of every element matching sel, trimmed, in document order.
+// Texts is the text of every element matching sel as shown (innerText; a hidden
+// element's is its textContent), trimmed, in document order.
 func Texts(ctx context.Context, sel string) ([]string, error) {
 	return pageStrings(ctx, sel, `e => e.innerText.trim()`)
 }

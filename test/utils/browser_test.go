@@ -32,8 +32,8 @@ const names = ['alpha', 'beta', 'gamma'];
 let draws = 0;
 function draw(filter) {
 	const t = document.getElementById('stacks');
-	t.innerHTML = names.filter(n => n.includes(filter))
-		.map(n => '<tr data-stack="' + n + '" data-health="Ready"><td>' + n + '</td></tr>').join('');
+	t.innerHTML = names.map(n => '<tr data-stack="' + n + '" data-health="Ready"' + (n.includes(filter) ? '' : ' hidden') +
+		'><td>' + n + '</td></tr>').join('');
 	document.body.dataset.page = 'stacks';
 	document.body.dataset.rendered = String(++draws);
 	performance.mark('appstack:rendered');
@@ -99,13 +99,19 @@ func TestBrowserWaitsAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	narrowed, err := WaitCount(ctx, "tr[data-stack]", 1)
+	narrowed, err := WaitShown(ctx, "tr[data-stack]", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if texts, _ := Texts(ctx, "tr[data-stack]"); len(texts) != 1 || texts[0] != "gamma" || narrowed.At.Before(filled) {
-		t.Errorf("after filling the filter with mm: rows %q seen at %s (filled at %s), want only gamma, after the fill",
-			texts, narrowed.At.Format("15:04:05.000"), filled.Format("15:04:05.000"))
+	// The filter hides rows: all three are in the DOM, one is shown.
+	all, _ := Attrs(ctx, "tr[data-stack]", "data-stack")
+	shown, _ := Attrs(ctx, "tr[data-stack]:not([hidden])", "data-stack")
+	if len(all) != 3 || strings.Join(shown, ",") != "gamma" || narrowed.At.Before(filled) {
+		t.Errorf("after filling the filter with mm: rows %q, shown %q, seen at %s (filled at %s); want 3, gamma shown, after the fill",
+			all, shown, narrowed.At.Format("15:04:05.000"), filled.Format("15:04:05.000"))
+	}
+	if seen, err := WaitText(ctx, "tr[data-stack=gamma]", "gam"); err != nil || seen.Value != "gamma" {
+		t.Errorf("WaitText(gamma row, gam) = %+v, %v; want its text gamma", seen, err)
 	}
 
 	changed, err := WaitAttrChange(ctx, "[data-kind=Deployment][data-name=web]", "data-uid", "uid-1")
@@ -145,6 +151,14 @@ func TestBrowserWaitTimeoutSaysWhatThePageShowed(t *testing.T) {
 	if _, err := WaitRendered(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
+	sctx, scancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer scancel()
+	if _, err := Fill(ctx, "#filter", "alpha"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WaitShown(sctx, "tr[data-stack]", 3); err == nil || !strings.Contains(err.Error(), "3 × tr[data-stack] shown: not seen") {
+		t.Errorf("WaitShown(3) with two rows hidden by the filter = %v, want a timeout", err)
+	}
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -155,8 +169,8 @@ func TestBrowserWaitTimeoutSaysWhatThePageShowed(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("the wait took %s, want about its 300 ms timeout", took)
 	}
-	for _, want := range []string{`tr[data-stack=beta][data-health] in ["Failed"]: not seen`, `data-page="stacks" data-rendered="1"`,
-		`1 element(s) match tr[data-stack=beta]`, `<tr data-stack="beta" data-health="Ready">`, "alpha"} {
+	for _, want := range []string{`tr[data-stack=beta][data-health] in ["Failed"]: not seen`, `data-page="stacks" data-rendered="2"`,
+		`1 element(s) match tr[data-stack=beta]`, `<tr data-stack="beta" data-health="Ready" hidden="">`, "alpha"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not say %q:\n%v", want, err)
 		}
