@@ -76,6 +76,14 @@ func WaitCount(ctx context.Context, sel string, n int) (Seen, error) {
 	}`, sel, n)
 }
 
+// WaitAtLeast waits until n or more elements match sel, and returns how many.
+func WaitAtLeast(ctx context.Context, sel string, n int) (Seen, error) {
+	return WaitPage(ctx, fmt.Sprintf("%d or more × %s", n, sel), sel, `(sel, n) => {
+		const c = document.querySelectorAll(sel).length;
+		return c >= n ? c : null;
+	}`, sel, n)
+}
+
 // WaitShown waits until exactly n elements matching sel are shown: in the DOM and
 // laid out (not display:none, not in a hidden subtree), as a filter leaves rows.
 func WaitShown(ctx context.Context, sel string, n int) (Seen, error) {
