@@ -52,11 +52,11 @@ func StartDashboard(log io.Writer, timeout time.Duration, bin string, args ...st
 	case <-d.exited:
 		return nil, fmt.Errorf("%s exited (%v) before it printed a URL; its output:\n%s", shown, d.err, d.Output())
 	case <-time.After(timeout):
-		d.Stop()
+		_ = d.Stop()
 		return nil, fmt.Errorf("%s printed no http://127.0.0.1:PORT URL within %s; its output:\n%s", shown, timeout, d.Output())
 	}
 	if err := d.waitServing(deadline); err != nil {
-		d.Stop()
+		_ = d.Stop()
 		return nil, fmt.Errorf("%s printed %s, which %w; its output:\n%s", shown, d.URL, err, d.Output())
 	}
 	return d, nil
