@@ -243,11 +243,16 @@ func Fill(ctx context.Context, sel, value string) (time.Time, error) {
 // timingScript runs in every document the tab loads, before the page's scripts:
 // it notes, by performance.now() (milliseconds since the navigation started),
 // when body[data-page] is first set and when each draw counted by
-// body[data-rendered] happens, and keeps every Resource Timing entry.
+// body[data-rendered] happens, keeps every Resource Timing entry, and notes how
+// long each task that held the page's main thread over 50 ms took (the page
+// stalled: no input, no drawing).
 const timingScript = `(() => {
 	if (window.__appstackTimes) return;
-	const t = window.__appstackTimes = {page: null, rendered: []};
+	const t = window.__appstackTimes = {page: null, rendered: [], longTasks: []};
 	try { performance.setResourceTimingBufferSize(100000); } catch (e) {}
+	try {
+		new PerformanceObserver(l => l.getEntries().forEach(e => t.longTasks.push(e.duration))).observe({type: 'longtask', buffered: true});
+	} catch (e) {}
 	const look = () => {
 		const b = document.body;
 		if (!b) return;
@@ -280,6 +285,13 @@ type PageStats struct {
 	PageSet, FirstRender time.Duration
 	// Renders counts the draws so far.
 	Renders int
+	// LongTasks counts the tasks that held the main thread over 50 ms, the
+	// longest of which took LongestTask.
+	LongTasks   int
+	LongestTask time.Duration
+	// Origin is when the navigation started (performance.timeOrigin), from
+	// which a Seen.At is a time since navigating.
+	Origin time.Time
 }
 
 // pageMetricsJS collects PageStats in the page, in milliseconds and bytes.
@@ -289,13 +301,14 @@ const pageMetricsJS = `(() => {
 	const sum = k => res.reduce((a, r) => a + (r[k] || 0), nav[k] || 0);
 	const paint = n => { const e = performance.getEntriesByName(n, 'paint')[0]; return e ? e.startTime : 0; };
 	const marks = performance.getEntriesByName(` + "'" + RenderedMark + "'" + `, 'mark');
-	const t = window.__appstackTimes || {page: null, rendered: []};
+	const t = window.__appstackTimes || {page: null, rendered: [], longTasks: []};
 	const b = document.body;
 	return {transfer: sum('transferSize'), encoded: sum('encodedBodySize'), decoded: sum('decodedBodySize'),
 		resources: res.length, firstPaint: paint('first-paint'), firstContentfulPaint: paint('first-contentful-paint'),
 		domContentLoaded: nav.domContentLoadedEventEnd || 0, load: nav.loadEventEnd || 0, pageSet: t.page || 0,
 		firstRender: marks.length ? marks[0].startTime : (t.rendered[0] || 0),
-		renders: b ? parseInt(b.dataset.rendered || '0', 10) : 0};
+		renders: b ? parseInt(b.dataset.rendered || '0', 10) : 0,
+		longTasks: t.longTasks.length, longestTask: Math.max(0, ...t.longTasks), origin: performance.timeOrigin};
 })()`
 
 // PageMetrics reads the current page's PageStats.
@@ -305,7 +318,8 @@ func PageMetrics(ctx context.Context) (PageStats, error) {
 		Resources                                    int
 		FirstPaint, FirstContentfulPaint             float64
 		DOMContentLoaded, Load, PageSet, FirstRender float64
-		Renders                                      int
+		Renders, LongTasks                           int
+		LongestTask, Origin                          float64
 	}
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](pageMetricsJS))
 	if err == nil {
@@ -318,13 +332,16 @@ func PageMetrics(ctx context.Context) (PageStats, error) {
 	return PageStats{TransferBytes: int64(m.Transfer), EncodedBodyBytes: int64(m.Encoded), DecodedBodyBytes: int64(m.Decoded),
 		Resources: m.Resources, FirstPaint: ms(m.FirstPaint), FirstContentfulPaint: ms(m.FirstContentfulPaint),
 		DOMContentLoaded: ms(m.DOMContentLoaded), Load: ms(m.Load), PageSet: ms(m.PageSet), FirstRender: ms(m.FirstRender),
-		Renders: m.Renders}, nil
+		Renders: m.Renders, LongTasks: m.LongTasks, LongestTask: ms(m.LongestTask),
+		Origin: time.UnixMicro(int64(math.Round(m.Origin * 1000)))}, nil
 }
 
 // String is the metrics in one line, as the tests print them.
 func (m PageStats) String() string {
-	return fmt.Sprintf("%s transferred in %d requests (%s of bodies, %s unpacked); first contentful paint %s, data-page set %s, first render %s, load %s; %d draws",
-		kB(m.TransferBytes), m.Resources+1, kB(m.EncodedBodyBytes), kB(m.DecodedBodyBytes), m.FirstContentfulPaint, m.PageSet, m.FirstRender, m.Load, m.Renders)
+	return fmt.Sprintf("%s transferred in %d requests (%s of bodies, %s unpacked); first contentful paint %s, data-page set %s, "+
+		"first render %s, load %s; %d draws; %d tasks over 50 ms, the longest %s",
+		kB(m.TransferBytes), m.Resources+1, kB(m.EncodedBodyBytes), kB(m.DecodedBodyBytes), m.FirstContentfulPaint, m.PageSet,
+		m.FirstRender, m.Load, m.Renders, m.LongTasks, m.LongestTask)
 }
 
 func kB(n int64) string { return fmt.Sprintf("%.1f kB", float64(n)/1000) }

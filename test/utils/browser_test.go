@@ -39,6 +39,7 @@ function draw(filter) {
 	performance.mark('appstack:rendered');
 }
 setTimeout(() => {
+	for (const end = Date.now() + 80; Date.now() < end;) {} // a task that stalls the page
 	draw('');
 	setTimeout(() => document.querySelector('[data-kind=Deployment]').setAttribute('data-uid', 'uid-2'), 300);
 }, 100);
@@ -136,6 +137,12 @@ func TestBrowserWaitsAndMetrics(t *testing.T) {
 	}
 	if m.FirstRender < 90*time.Millisecond || m.PageSet < 90*time.Millisecond || m.FirstRender > 5*time.Second {
 		t.Errorf("first render at %s, data-page at %s; want both about 100 ms after navigating (the page draws after a 100 ms timer)", m.FirstRender, m.PageSet)
+	}
+	if m.LongTasks < 1 || m.LongestTask < 75*time.Millisecond {
+		t.Errorf("%d long tasks, the longest %s; want the page's 80 ms busy loop", m.LongTasks, m.LongestTask)
+	}
+	if since := seen.At.Sub(m.Origin); since < m.FirstRender-5*time.Millisecond || since > m.FirstRender+50*time.Millisecond {
+		t.Errorf("the first draw seen %s after the navigation (Origin %s), the page's mark says %s", since, m.Origin.Format("15:04:05.000"), m.FirstRender)
 	}
 	if m.FirstContentfulPaint <= 0 || m.Load <= 0 || m.Renders != 2 {
 		t.Errorf("first contentful paint %s, load %s, draws %d; want the first two set and 2 draws", m.FirstContentfulPaint, m.Load, m.Renders)

@@ -87,6 +87,9 @@ func (d *DashboardProcess) waitServing(deadline time.Time) error {
 	}
 }
 
+// Pid is the process's ID.
+func (d *DashboardProcess) Pid() int { return d.cmd.Process.Pid }
+
 // Output is everything the process printed so far (its last 64 kB).
 func (d *DashboardProcess) Output() string { return d.out.String() }
 
