@@ -11,7 +11,9 @@
 //  3. requests per stack by verb for both, from the apiserver's audit log by user agent;
 //  4. operator RSS (peak, steady), reconcile p50/p99 from its metrics;
 //  5. operator writes over an idle window;
-//  6. drift recovery: delete web Deployments one at a time, time until each is back.
+//  6. drift recovery: delete web Deployments one at a time, time until each is back;
+//  7. with -dashboard, `kubectl appstack dashboard` over the N stacks, its stacks
+//     page in headless Chromium (dashboard.go).
 //
 // It writes a markdown table and a JSON file into bench-results/. With -foreign it
 // measures instead what others can make the operator hold (foreign.go).
@@ -92,6 +94,7 @@ type results struct {
 	IdleWindow string             `json:"idleWindow"`
 	IdleWrites int                `json:"idleWrites"`
 	Drift      map[string]float64 `json:"driftRecoverySeconds"`
+	Dashboard  *dashboardResult   `json:"dashboard,omitempty"`
 }
 
 func (p *phase) record(t tally) {
@@ -129,6 +132,9 @@ func main() {
 	revisionsStacks := flag.Int("revisions-stacks", 3, "with -revisions: the stacks")
 	revisionsBytes := flag.Int("revisions-bytes", 900_000, "with -revisions: bytes of data in each stack's config")
 	revisionsLimit := flag.Int("revisions-limit", 100, "with -revisions: each stack's spec.revisionHistoryLimit")
+	dash := flag.Bool("dashboard", false, "at the end, `kubectl appstack dashboard` (bin/kubectl-appstack) over the N stacks and its stacks page in "+
+		"headless Chromium (make tools-chromium): first render, all rows, page weight, the filter, an AppStack change to its row; -check fails "+
+		"unless the row follows within 2 s")
 	manager := flag.String("manager", "", "with -revisions or -foreign: the operator binary to run (default bin/manager), e.g. one built from an older commit")
 	flag.Parse()
 	waitTimeout = *timeout
@@ -249,6 +255,10 @@ func main() {
 		recov = append(recov, time.Since(t0).Seconds())
 	}
 	res.Drift = map[string]float64{"p50": quantile(recov, 0.5), "p99": quantile(recov, 0.99)}
+	if *dash {
+		waitStacks(ctx, dc, "bench-o", *n)
+		res.Dashboard = dashboardPhase(ctx, root, kubeconfig, dc, "bench-o", *n)
+	}
 	report(res, prefix)
 	if *check {
 		var failed []string
@@ -257,6 +267,9 @@ func main() {
 		}
 		if res.Drift["p50"] > 1 {
 			failed = append(failed, fmt.Sprintf("drift recovery p50 %.2f s, want ≤ 1 s", res.Drift["p50"]))
+		}
+		if d := res.Dashboard; d != nil && d.RowUpdate > 2 {
+			failed = append(failed, fmt.Sprintf("the dashboard's row followed an AppStack change after %.2f s, want ≤ 2 s", d.RowUpdate))
 		}
 		if len(failed) > 0 {
 			fmt.Fprintln(os.Stderr, "bench: "+strings.Join(failed, "; "))
@@ -565,6 +578,9 @@ func report(r *results, prefix string) {
 	fmt.Fprintf(&md, "| writes at rest (%s) | %d | | 0 |\n", r.IdleWindow, r.IdleWrites)
 	fmt.Fprintf(&md, "| drift recovery p50 / p99 | %.2f s / %.2f s | | p50 ≤ 1 s |\n", r.Drift["p50"], r.Drift["p99"])
 	fmt.Fprintf(&md, "\nOperator writes per stack during creation, by resource: %s\n", byResource(r.Operator.WritesByResource))
+	if r.Dashboard != nil {
+		md.WriteString(dashboardReport(r.Dashboard, r.N))
+	}
 	for _, p := range []struct{ name, file, args string }{
 		{"CPU during convergence", "-cpu.pprof", "-top -nodecount=15"},
 		{"heap in use once converged", "-heap.pprof", "-top -nodecount=15 -sample_index=inuse_space"},

@@ -46,14 +46,13 @@ func WaitAttr(ctx context.Context, sel, attr string, want ...string) (Seen, erro
 	what := fmt.Sprintf("%s[%s]", sel, attr)
 	if len(want) > 0 {
 		what = fmt.Sprintf("%s[%s] in %q", sel, attr, want)
-	} else {
-		want = []string{}
 	}
+	// An empty list reaches the page as undefined (the protocol leaves it out).
 	return WaitPage(ctx, what, sel, `(sel, attr, want) => {
 		const e = document.querySelector(sel);
 		if (!e || !e.hasAttribute(attr)) return null;
 		const v = e.getAttribute(attr);
-		return want.length === 0 || want.includes(v) ? v : null;
+		return !want || want.length === 0 || want.includes(v) ? v : null;
 	}`, sel, attr, want)
 }
 

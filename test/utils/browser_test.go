@@ -95,6 +95,9 @@ func TestBrowserWaitsAndMetrics(t *testing.T) {
 	if seen, err := WaitAtLeast(ctx, "tr[data-stack], input", 2); err != nil || seen.Value != "4" {
 		t.Errorf("WaitAtLeast(2) of 3 rows and the input = %+v, %v; want 4", seen, err)
 	}
+	if seen, err := WaitAttr(ctx, "tr[data-stack]", "data-health"); err != nil || seen.Value != "Ready" {
+		t.Errorf("WaitAttr(data-health), any value = %+v, %v; want Ready", seen, err)
+	}
 	if got, err := Attrs(ctx, "tr[data-stack]", "data-stack"); err != nil || strings.Join(got, ",") != "alpha,beta,gamma" {
 		t.Errorf("Attrs(data-stack) = %q, %v; want alpha, beta, gamma", got, err)
 	}
