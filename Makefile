@@ -181,12 +181,12 @@ test-real-node: ## Only the e2e specs on live containers (label real-node): the 
 
 BENCH_N ?= 500
 .PHONY: bench
-bench: tools-cluster build ## Operator vs a plain client at BENCH_N stacks on a dedicated local cluster; results in bench-results/.
-	go run ./test/bench -n $(BENCH_N)
+bench: tools-cluster tools-chromium build ## Operator vs a plain client at BENCH_N stacks on a dedicated local cluster, then the dashboard over them in headless Chromium; results in bench-results/.
+	go run ./test/bench -n $(BENCH_N) -dashboard
 
 .PHONY: bench-smoke
-bench-smoke: tools-cluster build ## The bench harness at 5 stacks (part of make test): it runs end to end, no writes at rest, drift p50 ≤ 1 s.
-	go run ./test/bench -n 5 -idle 15s -drift 5 -timeout 5m -check -out bench-results/smoke
+bench-smoke: tools-cluster tools-chromium build ## The bench harness at 5 stacks (part of make test): it runs end to end, no writes at rest, drift p50 ≤ 1 s, the dashboard's row follows a change within 2 s.
+	go run ./test/bench -n 5 -idle 15s -drift 5 -timeout 5m -check -dashboard -out bench-results/smoke
 	CLUSTER_NAME=appstack-bench hack/dev-cluster.sh down
 
 FOREIGN_N ?= 500
