@@ -9,7 +9,7 @@ package dashboard
 // without a cluster. fixture_page_test.go drives chromium against it; to look
 // at it yourself:
 //
-//	go test -tags browser ./internal/dashboard -run TestFixturePages -fixture.serve 127.0.0.1:8099
+//	go test -tags browser ./internal/dashboard -run TestFixtureStacksPage -fixture.serve 127.0.0.1:8099
 //
 // and open http://127.0.0.1:8099/ (the test serves until interrupted).
 
@@ -44,6 +44,8 @@ type fixture struct {
 	// chromium's virtual time (--virtual-time-budget) stands still while a
 	// request is open, so a stream held open would never let it dump the page.
 	closeAfterEvent bool
+	// forbidden, when set, is /api/stacks's Forbidden: the identity may not list stacks.
+	forbidden string
 }
 
 // handler serves the page from web (the embedded webFS's web/, or the
@@ -60,6 +62,10 @@ func (f *fixture) handler(web fs.FS) http.Handler {
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(web)))
 	mux.HandleFunc("GET /api/info", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, fixtureInfo()) })
 	mux.HandleFunc("GET /api/stacks", func(w http.ResponseWriter, _ *http.Request) {
+		if f.forbidden != "" {
+			writeJSON(w, 200, StackList{Stacks: []StackRow{}, Forbidden: f.forbidden})
+			return
+		}
 		writeJSON(w, 200, fixtureStacks(f.changed.Load()))
 	})
 	mux.HandleFunc("GET /api/stacks/{name}", func(w http.ResponseWriter, r *http.Request) {
@@ -374,6 +380,8 @@ func shopEvents(changed bool) []Event {
 			Message: "revision 3 failed (CrashLoopBackOff in worker): rolled back to revision 2"},
 		{Type: "Normal", Reason: "DependencyWaiting", Object: "AppStack/shop", Count: 3, Last: ago(24 * time.Minute),
 			Message: "web waits for api to be Ready"},
+		{Type: "Warning", Reason: "Unhealthy", Object: "Pod/web-58f6c9b7d4-h7tcx", Count: 2, Last: ago(30 * time.Minute),
+			Message: "Readiness probe failed: " + hostileMessage},
 		{Type: "Normal", Reason: "SuccessfulRescale", Object: "HorizontalPodAutoscaler/web", Count: 1, Last: ago(50 * time.Minute),
 			Message: "New size: 3; reason: cpu resource utilization (percentage of request) above target"},
 	}

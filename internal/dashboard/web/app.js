@@ -213,7 +213,7 @@
   function stackRow(r, hide) {
     const status = [r.reason, r.message].filter(Boolean).join(": ");
     return html`<tr data-stack="${r.name}" data-health="${r.health}"${new Raw(hide ? " hidden" : "")}>\
-<th scope="row"><a href="#/stacks/${encodeURIComponent(r.name)}">${r.name}</a></th>\
+<th scope="row" title="${r.name}"><a href="#/stacks/${encodeURIComponent(r.name)}">${r.name}</a></th>\
 <td data-label="Namespace">${r.namespace}</td><td data-label="Ready">${r.ready || "—"}</td>\
 <td data-label="Status" class="status" title="${status}">${badge(r.health)} \
 <span class="reason">${r.reason}</span> <span class="msg">${r.message}</span></td>\
@@ -226,7 +226,8 @@
     const t0 = performance.now();
     if (!$("#stacks-page")) {
       put(main, stacksShell());
-      $("#health-filter").value = S.health;
+      S.keys = null;
+      S.opts = "";
     }
     const { stacks = [], forbidden = "", error = "" } = S.list;
     S.list.stacks = stacks || [];
@@ -236,21 +237,49 @@
       !stacks.length ? html`<p class="notice">No AppStacks in this cluster.</p>` : "");
     $("#stacks").hidden = Boolean(forbidden) || !stacks.length;
     S.hay = stacks.map((r) => [r.name, r.namespace, r.health, r.reason, r.message].join(" ").toLowerCase());
+    drawCounts(stacks);
+    drawRows(stacks);
+    if (S.listY) { window.scrollTo(0, S.listY); S.listY = 0; }
+    drawn("stacks", t0);
+  }
+
+  // drawCounts writes the health filter's options and the counts, when they changed
+  // (rewriting an open select would close it under the pointer).
+  function drawCounts(stacks) {
     const count = {};
     for (const r of stacks) count[r.health] = (count[r.health] || 0) + 1;
-    const sel = $("#health-filter");
-    put(sel, cat(html`<option value="">All (${stacks.length})</option>`,
+    const opts = part(cat(html`<option value="">All (${stacks.length})</option>`,
       HEALTHS.concat(Object.keys(count).filter((h) => !HEALTHS.includes(h)))
         .map((h) => html`<option value="${h}">${h} (${count[h] || 0})</option>`)));
+    if (opts === S.opts) return;
+    S.opts = opts;
+    const sel = $("#health-filter");
+    sel.innerHTML = opts;
     sel.value = S.health;
     put($("#counts"), HEALTHS.filter((h) => count[h]).map((h) => html`<button type="button" class="badge t-${tone(h)}" \
 data-pick="${h}" aria-pressed="${S.health === h}">${h} ${count[h]}</button> `));
+  }
+
+  // drawRows writes the rows in one go; when the same stacks come in the same
+  // order, it rewrites only the rows that changed, so a stream of changes does
+  // not rebuild 500 rows (nor lose the focus) each time.
+  function drawRows(stacks) {
+    const keys = stacks.map((r) => JSON.stringify(r));
+    const names = stacks.map((r) => r.name);
+    const tbody = $("#stacks tbody");
     let shown = 0;
-    const rows = stacks.map((r, i) => { const m = matches(i); shown += m; return stackRow(r, !m); });
-    put($("#stacks tbody"), rows);
+    if (S.keys && String(S.names) === String(names)) {
+      stacks.forEach((r, i) => {
+        const m = matches(i);
+        shown += m;
+        if (keys[i] !== S.keys[i]) tbody.rows[i].outerHTML = part(stackRow(r, !m));
+      });
+    } else {
+      put(tbody, stacks.map((r, i) => { const m = matches(i); shown += m; return stackRow(r, !m); }));
+    }
+    S.keys = keys;
+    S.names = names;
     showCount(shown);
-    if (S.listY) { window.scrollTo(0, S.listY); S.listY = 0; }
-    drawn("stacks", t0);
   }
 
   function showCount(shown) {
@@ -270,6 +299,7 @@ data-pick="${h}" aria-pressed="${S.health === h}">${h} ${count[h]}</button> `));
     }
     showCount(shown);
     for (const b of main.querySelectorAll("[data-pick]")) b.setAttribute("aria-pressed", b.dataset.pick === S.health);
+    $("#health-filter").value = S.health;
   }
 
   // pick filters by one health, or by none when it was the one chosen.
@@ -309,12 +339,12 @@ ${e.status === 0 && v ? " Showing what was last read." : ""}</p>` : "";
       return;
     }
     put(main, html`<nav class="crumbs"><a href="#/">Stacks</a> / ${v.name}</nav>${notice}${stackHead(v)}
-${rollback(v.rollback)}<section id="graph-section" aria-labelledby="graph-h">
+${rollback(v.rollback)}${hidden(v.hidden)}<section id="graph-section" aria-labelledby="graph-h">
 <h2 id="graph-h">Graph</h2><div id="graph"></div>${legend()}</section>
 <section id="components" aria-labelledby="components-h"><h2 id="components-h">Components</h2>
 <div class="cards">${componentCards(v)}</div></section>
-${stackObjects(v)}<div class="cols">${conditions(v.conditions)}${events(v.events)}</div>
-<div class="cols">${revisions(v.revisions)}${actions(v.actions)}</div>${hidden(v.hidden)}`);
+${stackObjects(v)}<div class="cols">${conditions(v.conditions)}${actions(v.actions)}</div>
+${revisions(v.revisions)}${events(v.events)}`);
     drawGraph(v);
     select(S.selected, false);
     const box = $("#graph");
@@ -424,7 +454,7 @@ ${n.replace(/^[a-z]+\//, "")}</button>`);
     const nodes = ((v.graph && v.graph.nodes) || []).filter((n) => n.type === "component");
     const comps = v.components || {};
     const extra = Object.keys(comps).filter((k) => !nodes.some((n) => n.name === k))
-      .map((k) => ({ id: "component/" + k, type: "component", name: k, reason: "not in the spec" }));
+      .map((k) => ({ id: "component/" + k, type: "component", name: k, gone: true }));
     if (!nodes.length && !extra.length) return html`<p class="muted">No components.</p>`;
     return nodes.concat(extra).map((n) => {
       const c = comps[n.name] || {};
@@ -439,6 +469,7 @@ ${n.phase && n.phase !== "Ready" && (n.reason || n.message) ?
   html`<p class="cause"><strong>${n.reason}</strong> ${n.message}</p>` : ""}
 ${deps.length ? html`<p class="rel">Depends on ${deps}</p>` : ""}${uses.length ? html`<p class="rel">Uses ${uses}</p>` : ""}
 ${objects(c.objects)}${c.pods && c.pods.length ? html`<h4>Pods</h4>${objects(c.pods)}` : ""}
+${n.gone ? html`<p class="muted">Not in the stack's spec any more.</p>` : ""}\
 ${!c.objects && !c.pods ? html`<p class="muted">No objects read for this component.</p>` : ""}</article>`;
     });
   }
@@ -490,7 +521,7 @@ ${e.count > 1 ? html` <span class="muted">×${e.count}</span>` : ""}</td><td>${w
 </tbody></table>` : html`<p class="muted">No revisions recorded.</p>`}
 ${list.length > 1 ? html`<form id="diff-form" class="controls"><label>From <select id="diff-from">${opts(d.from)}
 </select></label> <label>to <select id="diff-to">${opts(d.to)}</select></label>
-<button type="submit">Show diff</button></form>
+</form>
 <pre id="diff" class="diff" tabindex="0" aria-live="polite">${diffLines()}</pre>` : ""}</section>`;
   }
 
@@ -551,8 +582,8 @@ ${list.length > 1 ? html`<form id="diff-form" class="controls"><label>From <sele
 
   function hidden(list) {
     if (!list || !list.length) return "";
-    return html`<section id="hidden" aria-labelledby="hid-h"><h2 id="hid-h">Not shown</h2>
-<p>Your identity may not read these, so they are left out of this page:</p><ul>${list.map((l) => html`<li>${l}</li>`)}
+    return html`<section id="hidden" aria-labelledby="hid-h"><h2 id="hid-h">Not shown here</h2>
+<p>Your identity may not read these, so this page leaves them out:</p><ul>${list.map((l) => html`<li>${l}</li>`)}
 </ul></section>`;
   }
 
@@ -723,11 +754,12 @@ d="${curve(g.edge(e.from, e.to).points)}"${new Raw(e.type === "dependsOn" ? ' ma
     cancelAnimationFrame(pending);
     pending = requestAnimationFrame(applyFilter);
   });
-  main.addEventListener("change", (ev) => { if (ev.target.id === "health-filter") applyFilter(); });
-  main.addEventListener("submit", (ev) => {
-    ev.preventDefault(); // nothing here goes anywhere: the filter filters as one types
-    if (ev.target.id === "diff-form") loadDiff(true);
+  main.addEventListener("change", (ev) => {
+    if (ev.target.id === "health-filter") applyFilter();
+    if (ev.target.id === "diff-from" || ev.target.id === "diff-to") loadDiff(true);
   });
+  // Nothing here goes anywhere: the filter filters as one types, the diff shows as one picks.
+  main.addEventListener("submit", (ev) => ev.preventDefault());
 
   window.addEventListener("hashchange", route);
   loadInfo();
