@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -35,8 +36,8 @@ var (
 	fixtureShots = flag.String("fixture.shots", "", "write the screenshots into this directory (default: the test's temporary directory)")
 )
 
-// chromium is Debian's chromium; $CHROMIUM overrides.
-func chromium(t *testing.T) string {
+// fxChromium is Debian's chromium; $CHROMIUM overrides.
+func fxChromium(t *testing.T) string {
 	t.Helper()
 	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
 		if p == "" {
@@ -50,31 +51,31 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-func chromiumArgs(t *testing.T, args ...string) []string {
+func fxChromiumArgs(t *testing.T, args ...string) []string {
 	return append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
 		"--user-data-dir=" + t.TempDir()}, args...)
 }
 
-// chromiumCommand is chromium in a process group of its own, all of it killed
+// fxChromiumCommand is chromium in a process group of its own, all of it killed
 // when ctx ends: its helper processes would otherwise outlive it and keep
 // writing into the profile directory.
-func chromiumCommand(ctx context.Context, t *testing.T, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, chromium(t), args...)
+func fxChromiumCommand(ctx context.Context, t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, fxChromium(t), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
 
-// runChromium runs headless chromium on url with args and returns its stdout.
+// fxRunChromium runs headless chromium on url with args and returns its stdout.
 // Virtual time lets the page's fetches, timers and the event finish before the
 // DOM is dumped or the screenshot taken.
-func runChromium(t *testing.T, url string, args ...string) string {
+func fxRunChromium(t *testing.T, url string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	args = append(chromiumArgs(t, "--virtual-time-budget=5000"), args...)
-	cmd := chromiumCommand(ctx, t, append(args, url)...)
+	args = append(fxChromiumArgs(t, "--virtual-time-budget=5000"), args...)
+	cmd := fxChromiumCommand(ctx, t, append(args, url)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -84,9 +85,9 @@ func runChromium(t *testing.T, url string, args ...string) string {
 	return string(out)
 }
 
-// startFixture serves the embedded page and the fixture; its stream says shop
-// changed after 300 ms, then ends (see fixture.closeAfterEvent).
-func startFixture(t *testing.T, f *fixture) string {
+// fxStart serves the embedded page and the fixture; its stream says shop
+// changed after 300 ms, then ends (see fxServer.closeAfterEvent).
+func fxStart(t *testing.T, f *fxServer) string {
 	t.Helper()
 	web, err := fs.Sub(webFS, "web")
 	if err != nil {
@@ -97,15 +98,19 @@ func startFixture(t *testing.T, f *fixture) string {
 	return srv.URL
 }
 
-func newFixture() *fixture { return &fixture{eventAfter: 300 * time.Millisecond, closeAfterEvent: true} }
+func fxNew() *fxServer {
+	return &fxServer{eventAfter: 300 * time.Millisecond, closeAfterEvent: true}
+}
 
-// dom is a page's serialized DOM, as chromium's --dump-dom writes it: attributes
+// fxDOM is a page's serialized DOM, as chromium's --dump-dom writes it: attributes
 // in the order the page wrote them, values in double quotes.
-type dom string
+type fxDOM string
 
-func (d dom) count(re string) int { return len(regexp.MustCompile(re).FindAllStringIndex(string(d), -1)) }
+func (d fxDOM) count(re string) int {
+	return len(regexp.MustCompile(re).FindAllStringIndex(string(d), -1))
+}
 
-func (d dom) attr(name string) string {
+func (d fxDOM) attr(name string) string {
 	m := regexp.MustCompile(`<body[^>]*\s` + regexp.QuoteMeta(name) + `="([^"]*)"`).FindStringSubmatch(string(d))
 	if m == nil {
 		return ""
@@ -115,7 +120,7 @@ func (d dom) attr(name string) string {
 
 // element is the outer HTML of the first element of tag whose start tag matches
 // re, up to the first closing tag of tag (so not for elements nested in their own kind).
-func (d dom) element(t *testing.T, tag, re string) string {
+func (d fxDOM) element(t *testing.T, tag, re string) string {
 	t.Helper()
 	m := regexp.MustCompile(`(?s)<` + tag + `\b[^>]*` + re + `[^>]*>.*?</` + tag + `>`).FindString(string(d))
 	if m == "" {
@@ -124,7 +129,7 @@ func (d dom) element(t *testing.T, tag, re string) string {
 	return m
 }
 
-func rendered(t *testing.T, d dom, page string, atLeast int) {
+func fxRendered(t *testing.T, d fxDOM, page string, atLeast int) {
 	t.Helper()
 	if got := d.attr("data-page"); got != page {
 		t.Fatalf("body[data-page] = %q, want %q", got, page)
@@ -136,11 +141,11 @@ func rendered(t *testing.T, d dom, page string, atLeast int) {
 
 func TestFixtureStacksPage(t *testing.T) {
 	if *fixtureServe != "" {
-		serveFixture(t, *fixtureServe)
+		fxServe(t, *fixtureServe)
 	}
-	url := startFixture(t, newFixture())
-	d := dom(runChromium(t, url+"/#/", "--dump-dom"))
-	rendered(t, d, "stacks", 2)
+	url := fxStart(t, fxNew())
+	d := fxDOM(fxRunChromium(t, url+"/#/", "--dump-dom"))
+	fxRendered(t, d, "stacks", 2)
 
 	rows := regexp.MustCompile(`<tr data-stack="([^"]*)" data-health="([^"]*)"`).FindAllStringSubmatch(string(d), -1)
 	want := fixtureStacks(true).Stacks
@@ -158,7 +163,7 @@ func TestFixtureStacksPage(t *testing.T) {
 	}
 	// A message written as markup stays text.
 	if d.attr("data-pwned") != "" || d.count(`<img`) != 0 || !strings.Contains(string(d), "&lt;img src=x") {
-		t.Errorf("the status message %q was not shown as text", hostileMessage)
+		t.Errorf("the status message %q was not shown as text", fxHostile)
 	}
 	failed := d.count(`<tr data-stack="[^"]*" data-health="Failed"`)
 	if opt := fmt.Sprintf(`<option value="Failed">Failed (%d)</option>`, failed); !strings.Contains(string(d), opt) {
@@ -170,11 +175,11 @@ func TestFixtureStacksPage(t *testing.T) {
 }
 
 func TestFixtureStacksForbidden(t *testing.T) {
-	f := newFixture()
+	f := fxNew()
 	f.forbidden = `appstacks.apps.appstack.dev is forbidden: User "dev" cannot list resource "appstacks" at the cluster scope; ` +
 		"ask for appstack-viewer-role"
-	d := dom(runChromium(t, startFixture(t, f)+"/#/", "--dump-dom"))
-	rendered(t, d, "stacks", 1)
+	d := fxDOM(fxRunChromium(t, fxStart(t, f)+"/#/", "--dump-dom"))
+	fxRendered(t, d, "stacks", 1)
 	if p := d.element(t, "p", `id="forbidden"`); !strings.Contains(p, "appstack-viewer-role") {
 		t.Errorf("#forbidden does not carry the server's words: %s", p)
 	}
@@ -184,8 +189,8 @@ func TestFixtureStacksForbidden(t *testing.T) {
 }
 
 func TestFixtureStackPage(t *testing.T) {
-	d := dom(runChromium(t, startFixture(t, newFixture())+"/#/stacks/shop", "--dump-dom"))
-	rendered(t, d, "stack", 2)
+	d := fxDOM(fxRunChromium(t, fxStart(t, fxNew())+"/#/stacks/shop", "--dump-dom"))
+	fxRendered(t, d, "stack", 2)
 	if n := d.count(`<g class="node [^"]*" data-node="[^"]+" data-phase="`); n != 8 {
 		t.Errorf("#graph has %d g.node, want 8 (5 components, a volume, 2 configs)", n)
 	}
@@ -196,10 +201,10 @@ func TestFixtureStackPage(t *testing.T) {
 	if d.count(`<path class="edge edge-dependsOn"[^>]*marker-end`) != 4 || d.count(`<path class="edge edge-uses"`) != 4 {
 		t.Errorf("want 4 dependsOn arrows and 4 dashed uses edges")
 	}
-	pod := `data-kind="Pod" data-name="api-7d9f8b6c5d-x2k4p" data-uid="uid-pod-api-7d9f8b6c5d-x2k4p" ` +
+	fxPod := `data-kind="Pod" data-name="api-7d9f8b6c5d-x2k4p" data-uid="uid-pod-api-7d9f8b6c5d-x2k4p" ` +
 		`data-waiting="ImagePullBackOff" data-restarts="0"`
 	crash := `data-kind="Pod" data-name="worker-5c8d7-qq9lm" data-uid="[^"]+" data-waiting="CrashLoopBackOff" data-restarts="4"`
-	if d.count(regexp.QuoteMeta(pod)) != 1 || d.count(crash) != 1 {
+	if d.count(regexp.QuoteMeta(fxPod)) != 1 || d.count(crash) != 1 {
 		t.Errorf("the pods api-7d9f8b6c5d-x2k4p (ImagePullBackOff) and worker-5c8d7-qq9lm (4 restarts) are not marked")
 	}
 	// After the event: web's Deployment was deleted, and the page says so without a reload.
@@ -225,7 +230,7 @@ func TestFixtureStackPage(t *testing.T) {
 		t.Errorf("the retained claim orders-data is not marked retained with its capacity:\n%s", claim)
 	}
 	if d.attr("data-pwned") != "" || d.count(`<img`) != 0 || !strings.Contains(string(d), "Readiness probe failed: &lt;img src=x") {
-		t.Errorf("the event message %q was not shown as text", hostileMessage)
+		t.Errorf("the event message %q was not shown as text", fxHostile)
 	}
 	// The diff of the revision before the current one against it, +/- lines marked.
 	diff := d.element(t, "pre", `id="diff"`)
@@ -236,8 +241,8 @@ func TestFixtureStackPage(t *testing.T) {
 }
 
 func TestFixtureStackMissing(t *testing.T) {
-	d := dom(runChromium(t, startFixture(t, newFixture())+"/#/stacks/nope", "--dump-dom"))
-	rendered(t, d, "stack", 1)
+	d := fxDOM(fxRunChromium(t, fxStart(t, fxNew())+"/#/stacks/nope", "--dump-dom"))
+	fxRendered(t, d, "stack", 1)
 	if p := d.element(t, "p", `id="error"`); !strings.Contains(p, `stack "nope" not found`) {
 		t.Errorf("a stack that does not exist is not said plainly: %s", p)
 	}
@@ -246,7 +251,7 @@ func TestFixtureStackMissing(t *testing.T) {
 // TestFixtureScreenshots keeps the stacks and stack pages at laptop and phone
 // widths as PNGs (-fixture.shots DIR), and checks chromium wrote them.
 func TestFixtureScreenshots(t *testing.T) {
-	url := startFixture(t, newFixture())
+	url := fxStart(t, fxNew())
 	dir := *fixtureShots
 	if dir == "" {
 		dir = t.TempDir()
@@ -261,7 +266,7 @@ func TestFixtureScreenshots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		runChromium(t, url+"/"+s.hash, "--window-size="+s.size, "--screenshot="+file)
+		fxRunChromium(t, url+"/"+s.hash, "--window-size="+s.size, "--screenshot="+file)
 		if st, err := os.Stat(file); err != nil || st.Size() < 10000 {
 			t.Fatalf("screenshot %s missing or empty: %v", file, err)
 		}
@@ -269,70 +274,85 @@ func TestFixtureScreenshots(t *testing.T) {
 	}
 }
 
-// timing is what the probe page (probeHTML) reports of the stacks page.
-type timing struct {
-	Rows     int     `json:"rows"`
-	FirstMs  float64 `json:"firstMs"`
-	DrawMs   float64 `json:"drawMs"`
-	FilterMs float64 `json:"filterMs"`
-	Shown    int     `json:"shown"`
-}
-
-// probeHTML loads the page in a frame, in real time (a stream held open, no
-// virtual time), waits for its first draw, filters by health, and posts what
-// it measured to /fixture/report.
-const probeHTML = `<!doctype html><iframe id="f" src="/#/" width="1366" height="900"></iframe><script>
-const f = document.getElementById("f");
-const poll = setInterval(() => {
-  const d = f.contentDocument;
-  if (!d || !d.body || !d.body.dataset.rendered) return;
-  clearInterval(poll);
-  const w = f.contentWindow, b = d.body.dataset, sel = d.getElementById("health-filter");
-  const t0 = w.performance.now();
-  sel.value = "Failed";
-  sel.dispatchEvent(new w.Event("change", {bubbles: true}));
-  void d.body.offsetHeight;
-  const filterMs = w.performance.now() - t0;
-  const rows = d.querySelectorAll("#stacks tbody tr");
-  fetch("/fixture/report", {method: "POST", body: JSON.stringify({rows: rows.length, firstMs: +b.firstMs,
-    drawMs: +b.drawMs, filterMs, shown: [...rows].filter((r) => !r.hidden).length})});
-}, 20);
-</script>`
-
-// TestFixtureStacksTiming draws 500 stacks in real time and reports how long
-// the first draw took (building the rows, the DOM and the layout) and how long
-// since the page was opened; it fails when the draw takes a second.
-func TestFixtureStacksTiming(t *testing.T) {
-	f := &fixture{eventAfter: time.Hour}
+// fxProbe opens the page at hash in a frame of a probe page, in real time (the
+// event stream held open, no virtual time), and runs script in the probe with
+// w and d, the frame's window and document, once the page has drawn, and
+// until(cond), a promise kept once cond() holds. What script returns is posted
+// back and decoded into out.
+func fxProbe(t *testing.T, f *fxServer, hash, script string, out any) {
+	t.Helper()
 	web, err := fs.Sub(webFS, "web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := make(chan timing, 1)
+	report := make(chan []byte, 1)
 	mux := http.NewServeMux()
 	mux.Handle("/", f.handler(web))
-	mux.HandleFunc("GET /fixture/probe", func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprint(w, probeHTML) })
+	mux.HandleFunc("GET /fixture/probe", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = fmt.Fprintf(w, fxProbeHTML, hash, script)
+	})
 	mux.HandleFunc("POST /fixture/report", func(_ http.ResponseWriter, r *http.Request) {
-		var tm timing
-		if err := json.NewDecoder(r.Body).Decode(&tm); err == nil {
-			report <- tm
-		}
+		b, _ := io.ReadAll(r.Body)
+		report <- b
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := chromiumCommand(ctx, t, append(chromiumArgs(t, "--window-size=1400,1000"), srv.URL+"/fixture/probe")...)
+	cmd := fxChromiumCommand(ctx, t, append(fxChromiumArgs(t, "--window-size=1400,1000"), srv.URL+"/fixture/probe")...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cancel(); _ = cmd.Wait() }()
-	var tm timing
 	select {
-	case tm = <-report:
+	case b := <-report:
+		var e struct{ Error string }
+		if _ = json.Unmarshal(b, &e); e.Error != "" {
+			t.Fatalf("the probe script failed: %s", e.Error)
+		}
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("the probe's report %s: %v", b, err)
+		}
 	case <-time.After(90 * time.Second):
 		t.Fatal("the probe page reported nothing in 90 s")
 	}
+}
+
+const fxProbeHTML = `<!doctype html><iframe id="f" src="/%s" width="1366" height="800"></iframe><script>
+const f = document.getElementById("f");
+const until = (cond) => new Promise((ok) => {
+  const t = setInterval(() => { try { if (cond()) { clearInterval(t); ok(); } } catch (e) { /* not yet */ } }, 20);
+});
+(async () => {
+  let out;
+  try {
+    await until(() => f.contentDocument.body.dataset.rendered);
+    const w = f.contentWindow, d = f.contentDocument;
+    out = await (async () => { %s })();
+  } catch (e) { out = {error: String(e && e.stack || e)}; }
+  fetch("/fixture/report", {method: "POST", body: JSON.stringify(out)});
+})();
+</script>`
+
+// TestFixtureStacksTiming draws 500 stacks in real time and reports how long
+// the first draw took (building the rows, the DOM and the layout), how long
+// since the page was opened, and how long filtering by health takes; it fails
+// when the draw takes a second or the filter half of one.
+func TestFixtureStacksTiming(t *testing.T) {
+	var tm struct {
+		Rows, Shown               int
+		FirstMs, DrawMs, FilterMs float64
+	}
+	fxProbe(t, &fxServer{eventAfter: time.Hour}, "#/", `
+  const b = d.body.dataset, sel = d.getElementById("health-filter");
+  const t0 = w.performance.now();
+  sel.value = "Failed";
+  sel.dispatchEvent(new w.Event("change", {bubbles: true}));
+  void d.body.offsetHeight;
+  const filterMs = w.performance.now() - t0;
+  const rows = [...d.querySelectorAll("#stacks tbody tr")];
+  return {Rows: rows.length, Shown: rows.filter((r) => !r.hidden).length, FirstMs: +b.firstMs, DrawMs: +b.drawMs, FilterMs: filterMs};`,
+		&tm)
 	t.Logf("500 stacks: first draw %.1f ms (rows, DOM and layout), drawn %.0f ms after the page was opened; "+
 		"filtering by health %.1f ms", tm.DrawMs, tm.FirstMs, tm.FilterMs)
 	failed := 0
@@ -349,10 +369,43 @@ func TestFixtureStacksTiming(t *testing.T) {
 	}
 }
 
-// serveFixture serves the fixture from the web directory (edits show on
+// TestFixtureStackSelection clicks the failed node, then lets the event re-draw
+// the page: the node and its card stay selected, and the page stays scrolled
+// where the click took it.
+func TestFixtureStackSelection(t *testing.T) {
+	var r struct {
+		Before, After struct {
+			Selected, Focused, WebGone bool
+			Y                          float64
+			Rendered                   int
+		}
+	}
+	fxProbe(t, &fxServer{eventAfter: 5 * time.Second}, "#/stacks/shop", `
+  const b = d.body.dataset;
+  const node = () => d.querySelector('g.node[data-node="component/api"]');
+  const card = () => d.querySelector('[data-card="component/api"]');
+  const look = () => ({Selected: node().classList.contains("selected") && card().classList.contains("selected"),
+    Focused: d.activeElement === card(), WebGone: !d.querySelector('[data-kind="Deployment"][data-name="web"]'),
+    Y: w.scrollY, Rendered: +b.rendered});
+  node().dispatchEvent(new w.MouseEvent("click", {bubbles: true}));
+  await new Promise((ok) => setTimeout(ok, 1500)); // the smooth scroll ends
+  const before = look();
+  await until(() => +b.rendered > before.Rendered);
+  return {Before: before, After: look()};`,
+		&r)
+	if !r.Before.Selected || !r.Before.Focused || r.Before.Y <= 0 || r.Before.WebGone {
+		t.Errorf("clicking node api did not select it, focus its card and scroll to it (or the event came first): %+v", r.Before)
+	}
+	if !r.After.Selected || !r.After.Focused || !r.After.WebGone || r.After.Y != r.Before.Y {
+		t.Errorf("after the event's re-draw: selected %v, focused %v, Deployment web gone %v, scrolled to %v (was %v)",
+			r.After.Selected, r.After.Focused, r.After.WebGone, r.After.Y, r.Before.Y)
+	}
+}
+
+// fxServe serves the fixture from the web directory (edits show on
 // reload), its event after 5 s and the stream held open, until interrupted.
-func serveFixture(t *testing.T, addr string) {
-	f := &fixture{eventAfter: 5 * time.Second, closeAfterEvent: *fixtureClose}
+func fxServe(t *testing.T, addr string) {
+	f := &fxServer{eventAfter: 5 * time.Second, closeAfterEvent: *fixtureClose}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -32,11 +32,11 @@ import (
 // fixtureNow is the fixtures' clock: ages on the page are counted from it.
 var fixtureNow = time.Now().UTC().Truncate(time.Second)
 
-func ago(d time.Duration) time.Time { return fixtureNow.Add(-d) }
+func fxAgo(d time.Duration) time.Time { return fixtureNow.Add(-d) }
 
-// fixture is the server's state: changed flips when the event stream has told
+// fxServer is the fixture server's state: changed flips when the event stream has told
 // the page that shop changed, and shop's answers change with it.
-type fixture struct {
+type fxServer struct {
 	changed atomic.Bool
 	// eventAfter is how long /api/watch waits before it changes shop and says so.
 	eventAfter time.Duration
@@ -50,7 +50,7 @@ type fixture struct {
 
 // handler serves the page from web (the embedded webFS's web/, or the
 // directory itself while editing) and the fixtures.
-func (f *fixture) handler(web fs.FS) http.Handler {
+func (f *fxServer) handler(web fs.FS) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, web, "index.html")
@@ -60,35 +60,35 @@ func (f *fixture) handler(web fs.FS) http.Handler {
 		_, _ = w.Write(graph.DagreJS)
 	})
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(web)))
-	mux.HandleFunc("GET /api/info", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, fixtureInfo()) })
+	mux.HandleFunc("GET /api/info", func(w http.ResponseWriter, _ *http.Request) { fxWriteJSON(w, 200, fixtureInfo()) })
 	mux.HandleFunc("GET /api/stacks", func(w http.ResponseWriter, _ *http.Request) {
 		if f.forbidden != "" {
-			writeJSON(w, 200, StackList{Stacks: []StackRow{}, Forbidden: f.forbidden})
+			fxWriteJSON(w, 200, StackList{Stacks: []StackRow{}, Forbidden: f.forbidden})
 			return
 		}
-		writeJSON(w, 200, fixtureStacks(f.changed.Load()))
+		fxWriteJSON(w, 200, fixtureStacks(f.changed.Load()))
 	})
 	mux.HandleFunc("GET /api/stacks/{name}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("name") != "shop" {
-			writeJSON(w, 404, map[string]string{"error": fmt.Sprintf("stack %q not found", r.PathValue("name"))})
+			fxWriteJSON(w, 404, map[string]string{"error": fmt.Sprintf("stack %q not found", r.PathValue("name"))})
 			return
 		}
-		writeJSON(w, 200, fixtureShop(f.changed.Load()))
+		fxWriteJSON(w, 200, fixtureShop(f.changed.Load()))
 	})
 	mux.HandleFunc("GET /api/stacks/{name}/diff", func(w http.ResponseWriter, r *http.Request) {
 		var d RevisionDiff
 		_, _ = fmt.Sscan(r.URL.Query().Get("from"), &d.From)
 		_, _ = fmt.Sscan(r.URL.Query().Get("to"), &d.To)
 		d.Diff = fixtureDiff(d.From, d.To)
-		writeJSON(w, 200, d)
+		fxWriteJSON(w, 200, d)
 	})
 	mux.HandleFunc("GET /api/watch", f.watch)
 	return mux
 }
 
 // watch is /api/watch: after eventAfter, shop changes and the stream says so;
-// then it stays open, as the dashboard's does.
-func (f *fixture) watch(w http.ResponseWriter, r *http.Request) {
+// then it stays open, as the dashboard's does (unless closeAfterEvent).
+func (f *fxServer) watch(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	flusher := w.(http.Flusher)
@@ -110,7 +110,7 @@ func (f *fixture) watch(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+func fxWriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
@@ -123,11 +123,11 @@ func fixtureInfo() Info {
 	}
 }
 
-// hostileMessage is a status message written as markup: the page must show it as text.
-const hostileMessage = `<img src=x onerror="document.body.dataset.pwned=1"> & "quoted" <b>not bold</b>`
+// fxHostile is a status message written as markup: the page must show it as text.
+const fxHostile = `<img src=x onerror="document.body.dataset.pwned=1"> & "quoted" <b>not bold</b>`
 
 // fixtureStacks are shop and 499 generated stacks, failing first then by name,
-// as the dashboard orders them; after the change shop runs a new revision.
+// as the dashboard orders them; after the change shop's row says web was deleted.
 func fixtureStacks(changed bool) StackList {
 	healths := []struct {
 		health, reason, message string
@@ -140,11 +140,11 @@ func fixtureStacks(changed bool) StackList {
 		{"Deleting", "Deleting", "waiting for 3 objects to be deleted: Deployment web, Service web, PersistentVolumeClaim data", 83},
 		{"Suspended", "Suspended", "spec.suspend is true: the operator leaves the stack as it is", 29},
 	}
-	rows := []StackRow{shopRow(changed)}
+	rows := []StackRow{fxShopRow(changed)}
 	for i := 1; i < 500; i++ {
 		r := StackRow{
 			Name: fmt.Sprintf("app-%03d", i), Namespace: fmt.Sprintf("team-%d", i%7), Ready: "3/3", Health: "Ready",
-			Reason: "Ready", Message: "all 3 components are ready", Revision: int64(1 + i%5), Created: ago(time.Duration(i) * 37 * time.Minute),
+			Reason: "Ready", Message: "all 3 components are ready", Revision: int64(1 + i%5), Created: fxAgo(time.Duration(i) * 37 * time.Minute),
 		}
 		for _, h := range healths {
 			if i%h.every == 0 {
@@ -153,7 +153,7 @@ func fixtureStacks(changed bool) StackList {
 			}
 		}
 		if i == 7 {
-			r.Health, r.Reason, r.Message = "Failed", "ComponentFailed", hostileMessage
+			r.Health, r.Reason, r.Message = "Failed", "ComponentFailed", fxHostile
 		}
 		rows = append(rows, r)
 	}
@@ -167,12 +167,12 @@ func fixtureStacks(changed bool) StackList {
 	return StackList{Stacks: rows}
 }
 
-func shopRow(changed bool) StackRow {
+func fxShopRow(changed bool) StackRow {
 	r := StackRow{
 		Name: "shop", Namespace: "shop", Ready: "2/5", Health: "Failed", Reason: "ComponentFailed",
 		Message: `component api: ImagePullBackOff: Back-off pulling image "example/shop-api:1.5.0"`,
 		// Revision is the one running: the operator rolled back to 2.
-		Revision: 2, Created: ago(3*24*time.Hour + 5*time.Hour),
+		Revision: 2, Created: fxAgo(3*24*time.Hour + 5*time.Hour),
 	}
 	if changed {
 		r.Ready = "1/5"
@@ -209,14 +209,14 @@ func fixtureDiff(from, to int64) string {
 // events, actions and hidden lines. After the change web's Deployment is gone.
 func fixtureShop(changed bool) StackView {
 	v := StackView{
-		StackRow: shopRow(changed),
-		Graph:    shopGraph(changed),
+		StackRow: fxShopRow(changed),
+		Graph:    fxShopGraph(changed),
 		Components: map[string]ComponentObjects{
-			"db":     shopDB(),
-			"cache":  shopCache(),
-			"api":    shopAPI(),
-			"web":    shopWeb(changed),
-			"worker": shopWorker(),
+			"db":     fxShopDB(),
+			"cache":  fxShopCache(),
+			"api":    fxShopAPI(),
+			"web":    fxShopWeb(changed),
+			"worker": fxShopWorker(),
 		},
 		StackObjects: []Object{
 			{Kind: "Namespace", Name: "shop", UID: "uid-ns-shop", Health: "Current"},
@@ -226,25 +226,25 @@ func fixtureShop(changed bool) StackView {
 				Claim: &ClaimInfo{Phase: "Bound", Capacity: "1Gi", StorageClass: "standard", Retained: true}},
 		},
 		Conditions: []metav1.Condition{
-			{Type: "Ready", Status: "False", Reason: "ComponentFailed", LastTransitionTime: metav1.NewTime(ago(18 * time.Minute)),
+			{Type: "Ready", Status: "False", Reason: "ComponentFailed", LastTransitionTime: metav1.NewTime(fxAgo(18 * time.Minute)),
 				Message: `component api: ImagePullBackOff: Back-off pulling image "example/shop-api:1.5.0"`},
 			{Type: "Reconciling", Status: "False", Reason: "Applied", Message: "every object applied at generation 3",
-				LastTransitionTime: metav1.NewTime(ago(19 * time.Minute))},
+				LastTransitionTime: metav1.NewTime(fxAgo(19 * time.Minute))},
 			{Type: "Stalled", Status: "True", Reason: "ComponentFailed", Message: "component api failed: ImagePullBackOff",
-				LastTransitionTime: metav1.NewTime(ago(18 * time.Minute))},
+				LastTransitionTime: metav1.NewTime(fxAgo(18 * time.Minute))},
 		},
 		Rollback: &appstackv1.RollbackStatus{
-			FailedRevision: 3, Revision: 2, Reason: "CrashLoopBackOff", Time: metav1.NewTime(ago(21 * time.Minute)),
+			FailedRevision: 3, Revision: 2, Reason: "CrashLoopBackOff", Time: metav1.NewTime(fxAgo(21 * time.Minute)),
 			Message: "component worker: container worker restarted 5 times (CrashLoopBackOff) within rollout.failAfter (5m)",
 		},
 		Revisions: []Revision{
-			{Number: 1, Created: ago(3*24*time.Hour + 5*time.Hour), Summary: "db=postgres:16 cache=redis:7 api=example/shop-api:1.4.2 web=nginx:1.25 worker=example/shop-worker:1.4.2"},
-			{Number: 2, Created: ago(26 * time.Hour), Current: true, Note: "running instead of the spec's revision 3 (rolled back)",
+			{Number: 1, Created: fxAgo(3*24*time.Hour + 5*time.Hour), Summary: "db=postgres:16 cache=redis:7 api=example/shop-api:1.4.2 web=nginx:1.25 worker=example/shop-worker:1.4.2"},
+			{Number: 2, Created: fxAgo(26 * time.Hour), Current: true, Note: "running instead of the spec's revision 3 (rolled back)",
 				Summary: "db=postgres:16 cache=redis:7 api=example/shop-api:1.5.0 web=nginx:1.27 worker=example/shop-worker:1.5.0"},
-			{Number: 3, Created: ago(25 * time.Minute), Note: "rolled back automatically: worker CrashLoopBackOff",
+			{Number: 3, Created: fxAgo(25 * time.Minute), Note: "rolled back automatically: worker CrashLoopBackOff",
 				Summary: "db=postgres:16 cache=redis:7 api=example/shop-api:1.5.0 web=nginx:1.27 worker=example/shop-worker:1.5.0"},
 		},
-		Events: shopEvents(changed),
+		Events: fxShopEvents(changed),
 		Actions: []Action{
 			{Title: "Roll back to revision 1", Command: "kubectl appstack rollback shop --to-revision 1"},
 			{Title: "Show the revision history", Command: "kubectl appstack history shop"},
@@ -258,7 +258,7 @@ func fixtureShop(changed bool) StackView {
 	return v
 }
 
-func shopGraph(changed bool) graph.Graph {
+func fxShopGraph(changed bool) graph.Graph {
 	web := graph.Node{ID: "component/web", Type: graph.NodeComponent, Name: "web", Kind: "Deployment", Phase: "Waiting",
 		Reason: "DependencyWaiting", Message: "waiting for api to be Ready", Replicas: 2, ReadyReplicas: 1,
 		Images: []string{"nginx:1.27"}, Service: &graph.Service{Type: "LoadBalancer", Ports: []string{"80"},
@@ -274,7 +274,7 @@ func shopGraph(changed bool) graph.Graph {
 		{ID: "component/cache", Type: graph.NodeComponent, Name: "cache", Kind: "Deployment", Phase: "Ready", Replicas: 1,
 			ReadyReplicas: 1, Images: []string{"redis:7"}},
 		{ID: "component/api", Type: graph.NodeComponent, Name: "api", Kind: "Deployment", Phase: "Failed", Reason: "ImagePullBackOff",
-			Message: `pod api-7d9f8b6c5d-x2k4p: Back-off pulling image "example/shop-api:1.5.0": manifest unknown`,
+			Message:  `pod api-7d9f8b6c5d-x2k4p: Back-off pulling image "example/shop-api:1.5.0": manifest unknown`,
 			Replicas: 2, Images: []string{"example/shop-api:1.5.0"}},
 		web,
 		{ID: "component/worker", Type: graph.NodeComponent, Name: "worker", Kind: "Deployment", Phase: "Progressing",
@@ -295,55 +295,56 @@ func shopGraph(changed bool) graph.Graph {
 	}}
 }
 
-func pod(name string, ready, total, restarts int32, waiting, health, msg string) Object {
+// pod is a pod of one container.
+func fxPod(name string, ready, restarts int32, waiting, health, msg string) Object {
 	return Object{Kind: "Pod", Name: name, Namespace: "shop", UID: "uid-pod-" + name, Health: health, Message: msg,
-		Pod: &PodInfo{Ready: ready, Total: total, Restarts: restarts, Waiting: waiting, Node: "kind-worker"}}
+		Pod: &PodInfo{Ready: ready, Total: 1, Restarts: restarts, Waiting: waiting, Node: "kind-worker"}}
 }
 
-func service(name, typ, ip string, ports, external []string, url string) Object {
+func fxService(name, typ, ip string, ports, external []string, url string) Object {
 	return Object{Kind: "Service", Name: name, Namespace: "shop", UID: "uid-svc-" + name, Health: "Current",
 		Service: &ServiceInfo{Type: typ, ClusterIP: ip, Ports: ports, URL: url, External: external}}
 }
 
-func shopDB() ComponentObjects {
+func fxShopDB() ComponentObjects {
 	return ComponentObjects{
 		Objects: []Object{
 			{Kind: "StatefulSet", Name: "db", Namespace: "shop", UID: "uid-sts-db", Health: "Current"},
-			service("db", "ClusterIP", "10.96.12.4", []string{"5432/TCP"}, nil, "db.shop.svc.cluster.local:5432"),
+			fxService("db", "ClusterIP", "10.96.12.4", []string{"5432/TCP"}, nil, "db.shop.svc.cluster.local:5432"),
 		},
-		Pods: []Object{pod("db-0", 1, 1, 0, "", "Running", "")},
+		Pods: []Object{fxPod("db-0", 1, 0, "", "Running", "")},
 	}
 }
 
-func shopCache() ComponentObjects {
+func fxShopCache() ComponentObjects {
 	return ComponentObjects{
 		Objects: []Object{
 			{Kind: "Deployment", Name: "cache", Namespace: "shop", UID: "uid-deploy-cache", Health: "Current"},
-			service("cache", "ClusterIP", "10.96.30.2", []string{"6379/TCP"}, nil, "cache.shop.svc.cluster.local:6379"),
+			fxService("cache", "ClusterIP", "10.96.30.2", []string{"6379/TCP"}, nil, "cache.shop.svc.cluster.local:6379"),
 		},
-		Pods: []Object{pod("cache-6b7c9d-lp2vx", 1, 1, 0, "", "Running", "")},
+		Pods: []Object{fxPod("cache-6b7c9d-lp2vx", 1, 0, "", "Running", "")},
 	}
 }
 
-func shopAPI() ComponentObjects {
+func fxShopAPI() ComponentObjects {
 	msg := `Back-off pulling image "example/shop-api:1.5.0": manifest unknown`
 	return ComponentObjects{
 		Objects: []Object{
 			{Kind: "Deployment", Name: "api", Namespace: "shop", UID: "uid-deploy-api", Health: "InProgress",
 				Message: "Deployment does not have minimum availability (0 of 2 replicas available)"},
-			service("api", "ClusterIP", "10.96.22.9", []string{"8080/TCP"}, nil, "http://api.shop.svc.cluster.local:8080"),
+			fxService("api", "ClusterIP", "10.96.22.9", []string{"8080/TCP"}, nil, "http://api.shop.svc.cluster.local:8080"),
 		},
 		Pods: []Object{
-			pod("api-7d9f8b6c5d-x2k4p", 0, 1, 0, "ImagePullBackOff", "Pending", msg),
-			pod("api-7d9f8b6c5d-m8n3z", 0, 1, 0, "ImagePullBackOff", "Pending", msg),
+			fxPod("api-7d9f8b6c5d-x2k4p", 0, 0, "ImagePullBackOff", "Pending", msg),
+			fxPod("api-7d9f8b6c5d-m8n3z", 0, 0, "ImagePullBackOff", "Pending", msg),
 		},
 	}
 }
 
-func shopWeb(changed bool) ComponentObjects {
+func fxShopWeb(changed bool) ComponentObjects {
 	objs := []Object{
 		{Kind: "Deployment", Name: "web", Namespace: "shop", UID: "uid-deploy-web", Health: "Current"},
-		service("web", "LoadBalancer", "10.96.40.17", []string{"80:30080/TCP"}, []string{"203.0.113.10"}, "http://web.shop.svc.cluster.local"),
+		fxService("web", "LoadBalancer", "10.96.40.17", []string{"80:30080/TCP"}, []string{"203.0.113.10"}, "http://web.shop.svc.cluster.local"),
 		{Kind: "Ingress", Name: "web", Namespace: "shop", UID: "uid-ing-web", Health: "Current",
 			Ingress: &IngressInfo{Hosts: []string{"shop.example.com"}, Addresses: []string{"192.168.49.2"}}},
 		{Kind: "HorizontalPodAutoscaler", Name: "web", Namespace: "shop", UID: "uid-hpa-web", Health: "Current",
@@ -353,40 +354,40 @@ func shopWeb(changed bool) ComponentObjects {
 		objs = objs[1:]
 	}
 	return ComponentObjects{Objects: objs, Pods: []Object{
-		pod("web-58f6c9b7d4-2jzkq", 1, 1, 0, "", "Running", ""),
-		pod("web-58f6c9b7d4-h7tcx", 0, 1, 0, "", "Pending", "containers with unready status: [nginx]"),
+		fxPod("web-58f6c9b7d4-2jzkq", 1, 0, "", "Running", ""),
+		fxPod("web-58f6c9b7d4-h7tcx", 0, 0, "", "Pending", "containers with unready status: [nginx]"),
 	}}
 }
 
-func shopWorker() ComponentObjects {
+func fxShopWorker() ComponentObjects {
 	return ComponentObjects{
 		Objects: []Object{{Kind: "Deployment", Name: "worker", Namespace: "shop", UID: "uid-deploy-worker", Health: "InProgress",
 			Message: "1 of 2 replicas available"}},
 		Pods: []Object{
-			pod("worker-5c8d7-qq9lm", 0, 1, 4, "CrashLoopBackOff", "Running",
+			fxPod("worker-5c8d7-qq9lm", 0, 4, "CrashLoopBackOff", "Running",
 				"back-off 1m20s restarting failed container=worker; last exit code 1 (Error)"),
-			pod("worker-5c8d7-zt6w2", 1, 1, 0, "", "Running", ""),
+			fxPod("worker-5c8d7-zt6w2", 1, 0, "", "Running", ""),
 		},
 	}
 }
 
-func shopEvents(changed bool) []Event {
+func fxShopEvents(changed bool) []Event {
 	ev := []Event{
-		{Type: "Warning", Reason: "Failed", Object: "Pod/api-7d9f8b6c5d-x2k4p", Count: 12, Last: ago(40 * time.Second),
+		{Type: "Warning", Reason: "Failed", Object: "Pod/api-7d9f8b6c5d-x2k4p", Count: 12, Last: fxAgo(40 * time.Second),
 			Message: `Failed to pull image "example/shop-api:1.5.0": manifest unknown`},
-		{Type: "Warning", Reason: "BackOff", Object: "Pod/worker-5c8d7-qq9lm", Count: 31, Last: ago(2 * time.Minute),
+		{Type: "Warning", Reason: "BackOff", Object: "Pod/worker-5c8d7-qq9lm", Count: 31, Last: fxAgo(2 * time.Minute),
 			Message: "Back-off restarting failed container worker in pod worker-5c8d7-qq9lm_shop"},
-		{Type: "Normal", Reason: "RolledBack", Object: "AppStack/shop", Count: 1, Last: ago(21 * time.Minute),
+		{Type: "Normal", Reason: "RolledBack", Object: "AppStack/shop", Count: 1, Last: fxAgo(21 * time.Minute),
 			Message: "revision 3 failed (CrashLoopBackOff in worker): rolled back to revision 2"},
-		{Type: "Normal", Reason: "DependencyWaiting", Object: "AppStack/shop", Count: 3, Last: ago(24 * time.Minute),
+		{Type: "Normal", Reason: "DependencyWaiting", Object: "AppStack/shop", Count: 3, Last: fxAgo(24 * time.Minute),
 			Message: "web waits for api to be Ready"},
-		{Type: "Warning", Reason: "Unhealthy", Object: "Pod/web-58f6c9b7d4-h7tcx", Count: 2, Last: ago(30 * time.Minute),
-			Message: "Readiness probe failed: " + hostileMessage},
-		{Type: "Normal", Reason: "SuccessfulRescale", Object: "HorizontalPodAutoscaler/web", Count: 1, Last: ago(50 * time.Minute),
+		{Type: "Warning", Reason: "Unhealthy", Object: "Pod/web-58f6c9b7d4-h7tcx", Count: 2, Last: fxAgo(30 * time.Minute),
+			Message: "Readiness probe failed: " + fxHostile},
+		{Type: "Normal", Reason: "SuccessfulRescale", Object: "HorizontalPodAutoscaler/web", Count: 1, Last: fxAgo(50 * time.Minute),
 			Message: "New size: 3; reason: cpu resource utilization (percentage of request) above target"},
 	}
 	if changed {
-		ev = append([]Event{{Type: "Normal", Reason: "Created", Object: "AppStack/shop", Count: 1, Last: ago(time.Second),
+		ev = append([]Event{{Type: "Normal", Reason: "Created", Object: "AppStack/shop", Count: 1, Last: fxAgo(time.Second),
 			Message: "Deployment web was missing: created it again"}}, ev...)
 	}
 	return ev

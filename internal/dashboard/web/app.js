@@ -24,8 +24,10 @@
   // What is on screen and what the user chose; kept across re-draws.
   const S = {
     page: "", stack: "", seq: 0, rendered: 0, timers: {}, busy: {}, again: {},
-    list: null, hay: [], q: "", health: "",
-    view: null, selected: "", diff: { from: "", to: "", key: "", text: "", error: "" },
+    // the stacks page: the list read, its rows' search text, keys and names as drawn, the filter, the scroll to restore
+    list: null, hay: [], keys: null, names: null, opts: "", q: "", health: "", listY: 0,
+    // the stack page: the view read and the error reading it, the selected node, the diff picked and read
+    view: null, viewError: null, selected: "", diff: { from: "", to: "", key: "", text: "", error: "" },
   };
   // Health of a stack (api.go StackRow.Health), in the server's failing-first order.
   const HEALTHS = ["Failed", "Progressing", "Unknown", "Deleting", "Suspended", "Ready"];
@@ -186,7 +188,10 @@
   async function loadStacks() {
     const seq = S.seq;
     let list;
-    try { list = await getJSON("/api/stacks"); } catch (e) { list = { stacks: [], error: e.message }; }
+    try { list = await getJSON("/api/stacks"); } catch (e) {
+      // Keep the rows last read under the error: a dropped request does not empty the page.
+      list = { stacks: (S.list && S.list.stacks) || [], error: e.message };
+    }
     if (seq !== S.seq) return;
     S.list = list;
     drawStacks();
@@ -312,15 +317,15 @@ data-pick="${h}" aria-pressed="${S.health === h}">${h} ${count[h]}</button> `));
 
   async function loadStack() {
     const seq = S.seq;
-    const name = S.stack;
-    try {
-      S.view = await getJSON(`/api/stacks/${encodeURIComponent(name)}`);
-      S.viewError = null;
-    } catch (e) {
-      S.viewError = e;
-      if (e.status !== 0) S.view = null; // gone or refused: do not show the old picture as current
+    let view = S.view;
+    let err = null;
+    try { view = await getJSON(`/api/stacks/${encodeURIComponent(S.stack)}`); } catch (e) {
+      err = e;
+      if (e.status !== 0) view = null; // gone or refused: do not show the old picture as current
     }
     if (seq !== S.seq) return;
+    S.view = view;
+    S.viewError = err;
     drawStack();
   }
 
@@ -360,7 +365,7 @@ ${revisions(v.revisions)}${events(v.events)}`);
   function focusKey(el) {
     if (!el || el === body || !main.contains(el)) return "";
     if (el.id) return "#" + CSS.escape(el.id);
-    for (const a of ["node", "select", "copy"]) {
+    for (const a of ["node", "card", "select", "copy"]) {
       if (el.dataset[a] !== undefined) return `[data-${a}="${CSS.escape(el.dataset[a])}"]`;
     }
     return "";
@@ -550,14 +555,16 @@ ${list.length > 1 ? html`<form id="diff-form" class="controls"><label>From <sele
     } else if (!d.picked) {
       const cur = Math.max(0, revs.findIndex((r) => r.current));
       const to = revs[cur];
-      const from = revs.find((r) => r.number < to.number) || revs.find((r) => r !== to);
+      const from = revs.filter((r) => r.number < to.number).sort((a, b) => b.number - a.number)[0] ||
+        revs.find((r) => r !== to);
       d.from = String(from.number);
       d.to = String(to.number);
       $("#diff-from").value = d.from;
       $("#diff-to").value = d.to;
     }
     const key = `${d.from}-${d.to}`;
-    if (key === d.key) return;
+    if (key === d.key || key === d.want) return;
+    d.want = key;
     const seq = S.seq;
     const name = S.stack;
     let text = "";
@@ -566,8 +573,8 @@ ${list.length > 1 ? html`<form id="diff-form" class="controls"><label>From <sele
       const r = await getJSON(`/api/stacks/${encodeURIComponent(name)}/diff?from=${d.from}&to=${d.to}`);
       text = r.diff || "";
     } catch (e) { error = e.message; }
-    if (seq !== S.seq) return;
-    Object.assign(d, { key, text, error });
+    if (seq !== S.seq || d.want !== key) return; // gone elsewhere, or another pick since
+    Object.assign(d, { key, text, error, want: "" });
     const pre = $("#diff");
     if (pre) put(pre, html`${diffLines()}`);
   }
@@ -591,8 +598,12 @@ ${list.length > 1 ? html`<form id="diff-form" class="controls"><label>From <sele
 
   const FONT = { name: "600 13px", small: "11px" };
   const ctx = document.createElement("canvas").getContext("2d");
-  const family = () => getComputedStyle(body).fontFamily || "sans-serif";
-  function width(text, font) { ctx.font = `${font} ${family()}`; return ctx.measureText(text).width; }
+  let family = "";
+  function width(text, font) {
+    family = family || getComputedStyle(body).fontFamily || "sans-serif";
+    ctx.font = `${font} ${family}`;
+    return ctx.measureText(text).width;
+  }
   // fit cuts text to max pixels, with an ellipsis when cut.
   function fit(text, font, max) {
     if (width(text, font) <= max) return text;
