@@ -234,8 +234,9 @@
       S.keys = null;
       S.opts = "";
     }
-    const { stacks = [], forbidden = "", error = "" } = S.list;
-    S.list.stacks = stacks || [];
+    // Go writes an empty list as null.
+    const stacks = S.list.stacks = S.list.stacks || [];
+    const { forbidden = "", error = "" } = S.list;
     put($("#notice"), forbidden ?
       html`<p id="forbidden" class="notice t-bad" role="alert"><strong>You may not list stacks.</strong> ${forbidden}</p>` :
       error ? html`<p id="error" class="notice t-bad" role="alert"><strong>Error:</strong> ${error}</p>` :
@@ -412,7 +413,7 @@ ${detail(o)}${o.message ? html`<div class="omsg">${o.message}</div>` : ""}</li>`
   function detail(o) {
     const bits = [];
     const add = (label, value, cls) => {
-      if (value !== undefined && value !== "" && !(Array.isArray(value) && !value.length)) {
+      if (value != null && value !== "" && !(Array.isArray(value) && !value.length)) {
         bits.push(html`<span class="${cls || ""}">${label ? `${label} ` : ""}\
 <b>${Array.isArray(value) ? value.join(", ") : value}</b></span>`);
       }
