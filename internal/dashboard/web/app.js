@@ -345,8 +345,8 @@ ${e.status === 0 && v ? " Showing what was last read." : ""}</p>` : "";
       return;
     }
     put(main, html`<nav class="crumbs"><a href="#/">Stacks</a> / ${v.name}</nav>${notice}${stackHead(v)}
-${rollback(v.rollback)}${hidden(v.hidden)}<section id="graph-section" aria-labelledby="graph-h">
-<h2 id="graph-h">Graph</h2><div id="graph"></div>${legend()}</section>
+${rollback(v.rollback)}<section id="graph-section" aria-labelledby="graph-h">
+<h2 id="graph-h">Graph</h2><div id="graph"></div>${legend()}</section>${hidden(v.hidden)}
 <section id="components" aria-labelledby="components-h"><h2 id="components-h">Components</h2>
 <div class="cards">${componentCards(v)}</div></section>
 ${stackObjects(v)}<div class="cols">${conditions(v.conditions)}${actions(v.actions)}</div>
