@@ -130,6 +130,7 @@ lint: tools-lint ## golangci-lint (.golangci.yml) on the code and on the e2e sui
 	$(LOCALBIN)/golangci-lint run --build-tags e2e ./test/...
 	$(LOCALBIN)/golangci-lint run --build-tags upgrade ./test/upgrade/
 	$(LOCALBIN)/golangci-lint run --build-tags rules ./test/rules/
+	$(LOCALBIN)/golangci-lint run --build-tags browser ./internal/dashboard/fixture/
 
 .PHONY: vet
 vet: ## Run go vet.
@@ -137,6 +138,7 @@ vet: ## Run go vet.
 	go vet -tags e2e ./test/...
 	go vet -tags upgrade ./test/upgrade/
 	go vet -tags rules ./test/rules/
+	go vet -tags browser ./internal/dashboard/fixture/
 
 .PHONY: verify
 verify: tools-gen ## Fail when generated files (CRD, RBAC, DeepCopy) or formatting are stale; then go vet.
@@ -146,6 +148,10 @@ verify: tools-gen ## Fail when generated files (CRD, RBAC, DeepCopy) or formatti
 .PHONY: test-unit
 test-unit: tools-envtest manifests generate ## Unit, golden and envtest (real apiserver) suites.
 	go test ./... $(GO_TEST_FLAGS)
+
+.PHONY: test-page
+test-page: ## The dashboard's page in headless chromium against canned answers, no cluster (docs/dashboard.md "The page"): its DOM after an event, screenshots, 500 stacks timed.
+	go test -tags browser ./internal/dashboard/fixture/ -count=1 -v $(GO_TEST_FLAGS)
 
 FUZZTIME ?= 20s
 .PHONY: test-fuzz
