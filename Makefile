@@ -45,7 +45,7 @@ demo: tools-cluster tools-real-node build ## Build what is missing, start the lo
 	hack/demo.sh
 
 .PHONY: test
-test: verify lint test-unit test-fuzz test-rules check-dockerfile test-e2e test-e2e-crd-deletion test-upgrade bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the alert rules under promtool, the Dockerfile's build, e2e on a local cluster (and, on a cluster of its own, deleting the CRD), an operator upgrade under live stacks.
+test: verify lint test-unit test-page test-fuzz test-rules check-dockerfile test-e2e test-e2e-crd-deletion test-upgrade bench-smoke ## Everything: generated files up to date, golangci-lint, unit + envtest suites, a short fuzz run, the alert rules under promtool, the Dockerfile's build, e2e on a local cluster (and, on a cluster of its own, deleting the CRD), an operator upgrade under live stacks.
 
 ##@ Development
 
@@ -150,7 +150,7 @@ test-unit: tools-envtest manifests generate ## Unit, golden and envtest (real ap
 	go test ./... $(GO_TEST_FLAGS)
 
 .PHONY: test-page
-test-page: ## The dashboard's page in headless chromium against canned answers, no cluster (docs/dashboard.md "The page"): its DOM after an event, screenshots, 500 stacks timed.
+test-page: tools-chromium ## The dashboard's page in headless chromium against canned answers, no cluster (docs/dashboard.md "The page"): its DOM after an event, screenshots, 500 stacks timed.
 	go test -tags browser ./internal/dashboard/fixture/ -count=1 -v $(GO_TEST_FLAGS)
 
 FUZZTIME ?= 20s
