@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -121,15 +120,11 @@ func rollback(ctx context.Context, c client.Client, out io.Writer, name string, 
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(revs, func(r appsv1.ControllerRevision) bool { return r.Revision == to })
-	if i < 0 {
-		var have []string
-		for _, r := range revs {
-			have = append(have, fmt.Sprint(r.Revision))
-		}
-		return fmt.Errorf("stack %s has no revision %d; it has %s", name, to, strings.Join(have, ", "))
+	rev, err := inspect.FindRevision(name, revs, to)
+	if err != nil {
+		return err
 	}
-	data, err := plan.DecodeRevision(&revs[i])
+	data, err := plan.DecodeRevision(rev)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@
 //	kubectl appstack status shop --wait            # a tree of components, objects and pods; exit 0 when Ready
 //	kubectl appstack history shop                  # the recorded revisions of a stack
 //	kubectl appstack rollback shop --to-revision 2 # restore a revision's spec
+//	kubectl appstack dashboard                     # a live web page of every stack, on 127.0.0.1
 //	kubectl appstack version                       # the plugin's version and the operator's
 package main
 
@@ -22,13 +23,14 @@ import (
 func main() {
 	root := &cobra.Command{
 		Use:           "kubectl-appstack",
-		Short:         "Work with AppStacks: render them offline, show their status, list and roll back their revisions",
+		Short:         "Work with AppStacks: render them offline, show their status, list and roll back their revisions, see them in a dashboard",
 		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRenderCommand(os.Stdout), newDiffCommand(os.Stdout), newStatusCommand(os.Stdout),
-		newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout), newVersionCommand(os.Stdout))
+		newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout), newDashboardCommand(os.Stdout, os.Stderr),
+		newVersionCommand(os.Stdout))
 	if err := root.Execute(); err != nil {
 		code := 1
 		var exit *exitError

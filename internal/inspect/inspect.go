@@ -194,3 +194,20 @@ func RevisionSummary(spec appstackv1.AppStackSpec) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// FindRevision is revision number of the stack's revisions (as Revisions lists
+// them), or an error that names the revisions there are.
+func FindRevision(stack string, revs []appsv1.ControllerRevision, number int64) (*appsv1.ControllerRevision, error) {
+	i := slices.IndexFunc(revs, func(r appsv1.ControllerRevision) bool { return r.Revision == number })
+	if i < 0 {
+		have := make([]string, 0, len(revs))
+		for _, r := range revs {
+			have = append(have, fmt.Sprint(r.Revision))
+		}
+		if len(have) == 0 {
+			return nil, fmt.Errorf("stack %s has no revision %d; it has no recorded revision yet", stack, number)
+		}
+		return nil, fmt.Errorf("stack %s has no revision %d; it has %s", stack, number, strings.Join(have, ", "))
+	}
+	return &revs[i], nil
+}
