@@ -66,7 +66,9 @@ address only, unless --allow-remote. Ctrl-C stops it.`,
 }
 
 // runDashboard serves the dashboard until ctx ends, then shuts it down.
-func runDashboard(ctx context.Context, flags *clusterFlags, df dashboardFlags, cmdFlags []string, out, errOut io.Writer) error {
+func runDashboard(
+	ctx context.Context, flags *clusterFlags, df dashboardFlags, cmdFlags []string, out, errOut io.Writer,
+) error {
 	remote, err := checkAddress(df)
 	if err != nil {
 		return err
@@ -81,7 +83,8 @@ func runDashboard(ctx context.Context, flags *clusterFlags, df dashboardFlags, c
 	klog.SetLogger(logr.Discard())
 	ln, err := net.Listen("tcp", net.JoinHostPort(df.address, strconv.Itoa(df.port)))
 	if err != nil {
-		return fmt.Errorf("listen on %s port %d: %w (pick another --port, or --port 0 for a free one)", df.address, df.port, err)
+		return fmt.Errorf("listen on %s port %d: %w (pick another --port, or --port 0 for a free one)",
+			df.address, df.port, err)
 	}
 	defer func() { _ = ln.Close() }()
 	kubeContext := flags.contextName()

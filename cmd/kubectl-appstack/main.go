@@ -23,7 +23,7 @@ import (
 func main() {
 	root := &cobra.Command{
 		Use:           "kubectl-appstack",
-		Short:         "Work with AppStacks: render them offline, show their status, list and roll back their revisions, see them in a dashboard",
+		Short:         "Work with AppStacks: render, diff, status, history and rollback, and a live dashboard",
 		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -145,7 +145,8 @@ func buildTree(ctx context.Context, c client.Client, name string) (*Tree, error)
 		ct := ComponentTree{ComponentStatus: cs}
 		for i := range pods[cs.Name] {
 			p := &pods[cs.Name][i]
-			ct.Pods = append(ct.Pods, Node{Kind: "Pod", Name: p.Name, Health: string(p.Status.Phase), Message: inspect.PodMessage(p)})
+			ct.Pods = append(ct.Pods,
+				Node{Kind: "Pod", Name: p.Name, Health: string(p.Status.Phase), Message: inspect.PodMessage(p)})
 		}
 		t.Components = append(t.Components, ct)
 	}

@@ -49,7 +49,8 @@ func (s *Server) actions(ctx context.Context, st *appstackv1.AppStack, revs []Re
 // command is a command line with the connection flags the dashboard was started
 // with, so that it reaches the same cluster as the same user.
 func (s *Server) command(format string, args ...any) string {
-	parts := []string{fmt.Sprintf(format, args...)}
+	parts := make([]string, 0, 1+len(s.opts.CommandFlags))
+	parts = append(parts, fmt.Sprintf(format, args...))
 	for _, f := range s.opts.CommandFlags {
 		parts = append(parts, shellQuote(f))
 	}
@@ -58,10 +59,10 @@ func (s *Server) command(format string, args ...any) string {
 
 // shellQuote quotes a word for a POSIX shell when it needs it.
 func shellQuote(w string) string {
-	safe := w != "" && strings.IndexFunc(w, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+", r))
-	}) < 0
-	if safe {
+	plain := func(r rune) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+", r)
+	}
+	if w != "" && strings.IndexFunc(w, func(r rune) bool { return !plain(r) }) < 0 {
 		return w
 	}
 	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"

@@ -112,13 +112,12 @@ var (
 // crash-looping pod, two revisions (the second current), events about the
 // stack, the pod and web's ReplicaSet, and a ConfigMap labelled with the stack
 // that it does not own.
-func theShop(t *testing.T) *appstackv1.AppStack {
+func theShop(t *testing.T) {
 	t.Helper()
 	shopOnce.Do(func() { shop = makeShop(t) })
 	if shop == nil {
 		t.Fatal("the shop fixture failed in an earlier test")
 	}
-	return shop
 }
 
 func makeShop(t *testing.T) *appstackv1.AppStack {
@@ -156,7 +155,7 @@ func makeShop(t *testing.T) *appstackv1.AppStack {
 	pod := crashingPod(t, st)
 	revisions(t, st)
 	shopEvents(t, st, pod)
-	var inventory []appstackv1.InventoryEntry
+	inventory := make([]appstackv1.InventoryEntry, 0, 6)
 	for _, o := range []client.Object{ns, deploy, svc, ing, hpa, claim} {
 		gvk, err := admin.GroupVersionKindFor(o)
 		if err != nil {

@@ -55,7 +55,7 @@ func (s *Server) hidden(nsrc *source, ns string) []string {
 // where says where a kind is read: cluster-wide or in namespace ns.
 func where(k kind, ns string) string {
 	if !k.namespaced {
-		return "cluster-wide"
+		return clusterWide
 	}
 	return "in namespace " + ns
 }

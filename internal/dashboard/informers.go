@@ -16,6 +16,9 @@ import (
 	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
+// clusterWide is where a source that reads every namespace reads.
+const clusterWide = "cluster-wide"
+
 // indexNamespace indexes the stacks by the namespace their objects live in, so
 // that an event in a namespace finds its stack.
 const indexNamespace = "appstack.namespace"
@@ -29,7 +32,7 @@ func (s *Server) setupCluster(ctx context.Context) error {
 		return fmt.Errorf("%s", explain(err, s.restConfig.Host, s.opts.Context))
 	}
 	s.cluster, err = s.newSource(sourceOptions{
-		where: "cluster-wide",
+		where: clusterWide,
 		// The stacks are read whole; every other kind by the stack label.
 		byObject: map[client.Object]cache.ByObject{kindStack: {Label: labels.Everything()}},
 		onError: func(typeName string, err error) {
@@ -75,7 +78,7 @@ func (s *Server) setupCluster(ctx context.Context) error {
 // user may, in default when only there, else not (a Hidden line says so).
 func (s *Server) setupStackEvents(ctx context.Context) error {
 	var namespaces []string
-	s.stackEventsWhere = "cluster-wide"
+	s.stackEventsWhere = clusterWide
 	ok, err := s.access.canRead(ctx, s.eventKind.gr, "")
 	if err == nil && !ok {
 		namespaces, s.stackEventsWhere = []string{corev1.NamespaceDefault}, "in namespace "+corev1.NamespaceDefault

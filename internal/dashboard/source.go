@@ -46,11 +46,10 @@ type kind struct {
 
 // Roles a kind plays in the page, for what a Hidden line says it costs.
 var (
-	kindPod                = &corev1.Pod{}
-	kindRevision           = &appsv1.ControllerRevision{}
-	kindEvent              = &corev1.Event{}
-	kindNamespace          = &corev1.Namespace{}
-	kindStack              = &appstackv1.AppStack{}
+	kindRevision  = &appsv1.ControllerRevision{}
+	kindEvent     = &corev1.Event{}
+	kindNamespace = &corev1.Namespace{}
+	kindStack     = &appstackv1.AppStack{}
 	// stackLabelExists selects the stacks' children: what the dashboard keeps
 	// of each kind is only what some stack labelled.
 	stackLabelExists = mustExists(render.LabelStack)
