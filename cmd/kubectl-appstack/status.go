@@ -133,14 +133,11 @@ func buildTree(ctx context.Context, c client.Client, name string) (*Tree, error)
 	} else {
 		t.Reason, t.Message = "Unknown", "the operator has not reported on this stack yet"
 	}
-	objs, err := inspect.Owned(ctx, c, stack)
+	contents, err := inspect.Read(ctx, c, stack)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := inspect.Pods(ctx, c, stack)
-	if err != nil {
-		return nil, err
-	}
+	pods := contents.Pods
 	for _, cs := range stack.Status.Components {
 		ct := ComponentTree{ComponentStatus: cs}
 		for i := range pods[cs.Name] {
@@ -150,7 +147,7 @@ func buildTree(ctx context.Context, c client.Client, name string) (*Tree, error)
 		}
 		t.Components = append(t.Components, ct)
 	}
-	for _, o := range objs {
+	for _, o := range contents.Objects {
 		health, msg := inspect.Health(o.Object, o.GVK)
 		n := Node{Kind: o.GVK.Kind, Name: o.GetName(), Health: health, Message: msg}
 		i := slices.IndexFunc(t.Components, func(ct ComponentTree) bool { return ct.Name == o.Component })

@@ -57,11 +57,7 @@ func (s *Server) serveDiff(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revisionDiff(ctx context.Context, name string, from, to int64) (*RevisionDiff, *failure) {
-	st, fail := s.getStack(ctx, name)
-	if fail != nil {
-		return nil, fail
-	}
-	rd, fail := s.stackReader(ctx, st)
+	st, rd, fail := s.openStack(ctx, name)
 	if fail != nil {
 		return nil, fail
 	}

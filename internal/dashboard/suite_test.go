@@ -23,44 +23,27 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
-var root = filepath.Join("..", "..")
-
 var (
+	root = filepath.Join("..", "..")
+	// cfg and admin are envtest's admin's.
 	cfg   *rest.Config
 	admin client.Client
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
+func TestMain(m *testing.M) { os.Exit(utils.RunWithEnvtest(m, root, scheme, setup)) }
 
-func run(m *testing.M) int {
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		env.BinaryAssetsDirectory = filepath.Join(root, "bin")
-	}
-	var err error
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "start envtest (make tools-envtest builds etcd and kube-apiserver into bin/): %v\n", err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	if admin, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+// setup keeps envtest's admin configuration and client, and binds the users.
+func setup(c *rest.Config, a client.Client) error {
+	cfg, admin = c, a
 	if err := bindViewer(context.Background()); err != nil {
-		fmt.Fprintf(os.Stderr, "bind the viewer role: %v\n", err)
-		return 1
+		return fmt.Errorf("bind the viewer role: %w", err)
 	}
-	return m.Run()
+	return nil
 }
 
 // The impersonated users.

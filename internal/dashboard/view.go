@@ -52,23 +52,23 @@ func (s *Server) getStack(ctx context.Context, name string) (*appstackv1.AppStac
 	return st, nil
 }
 
-// stackReader is the reader of a stack's objects, its namespace's informers
-// started and synced.
-func (s *Server) stackReader(ctx context.Context, st *appstackv1.AppStack) (reader, *failure) {
+// openStack reads a stack, and gives the reader of its objects, its
+// namespace's informers started and synced.
+func (s *Server) openStack(ctx context.Context, name string) (*appstackv1.AppStack, reader, *failure) {
+	st, fail := s.getStack(ctx, name)
+	if fail != nil {
+		return nil, reader{}, fail
+	}
 	nsrc, err := s.namespaceSource(ctx, render.NamespaceName(st))
 	if err != nil {
-		return reader{}, &failure{http.StatusServiceUnavailable, explain(err, s.restConfig.Host, s.opts.Context)}
+		return nil, reader{}, &failure{http.StatusServiceUnavailable, explain(err, s.restConfig.Host, s.opts.Context)}
 	}
-	return reader{s: s, ns: nsrc}, nil
+	return st, reader{s: s, ns: nsrc}, nil
 }
 
 // stackView is GET /api/stacks/{name}'s answer.
 func (s *Server) stackView(ctx context.Context, name string) (*StackView, *failure) {
-	st, fail := s.getStack(ctx, name)
-	if fail != nil {
-		return nil, fail
-	}
-	r, fail := s.stackReader(ctx, st)
+	st, r, fail := s.openStack(ctx, name)
 	if fail != nil {
 		return nil, fail
 	}
@@ -114,21 +114,18 @@ func (rel related) has(kind, name string, uid types.UID) bool {
 // stack's own.
 func placeObjects(ctx context.Context, r reader, st *appstackv1.AppStack, v *StackView) (related, error) {
 	rel := related{uids: map[types.UID]bool{st.UID: true}}
-	objs, err := inspect.Owned(ctx, r, st)
+	contents, err := inspect.Read(ctx, r, st)
 	if err != nil {
 		return rel, err
 	}
-	pods, err := inspect.Pods(ctx, r, st)
-	if err != nil {
-		return rel, err
-	}
+	pods := contents.Pods
 	v.Components = map[string]ComponentObjects{}
 	for _, n := range v.Graph.Nodes {
 		if n.Type == graph.NodeComponent {
 			v.Components[n.Name] = ComponentObjects{}
 		}
 	}
-	for _, o := range objs {
+	for _, o := range contents.Objects {
 		rel.uids[o.GetUID()] = true
 		if o.GVK.Kind == "Deployment" {
 			rel.deployments = append(rel.deployments, o.GetName())

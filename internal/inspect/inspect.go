@@ -79,6 +79,26 @@ func Owned(ctx context.Context, r client.Reader, stack *appstackv1.AppStack) ([]
 	return out, nil
 }
 
+// Contents are what `kubectl appstack status` shows under a stack: the objects
+// it owns (Owned) and its components' pods (Pods).
+type Contents struct {
+	Objects []Object
+	Pods    map[string][]corev1.Pod
+}
+
+// Read reads the stack's contents.
+func Read(ctx context.Context, r client.Reader, stack *appstackv1.AppStack) (*Contents, error) {
+	objs, err := Owned(ctx, r, stack)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := Pods(ctx, r, stack)
+	if err != nil {
+		return nil, err
+	}
+	return &Contents{Objects: objs, Pods: pods}, nil
+}
+
 // list lists objects of kind's kind, each with its kind set.
 func list(ctx context.Context, r client.Reader, kind client.Object, opts ...client.ListOption,
 ) ([]client.Object, schema.GroupVersionKind, error) {
