@@ -35,11 +35,7 @@ func (s *Server) setupCluster(ctx context.Context) error {
 		where: clusterWide,
 		// The stacks are read whole; every other kind by the stack label.
 		byObject: map[client.Object]cache.ByObject{kindStack: {Label: labels.Everything()}},
-		onError: func(typeName string, err error) {
-			if typeName == s.stackKind.typeName {
-				s.connFailed(err)
-			}
-		},
+		onError:  func(string, error) { s.probeNow() },
 	})
 	if err != nil {
 		return err

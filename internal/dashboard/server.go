@@ -67,6 +67,8 @@ type Server struct {
 	info       Info
 	hub        *hub
 	conn       connState
+	// probeEvery is how often the API server is asked whether it answers.
+	probeEvery time.Duration
 	assets     map[string]*asset
 
 	stackKind kind
@@ -101,7 +103,8 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 			opts.Listen, err)
 	}
 	s := &Server{restConfig: rest.CopyConfig(cfg), opts: opts, port: port, hub: newHub(coalesceWindow),
-		namespaces: map[string]*source{}, running: make(chan struct{})}
+		namespaces: map[string]*source{}, running: make(chan struct{}),
+		conn: connState{wake: make(chan struct{}, 1)}, probeEvery: probeEvery}
 	if s.httpClient, err = rest.HTTPClientFor(s.restConfig); err != nil {
 		return nil, fmt.Errorf("dashboard: client for %s: %w", cfg.Host, err)
 	}
@@ -192,6 +195,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.runCtx = ctx
 	s.mu.Unlock()
 	close(s.running)
+	go s.probeLoop(ctx)
 	errc := make(chan error, 2)
 	go func() { errc <- s.cluster.cache.Start(ctx) }()
 	n := 1
@@ -215,64 +219,6 @@ func (s *Server) started(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-// connState is whether the stacks' informer last failed to reach the API server,
-// and why; cleared by the probe once the API server answers again.
-type connState struct {
-	mu      sync.Mutex
-	err     error
-	probing bool
-}
-
-// connFailed records a failed list or watch of the stacks and, unless one runs,
-// starts a probe that clears it once the API server answers again.
-func (s *Server) connFailed(err error) {
-	s.conn.mu.Lock()
-	s.conn.err = err
-	start := !s.conn.probing
-	s.conn.probing = true
-	s.conn.mu.Unlock()
-	if start {
-		go s.probe()
-	}
-}
-
-func (s *Server) connError() error {
-	s.conn.mu.Lock()
-	defer s.conn.mu.Unlock()
-	return s.conn.err
-}
-
-// probe asks who the credentials are every 2 s until the API server answers,
-// then clears the connection error.
-func (s *Server) probe() {
-	s.mu.Lock()
-	ctx := s.runCtx
-	s.mu.Unlock()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(2 * time.Second):
-		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := s.cs.AuthenticationV1().SelfSubjectReviews().Create(pctx, &authenticationv1.SelfSubjectReview{},
-			metav1.CreateOptions{})
-		cancel()
-		if err == nil || apierrors.IsNotFound(err) {
-			s.conn.mu.Lock()
-			s.conn.err, s.conn.probing = nil, false
-			s.conn.mu.Unlock()
-			return
-		}
-		s.conn.mu.Lock()
-		s.conn.err = err
-		s.conn.mu.Unlock()
 	}
 }
 

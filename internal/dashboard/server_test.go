@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -415,4 +418,106 @@ func podOf(t *testing.T, ns, name string) *corev1.Pod {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// tcpProxy forwards connections from a loopback port to target until closed.
+type tcpProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, addr, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+			go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
+		}
+	}()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *tcpProxy) close() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// The API server goes away (here: the only way to it closes) and comes back:
+// the stacks page says so, in words, with the stacks as last read, and stops
+// saying so once it answers again.
+func TestStacksSayWhenTheClusterIsUnreachable(t *testing.T) {
+	g := NewWithT(t)
+	theShop(t)
+	target := strings.TrimSuffix(strings.TrimPrefix(cfg.Host, "https://"), "/")
+	proxy := startProxy(t, "127.0.0.1:0", target)
+	addr := proxy.ln.Addr().String()
+	viaProxy := rest.CopyConfig(cfg)
+	viaProxy.Host = "https://" + addr
+	d := startDashboard(t, viaProxy, func(s *Server) { s.probeEvery = 500 * time.Millisecond })
+	shopListed := func(list StackList) bool {
+		return slices.ContainsFunc(list.Stacks, func(r StackRow) bool { return r.Name == "shop" })
+	}
+	eventually(t, 10*time.Second, func() string {
+		var list StackList
+		if d.get("/api/stacks", &list); !shopListed(list) || list.Error != "" {
+			return fmt.Sprintf("stacks: %+v", list)
+		}
+		return ""
+	})
+	events := sseReader(t, d.url+"/api/watch")
+	proxy.close()
+	var list StackList
+	eventually(t, 15*time.Second, func() string {
+		list = StackList{}
+		if d.get("/api/stacks", &list); list.Error == "" {
+			return "no error while the API server cannot be reached"
+		}
+		return ""
+	})
+	g.Expect(list.Error).To(HavePrefix("cannot reach the API server at https://" + addr + " (context envtest)"))
+	g.Expect(list.Error).To(HaveSuffix("The page shows the stacks as last read."))
+	g.Expect(shopListed(list)).To(BeTrue(), "the stacks as last read")
+	g.Expect(<-events).To(HavePrefix(`{"error":"cannot reach the API server at`), "the page is told")
+	startProxy(t, addr, target)
+	eventually(t, 15*time.Second, func() string {
+		list = StackList{}
+		if d.get("/api/stacks", &list); list.Error != "" {
+			return "still: " + list.Error
+		}
+		return ""
+	})
+	g.Expect(<-events).To(Equal(`{"error":""}`))
+}
+
+func TestNewSaysWhenCredentialsAreRefused(t *testing.T) {
+	g := NewWithT(t)
+	expired := rest.AnonymousClientConfig(cfg)
+	expired.BearerToken = "expired"
+	_, err := New(expired, Options{Listen: "127.0.0.1:8080", Context: "envtest"})
+	g.Expect(err).To(MatchError(HavePrefix("the API server at " + cfg.Host + " (context envtest) refused your " +
+		"credentials (401 Unauthorized: expired or revoked). Log in again")))
 }

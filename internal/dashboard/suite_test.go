@@ -104,13 +104,18 @@ type dash struct {
 	srv *Server
 }
 
-func startDashboard(t *testing.T, c *rest.Config) *dash {
+// startDashboard serves a dashboard reading through c, each of tweaks applied
+// before it runs.
+func startDashboard(t *testing.T, c *rest.Config, tweaks ...func(*Server)) *dash {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	srv, err := New(c, Options{Listen: ts.Listener.Addr().String(), Context: "envtest", Version: "test",
 		CommandFlags: []string{"--context=envtest"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, tweak := range tweaks {
+		tweak(srv)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.Config.Handler = srv.Handler()

@@ -50,6 +50,19 @@ func (h *hub) notify(stack string) {
 	})
 }
 
+// cluster tells every page that the API server stopped answering (msg says
+// why) or answers again (msg empty).
+func (h *hub) cluster(msg string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sub := range h.subs {
+		sub.mu.Lock()
+		sub.clusterMsg = &msg
+		sub.mu.Unlock()
+		sub.poke()
+	}
+}
+
 func (h *hub) subscribe() *subscriber {
 	sub := &subscriber{wake: make(chan struct{}, 1), changed: map[string]bool{}}
 	h.mu.Lock()
@@ -72,6 +85,8 @@ type subscriber struct {
 	mu      sync.Mutex
 	changed map[string]bool
 	order   []string
+	// clusterMsg is the API server's state to tell, when it changed.
+	clusterMsg *string
 }
 
 func (sub *subscriber) add(stack string) {
@@ -81,22 +96,49 @@ func (sub *subscriber) add(stack string) {
 		sub.order = append(sub.order, stack)
 	}
 	sub.mu.Unlock()
+	sub.poke()
+}
+
+func (sub *subscriber) poke() {
 	select {
 	case sub.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (sub *subscriber) take() []string {
+// take returns, and forgets, the stacks changed and the API server's state when
+// it changed.
+func (sub *subscriber) take() ([]string, *string) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
-	out := sub.order
-	sub.order, sub.changed = nil, map[string]bool{}
-	return out
+	out, msg := sub.order, sub.clusterMsg
+	sub.order, sub.changed, sub.clusterMsg = nil, map[string]bool{}, nil
+	return out, msg
+}
+
+// writeEvents writes what sub has to tell: "cluster" when the API server's
+// state changed, then a "change" per stack; false when the page is gone.
+func writeEvents(w http.ResponseWriter, sub *subscriber) bool {
+	stacks, msg := sub.take()
+	if msg != nil {
+		data, _ := json.Marshal(map[string]string{"error": *msg})
+		if _, err := fmt.Fprintf(w, "event: cluster\ndata: %s\n\n", data); err != nil {
+			return false
+		}
+	}
+	for _, stack := range stacks {
+		data, _ := json.Marshal(map[string]string{"stack": stack})
+		if _, err := fmt.Fprintf(w, "event: change\ndata: %s\n\n", data); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // serveWatch is GET /api/watch: server-sent events, "event: change" with
-// {"stack": NAME} for each stack that changed, a keepalive comment when idle.
+// {"stack": NAME} for each stack that changed, "event: cluster" with {"error":
+// why} when the API server stops answering ("" when it answers again), a
+// keepalive comment when idle.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -126,11 +168,8 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-sub.wake:
-			for _, stack := range sub.take() {
-				data, _ := json.Marshal(map[string]string{"stack": stack})
-				if _, err := fmt.Fprintf(w, "event: change\ndata: %s\n\n", data); err != nil {
-					return
-				}
+			if !writeEvents(w, sub) {
+				return
 			}
 		}
 		flusher.Flush()
