@@ -108,3 +108,16 @@ func (f *clusterFlags) client() (client.Client, error) {
 	utilruntime.Must(appstackv1.AddToScheme(scheme))
 	return client.New(cfg, client.Options{Scheme: scheme})
 }
+
+// contextName is the kubeconfig context in use: --context, else the
+// kubeconfig's current one; empty when there is none (--server alone).
+func (f *clusterFlags) contextName() string {
+	if f.config.Context != nil && *f.config.Context != "" {
+		return *f.config.Context
+	}
+	raw, err := f.config.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return ""
+	}
+	return raw.CurrentContext
+}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,10 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/controller"
@@ -28,25 +23,7 @@ import (
 // only a real apiserver (envtest: kube-apiserver and etcd from bin/, as the
 // controller suite) answers dry runs the way the writer must mend.
 func TestDiffAgainstAPIServer(t *testing.T) {
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(appstackv1.AddToScheme(scheme))
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		env.BinaryAssetsDirectory = filepath.Join("..", "..", "bin")
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest (run `make tools-envtest` to build etcd and kube-apiserver into bin/): %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := apiServer(t)
 	t.Run("new stack: its objects are shown as sent", func(t *testing.T) { newStackIsShownAsSent(t, c) })
 	t.Run("replica count handed over stays", func(t *testing.T) { handedOverCountStays(t, c) })
 	t.Run("label dropped around an apply stays dropped", func(t *testing.T) { droppedLabelStaysDropped(t, c) })

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -14,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/inspect"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
-	"github.com/appstack-dev/appstack-operator/internal/render"
 )
 
 func newHistoryCommand(out io.Writer) *cobra.Command {
@@ -75,11 +74,8 @@ func revisions(
 	if err := c.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
 		return nil, nil, fmt.Errorf("get stack %s: %w", name, err)
 	}
-	list := &appsv1.ControllerRevisionList{}
-	if err := c.List(ctx, list, plan.RevisionListOptions(stack)...); err != nil {
-		return nil, nil, fmt.Errorf("list revisions of %s: %w", name, err)
-	}
-	return stack, plan.OwnRevisions(stack, list.Items), nil
+	revs, err := inspect.Revisions(ctx, c, stack)
+	return stack, revs, err
 }
 
 func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.ControllerRevision) error {
@@ -91,7 +87,7 @@ func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.Contr
 	notes := make([]string, len(revs))
 	noted := false
 	for i, r := range revs {
-		notes[i] = note(stack, r)
+		notes[i] = inspect.RevisionNote(stack, &r)
 		noted = noted || notes[i] != ""
 	}
 	// Writes to the tabwriter are buffered; Flush below returns the first error.
@@ -110,7 +106,7 @@ func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.Contr
 			current = "*"
 		}
 		line := fmt.Sprintf("%d\t%s\t%s\t%s", r.Revision, current,
-			r.CreationTimestamp.UTC().Format("2006-01-02 15:04:05"), summary(data.Spec))
+			r.CreationTimestamp.UTC().Format("2006-01-02 15:04:05"), inspect.RevisionSummary(data.Spec))
 		if noted {
 			line += "\t" + notes[i]
 		}
@@ -119,46 +115,16 @@ func printHistory(out io.Writer, stack *appstackv1.AppStack, revs []appsv1.Contr
 	return w.Flush()
 }
 
-// note marks a revision that failed and was rolled back automatically, and the
-// revision whose workloads run instead of the spec's.
-func note(stack *appstackv1.AppStack, r appsv1.ControllerRevision) string {
-	var notes []string
-	if rb := stack.Status.Rollback; rb != nil && rb.Revision == r.Revision {
-		notes = append(notes, fmt.Sprintf("RUNNING: automatic rollback from revision %d", rb.FailedRevision))
-	}
-	if why, ok := r.Annotations[render.AnnotationRolledBack]; ok {
-		notes = append(notes, "FAILED: "+why)
-	}
-	return strings.Join(notes, "; ")
-}
-
-// summary is one line per revision: each component with its images.
-func summary(spec appstackv1.AppStackSpec) string {
-	parts := make([]string, 0, len(spec.Components))
-	for _, c := range spec.Components {
-		images := make([]string, 0, len(c.Containers))
-		for _, ctr := range c.Containers {
-			images = append(images, ctr.Image)
-		}
-		parts = append(parts, fmt.Sprintf("%s=%s", c.Name, strings.Join(images, ",")))
-	}
-	return strings.Join(parts, " ")
-}
-
 func rollback(ctx context.Context, c client.Client, out io.Writer, name string, to int64) error {
 	_, revs, err := revisions(ctx, c, name)
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(revs, func(r appsv1.ControllerRevision) bool { return r.Revision == to })
-	if i < 0 {
-		var have []string
-		for _, r := range revs {
-			have = append(have, fmt.Sprint(r.Revision))
-		}
-		return fmt.Errorf("stack %s has no revision %d; it has %s", name, to, strings.Join(have, ", "))
+	rev, err := inspect.FindRevision(name, revs, to)
+	if err != nil {
+		return err
 	}
-	data, err := plan.DecodeRevision(&revs[i])
+	data, err := plan.DecodeRevision(rev)
 	if err != nil {
 		return err
 	}

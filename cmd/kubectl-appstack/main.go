@@ -7,6 +7,7 @@
 //	kubectl appstack graph shop -o svg             # the stack as a graph (dot, mermaid, svg, json); -f FILE offline
 //	kubectl appstack history shop                  # the recorded revisions of a stack
 //	kubectl appstack rollback shop --to-revision 2 # restore a revision's spec
+//	kubectl appstack dashboard                     # a live web page of every stack, on 127.0.0.1
 //	kubectl appstack version                       # the plugin's version and the operator's
 package main
 
@@ -23,13 +24,14 @@ import (
 func main() {
 	root := &cobra.Command{
 		Use:           "kubectl-appstack",
-		Short:         "Work with AppStacks: render them offline, show their status, graph and history, roll them back",
+		Short:         "Work with AppStacks: render, diff, status, graph, history and rollback, and a live dashboard",
 		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRenderCommand(os.Stdout), newDiffCommand(os.Stdout), newStatusCommand(os.Stdout),
-		newGraphCommand(os.Stdout), newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout), newVersionCommand(os.Stdout))
+		newGraphCommand(os.Stdout), newHistoryCommand(os.Stdout), newRollbackCommand(os.Stdout),
+		newDashboardCommand(os.Stdout, os.Stderr), newVersionCommand(os.Stdout))
 	if err := root.Execute(); err != nil {
 		code := 1
 		var exit *exitError

@@ -8,21 +8,16 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
-	"github.com/appstack-dev/appstack-operator/internal/plan"
+	"github.com/appstack-dev/appstack-operator/internal/inspect"
 	"github.com/appstack-dev/appstack-operator/internal/render"
-	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
 // errNotReady makes the command exit 1 without printing an error: the status it
@@ -138,134 +133,33 @@ func buildTree(ctx context.Context, c client.Client, name string) (*Tree, error)
 	} else {
 		t.Reason, t.Message = "Unknown", "the operator has not reported on this stack yet"
 	}
-	objs, err := ownedObjects(ctx, c, stack)
+	contents, err := inspect.Read(ctx, c, stack)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := componentPods(ctx, c, stack)
-	if err != nil {
-		return nil, err
-	}
+	pods := contents.Pods
 	for _, cs := range stack.Status.Components {
-		t.Components = append(t.Components, ComponentTree{ComponentStatus: cs, Pods: pods[cs.Name]})
+		ct := ComponentTree{ComponentStatus: cs}
+		for i := range pods[cs.Name] {
+			p := &pods[cs.Name][i]
+			ct.Pods = append(ct.Pods,
+				Node{Kind: "Pod", Name: p.Name, Health: string(p.Status.Phase), Message: inspect.PodMessage(p)})
+		}
+		t.Components = append(t.Components, ct)
 	}
-	for _, o := range objs {
-		i := slices.IndexFunc(t.Components, func(ct ComponentTree) bool { return ct.Name == o.component })
+	for _, o := range contents.Objects {
+		health, msg := inspect.Health(o.Object, o.GVK)
+		n := Node{Kind: o.GVK.Kind, Name: o.GetName(), Health: health, Message: msg}
+		i := slices.IndexFunc(t.Components, func(ct ComponentTree) bool { return ct.Name == o.Component })
 		if i < 0 {
 			// The stack's namespace, configs and volumes, and what a component
 			// the status no longer lists left behind.
-			t.Objects = append(t.Objects, o.Node)
+			t.Objects = append(t.Objects, n)
 			continue
 		}
-		t.Components[i].Objects = append(t.Components[i].Objects, o.Node)
+		t.Components[i].Objects = append(t.Components[i].Objects, n)
 	}
 	return t, nil
-}
-
-// ownedNode is an object of the stack with the component it belongs to, empty for
-// the stack's own (namespace, configs, volumes).
-type ownedNode struct {
-	Node
-	component string
-}
-
-// ownedObjects lists the objects the stack owns, as the operator decides it
-// (plan.Owned: listed in status.inventory with the same UID, or carrying the
-// stack's mark): its namespace first, then every kind a child can be
-// (render.ChildKinds) in that order, each with its kstatus health. Labels only
-// narrow the lists; an object labelled with the stack that it does not own is not
-// shown. Pods are left to componentPods.
-func ownedObjects(ctx context.Context, c client.Client, stack *appstackv1.AppStack) ([]ownedNode, error) {
-	ns := render.NamespaceName(stack)
-	var out []ownedNode
-	nsObj := &unstructured.Unstructured{}
-	nsObj.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(plan.KindNamespace))
-	switch err := c.Get(ctx, client.ObjectKey{Name: ns}, nsObj); {
-	case err == nil:
-		if plan.Owned(stack.Status.Inventory, nsObj, stack) {
-			out = append(out, ownedNode{Node: health(nsObj)})
-		}
-	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
-		// Not created yet, or not readable by a user whose rights end at the
-		// namespace's contents: the tree shows what the user may read.
-	default:
-		return nil, fmt.Errorf("get namespace %s: %w", ns, err)
-	}
-	for _, kind := range render.ChildKinds() {
-		if _, isPod := kind.(*corev1.Pod); isPod {
-			continue
-		}
-		gvk, err := c.GroupVersionKindFor(kind)
-		if err != nil {
-			return nil, err
-		}
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		err = c.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{render.LabelStack: stack.Name})
-		if err != nil {
-			return nil, fmt.Errorf("list %s in namespace %s: %w", gvk.Kind, ns, err)
-		}
-		for i := range list.Items {
-			item := &list.Items[i]
-			item.SetGroupVersionKind(gvk) // plan.Owned tells a namespace by its kind
-			if plan.Owned(stack.Status.Inventory, item, stack) {
-				out = append(out, ownedNode{Node: health(item), component: item.GetLabels()[render.LabelComponent]})
-			}
-		}
-	}
-	return out, nil
-}
-
-// health is obj's node: its kind, name and kstatus health. obj carries its kind.
-func health(obj *unstructured.Unstructured) Node {
-	gvk := obj.GroupVersionKind()
-	h, msg, err := status.Readiness(obj, gvk)
-	if err != nil {
-		h, msg = "Unknown", err.Error()
-	}
-	return Node{Kind: gvk.Kind, Name: obj.GetName(), Health: string(h), Message: msg}
-}
-
-// componentPods lists the pods of each component (labelled with the stack and the
-// component, as the workloads select them) with their state, by name.
-func componentPods(ctx context.Context, c client.Client, stack *appstackv1.AppStack) (map[string][]Node, error) {
-	ns := render.NamespaceName(stack)
-	pods := &corev1.PodList{}
-	if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{render.LabelStack: stack.Name},
-		client.HasLabels{render.LabelComponent}); err != nil {
-		return nil, fmt.Errorf("list pods in namespace %s: %w", ns, err)
-	}
-	slices.SortFunc(pods.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
-	out := map[string][]Node{}
-	for _, p := range pods.Items {
-		component := p.Labels[render.LabelComponent]
-		out[component] = append(out[component],
-			Node{Kind: "Pod", Name: p.Name, Health: string(p.Status.Phase), Message: podMessage(p)})
-	}
-	return out, nil
-}
-
-func podMessage(p corev1.Pod) string {
-	ready, total := 0, len(p.Status.ContainerStatuses)
-	var problems []string
-	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
-		if cs.Ready {
-			ready++
-		}
-		if w := cs.State.Waiting; w != nil && w.Reason != "" {
-			problems = append(problems, fmt.Sprintf("%s: %s", cs.Name, w.Reason))
-		}
-	}
-	for _, cond := range p.Status.Conditions {
-		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse {
-			problems = append(problems, cond.Reason+": "+cond.Message)
-		}
-	}
-	msg := fmt.Sprintf("%d/%d ready", min(ready, total), total)
-	if len(problems) > 0 {
-		msg += "; " + strings.Join(problems, "; ")
-	}
-	return msg
 }
 
 func printTree(out io.Writer, t *Tree, color bool) error {

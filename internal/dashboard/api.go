@@ -198,6 +198,9 @@ type Info struct {
 //	                                   whenever a watched object of stack NAME (or the stack itself)
 //	                                   changes, coalesced per stack over 100 ms; a ": keepalive"
 //	                                   comment every 15 s. The page re-reads what it shows on each.
+//	                                   "event: cluster" with data {"error":"..."} when the API server
+//	                                   stops answering or refuses the credentials (the words of
+//	                                   StackList.Error), {"error":""} when it answers again.
 //
 // Requests whose Host header is not the address the dashboard listens on are
 // refused (a page elsewhere in the browser cannot read the cluster through it by

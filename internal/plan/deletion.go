@@ -134,7 +134,7 @@ func deletionItem(stack *appstackv1.AppStack, e appstackv1.InventoryEntry, obj c
 	switch {
 	case obj == nil || obj.GetUID() != e.UID:
 		item.Action = DeletionDrop
-	case e.Kind == KindPersistentVolumeClaim && outlivesStack(obj, stack):
+	case e.Kind == KindPersistentVolumeClaim && OutlivesStack(obj, stack):
 		item.Action = DeletionRetain
 	case obj.GetDeletionTimestamp() != nil:
 		item.Action = DeletionWait
@@ -146,11 +146,11 @@ func deletionItem(stack *appstackv1.AppStack, e appstackv1.InventoryEntry, obj c
 	return item
 }
 
-// outlivesStack tells whether a claim of the stack's inventory stays when the
+// OutlivesStack tells whether a claim of the stack's inventory stays when the
 // stack goes: unless the stack controls it and its volume (if still in the spec)
 // says retain: false. A retain flipped to true on a pass that never got to drop
 // the owner reference is honoured here.
-func outlivesStack(claim client.Object, stack *appstackv1.AppStack) bool {
+func OutlivesStack(claim client.Object, stack *appstackv1.AppStack) bool {
 	return !metav1.IsControlledBy(claim, stack) || isRetainedClaim(claim, stack)
 }
 

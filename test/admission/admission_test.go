@@ -27,11 +27,11 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/test/utils"
 )
 
 var root = filepath.Join("..", "..")
@@ -43,36 +43,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = apiextensionsv1.AddToScheme(scheme)
 	_ = appstackv1.AddToScheme(scheme)
-	env := &envtest.Environment{
-		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths: []string{filepath.Join(root, "config", "crd", "bases")}, ErrorIfPathMissing: true,
-		},
-	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		env.BinaryAssetsDirectory = filepath.Join(root, "bin")
-	}
-	var err error
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "start envtest (make tools-envtest builds etcd and kube-apiserver into bin/): %v\n", err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	if admin, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if err := installPolicy(); err != nil {
-		fmt.Fprintf(os.Stderr, "install config/admission: %v\n", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(utils.RunWithEnvtest(m, root, scheme, func(c *rest.Config, a client.Client) error {
+		cfg, admin = c, a
+		if err := installPolicy(); err != nil {
+			return fmt.Errorf("install config/admission: %w", err)
+		}
+		return nil
+	}))
 }
 
 // installPolicy creates config/admission's policy and binding and waits until the

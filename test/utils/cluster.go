@@ -1,7 +1,8 @@
 // Package utils holds what the suites that run against a local cluster or the
 // operator's process share (test/e2e, test/upgrade, test/bench, test/rules): running
 // commands, kubectl and helm against the cluster, the CRD and the operator's leader,
-// the apiserver's audit log, the operator's metrics page and its resident memory.
+// the apiserver's audit log, the operator's metrics page and its resident memory;
+// and envtest's start, for the suites that run against its apiserver alone.
 // It has no build tag, so that every suite imports it, and no Ginkgo: the benchmark
 // is a command of its own and must not take Ginkgo's flags. Helpers return errors;
 // the suites assert on them, so that a failure points at the suite's line.
