@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
+	"github.com/appstack-dev/appstack-operator/internal/graph"
 )
 
 const anySpec = "components: [{name: web, containers: [{name: app, image: nginx}]}]"
@@ -141,7 +142,9 @@ func TestStackView(t *testing.T) {
 
 	g.Expect(v.Name).To(Equal("shop"))
 	g.Expect(v.Health).To(Equal(HealthProgressing))
-	g.Expect(v.Graph.Edges).To(ConsistOf(HaveField("From", "component/db")))
+	g.Expect(v.Graph.Edges).To(ConsistOf(
+		graph.Edge{From: "component/db", To: "component/web", Type: graph.EdgeDependsOn},
+		graph.Edge{From: "volume/data", To: "component/db", Type: graph.EdgeUses}))
 	g.Expect(v.Hidden).To(BeEmpty(), "the admin reads everything")
 
 	web := v.Components["web"]
