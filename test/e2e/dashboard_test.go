@@ -155,7 +155,9 @@ var _ = Describe("kubectl appstack dashboard in a browser", Ordered, Label("dash
 		node := `g.node[data-node="component/web"]`
 		phase, err := utils.WaitAttr(ctx, node, "data-phase", "Failed", "Progressing")
 		Expect(err).NotTo(HaveOccurred())
-		cause, err := utils.WaitText(ctx, node+" .node-message", `cannot pull image "nginx:does-not-exist"`)
+		// The box shows the cause cut to its lines; its title (the tooltip) has it whole.
+		Expect(utils.WaitText(ctx, node+" .node-message", "ImagePullBackOff: container app")).Error().NotTo(HaveOccurred())
+		cause, err := utils.WaitText(ctx, node+" > title", `cannot pull image "nginx:does-not-exist"`)
 		Expect(err).NotTo(HaveOccurred())
 		pod, err := utils.WaitAttr(ctx, `[data-kind="Pod"][data-waiting="ImagePullBackOff"]`, "data-name")
 		Expect(err).NotTo(HaveOccurred())
