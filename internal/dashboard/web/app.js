@@ -406,7 +406,7 @@ volume or config used by a component</span></p>`;
       const attrs = pod ? html` data-waiting="${pod.waiting || ""}" data-restarts="${pod.restarts || 0}"` : "";
       return html`<li class="obj" data-kind="${o.kind}" data-name="${o.name}" data-uid="${o.uid}"${attrs}>\
 <span class="okind">${o.kind}</span> <span class="oname">${o.name}</span> ${badge(o.health)}\
-${detail(o)}${o.message ? html`<div class="omsg">${o.message}</div>` : ""}</li>`;
+${detail(o)}${o.message ? html`<div class="omsg t-${pod && pod.waiting ? "bad" : tone(o.health)}">${o.message}</div>` : ""}</li>`;
     })}</ul>`;
   }
 
