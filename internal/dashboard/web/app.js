@@ -106,6 +106,7 @@
     body.dataset.drawMs = (now - t0).toFixed(1);
     if (!S.rendered) body.dataset.firstMs = now.toFixed(0);
     body.dataset.rendered = String(++S.rendered);
+    performance.mark("appstack:rendered"); // the tests' and the bench's time to first render
   }
 
   // ---- header and live updates
