@@ -505,6 +505,14 @@ func TestStacksSayWhenTheClusterIsUnreachable(t *testing.T) {
 	g.Expect(list.Error).To(HaveSuffix("The page shows the stacks as last read."))
 	g.Expect(shopListed(list)).To(BeTrue(), "the stacks as last read")
 	g.Expect(<-events).To(HavePrefix(`{"error":"cannot reach the API server at`), "the page is told")
+	// A page that opens (or reconnects) during the outage is told at once too.
+	late := sseReader(t, d.url+"/api/watch")
+	select {
+	case data := <-late:
+		g.Expect(data).To(HavePrefix(`{"error":"cannot reach the API server at`), "a page opened during the outage")
+	case <-time.After(2 * time.Second):
+		t.Fatal("a page that opens /api/watch during the outage is not told that the API server cannot be reached")
+	}
 	startProxy(t, addr, target)
 	eventually(t, 15*time.Second, func() string {
 		list = StackList{}
