@@ -24,6 +24,8 @@
   // What is on screen and what the user chose; kept across re-draws.
   const S = {
     page: "", stack: "", seq: 0, rendered: 0, timers: {}, busy: {}, again: {},
+    // why the API server does not answer, as the stream last said ("" while it does)
+    clusterError: "",
     // the stacks page: the list read, its rows' search text, keys and names as drawn, the filter, the scroll to restore
     list: null, hay: [], keys: null, names: null, opts: "", q: "", health: "", listY: 0,
     // the stack page: the view read and the error reading it, the selected node, the diff picked and read
@@ -123,13 +125,18 @@
 <span class="ctx">@ ${i.context || i.server}</span></span>`);
   }
 
+  // setLive says whether the page follows the cluster: the stream's state, and
+  // while the stream is open, whether the API server answers (S.clusterError).
   function setLive(state) {
+    if (state === "live" && S.clusterError) state = "unreachable";
     const el = $("#live");
     el.dataset.state = state;
-    el.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…" }[state];
+    el.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…",
+      unreachable: "Cluster unreachable" }[state];
     el.title = { live: "Following the cluster: the page updates as it changes",
       connecting: "Connecting to the dashboard's stream of changes",
-      reconnecting: "Lost the connection to the dashboard; retrying. What is shown may be out of date." }[state];
+      reconnecting: "Lost the connection to the dashboard; retrying. What is shown may be out of date.",
+      unreachable: `${S.clusterError} What is shown is as last read.` }[state];
   }
 
   function watch(delay) {
@@ -137,6 +144,7 @@
     const es = new EventSource("/api/watch");
     let lost = Boolean(delay);
     es.onopen = () => {
+      S.clusterError = ""; // a stream opened during an outage says so first
       setLive("live");
       if (lost) refresh(""); // events may have been missed while away
       lost = false;
@@ -153,6 +161,16 @@
       let d = {};
       try { d = JSON.parse(ev.data); } catch (e) { return; }
       refresh(d.stack || "");
+    });
+    // The API server stopped answering (error says why) or answers again (""):
+    // said beside the dot, and what the page shows is read again (the stacks
+    // page then says it under its notice).
+    es.addEventListener("cluster", (ev) => {
+      let d = {};
+      try { d = JSON.parse(ev.data); } catch (e) { return; }
+      S.clusterError = d.error || "";
+      setLive("live");
+      refresh("");
     });
   }
 
