@@ -327,6 +327,26 @@ func TestViewerSeesStacksAndNoActions(t *testing.T) {
 	g.Expect(fail["error"]).To(ContainSubstring("you may not list and watch controllerrevisions there"))
 }
 
+// A user bound to nothing may not list stacks: the stacks page and a stack
+// page say so (403) with a command to ask for, which the user's name, as the
+// authenticator gave it, cannot break out of when pasted into a shell.
+func TestStacksForbidden(t *testing.T) {
+	g := NewWithT(t)
+	theShop(t)
+	user := "o'neil; touch pwned"
+	d := startDashboard(t, as(user))
+	var list StackList
+	g.Expect(d.get("/api/stacks", &list)).To(Equal(http.StatusForbidden))
+	g.Expect(list.Stacks).To(BeEmpty())
+	g.Expect(list.Forbidden).To(HavePrefix("you (o'neil; touch pwned) may not list and watch AppStacks cluster-wide"))
+	g.Expect(list.Forbidden).To(ContainSubstring("kubectl create clusterrolebinding appstack-viewer-o-neil--touch-pwned " +
+		`--clusterrole=appstack-viewer-role --user='o'\''neil; touch pwned'`))
+	g.Expect(list.Forbidden).To(HaveSuffix("then start the dashboard again."))
+	var fail map[string]string
+	g.Expect(d.get("/api/stacks/shop", &fail)).To(Equal(http.StatusForbidden))
+	g.Expect(fail["error"]).To(Equal(list.Forbidden))
+}
+
 // The shopper may read pods and events in namespace shop only: the page starts
 // informers there when the stack page is first asked for, and follows them.
 func TestPerNamespaceInformers(t *testing.T) {
