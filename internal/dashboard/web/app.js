@@ -340,13 +340,19 @@ data-pick="${h}" aria-pressed="${S.health === h}">${h} ${count[h]}</button> `));
     let err = null;
     try { view = await getJSON(`/api/stacks/${encodeURIComponent(S.stack)}`); } catch (e) {
       err = e;
-      if (e.status !== 0) view = null; // gone or refused: do not show the old picture as current
+      // Gone or refused: do not show the old picture as current. Unreachable (the
+      // dashboard, or through it the API server: 503), keep it, marked as such.
+      if (!stale(e)) view = null;
     }
     if (seq !== S.seq) return;
     S.view = view;
     S.viewError = err;
     drawStack();
   }
+
+  // stale: the error leaves what was read last worth showing (the dashboard or
+  // the API server could not be reached), unlike a stack gone or forbidden.
+  const stale = (e) => e.status === 0 || e.status === 503;
 
   function drawStack() {
     const t0 = performance.now();
@@ -356,7 +362,7 @@ data-pick="${h}" aria-pressed="${S.health === h}">${h} ${count[h]}</button> `));
     const v = S.view;
     const e = S.viewError;
     const notice = e ? html`<p id="error" class="notice t-bad" role="alert"><strong>Error:</strong> ${e.message}\
-${e.status === 0 && v ? " Showing what was last read." : ""}</p>` : "";
+${stale(e) && v ? " Showing what was last read." : ""}</p>` : "";
     if (!v) {
       put(main, html`<nav class="crumbs"><a href="#/">Stacks</a> / ${S.stack}</nav>${notice}`);
       drawn("stack", t0);
