@@ -50,10 +50,13 @@ func (s *Server) setupCluster(ctx context.Context) error {
 			return err
 		}
 	} else {
+		// Asked once, at start: the dashboard reads the stacks with one informer
+		// set up here, so a right granted later needs a new start.
 		s.stacksForbidden = fmt.Sprintf("you (%s) may not list and watch AppStacks cluster-wide, so no stack is shown. "+
 			"Ask a cluster admin to bind you to the ClusterRole appstack-viewer-role, e.g. "+
-			"kubectl create clusterrolebinding appstack-viewer-%s --clusterrole=appstack-viewer-role --user=%s",
-			s.info.User, sanitizeName(s.info.User), s.info.User)
+			"kubectl create clusterrolebinding appstack-viewer-%s --clusterrole=appstack-viewer-role --user=%s, "+
+			"then start the dashboard again.",
+			s.info.User, sanitizeName(s.info.User), shellQuote(s.info.User))
 	}
 	for _, k := range s.kinds {
 		ok, err := s.access.canRead(ctx, k.gr, "")

@@ -327,6 +327,26 @@ func TestViewerSeesStacksAndNoActions(t *testing.T) {
 	g.Expect(fail["error"]).To(ContainSubstring("you may not list and watch controllerrevisions there"))
 }
 
+// A user bound to nothing may not list stacks: the stacks page and a stack
+// page say so (403) with a command to ask for, which the user's name, as the
+// authenticator gave it, cannot break out of when pasted into a shell.
+func TestStacksForbidden(t *testing.T) {
+	g := NewWithT(t)
+	theShop(t)
+	user := "o'neil; touch pwned"
+	d := startDashboard(t, as(user))
+	var list StackList
+	g.Expect(d.get("/api/stacks", &list)).To(Equal(http.StatusForbidden))
+	g.Expect(list.Stacks).To(BeEmpty())
+	g.Expect(list.Forbidden).To(HavePrefix("you (o'neil; touch pwned) may not list and watch AppStacks cluster-wide"))
+	g.Expect(list.Forbidden).To(ContainSubstring("kubectl create clusterrolebinding appstack-viewer-o-neil--touch-pwned " +
+		`--clusterrole=appstack-viewer-role --user='o'\''neil; touch pwned'`))
+	g.Expect(list.Forbidden).To(HaveSuffix("then start the dashboard again."))
+	var fail map[string]string
+	g.Expect(d.get("/api/stacks/shop", &fail)).To(Equal(http.StatusForbidden))
+	g.Expect(fail["error"]).To(Equal(list.Forbidden))
+}
+
 // The shopper may read pods and events in namespace shop only: the page starts
 // informers there when the stack page is first asked for, and follows them.
 func TestPerNamespaceInformers(t *testing.T) {
@@ -505,6 +525,14 @@ func TestStacksSayWhenTheClusterIsUnreachable(t *testing.T) {
 	g.Expect(list.Error).To(HaveSuffix("The page shows the stacks as last read."))
 	g.Expect(shopListed(list)).To(BeTrue(), "the stacks as last read")
 	g.Expect(<-events).To(HavePrefix(`{"error":"cannot reach the API server at`), "the page is told")
+	// A page that opens (or reconnects) during the outage is told at once too.
+	late := sseReader(t, d.url+"/api/watch")
+	select {
+	case data := <-late:
+		g.Expect(data).To(HavePrefix(`{"error":"cannot reach the API server at`), "a page opened during the outage")
+	case <-time.After(2 * time.Second):
+		t.Fatal("a page that opens /api/watch during the outage is not told that the API server cannot be reached")
+	}
 	startProxy(t, addr, target)
 	eventually(t, 15*time.Second, func() string {
 		list = StackList{}

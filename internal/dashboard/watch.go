@@ -135,6 +135,21 @@ func writeEvents(w http.ResponseWriter, sub *subscriber) bool {
 	return true
 }
 
+// tellOutage queues an "event: cluster" for a page that subscribes while the
+// API server does not answer: the probe tells only the pages already following
+// when the state changes, so one that opens or reconnects during an outage
+// would otherwise take the cluster for live.
+func (s *Server) tellOutage(sub *subscriber) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	// A message set since subscribe came from the probe after this state: newer.
+	if err := s.connError(); err != nil && sub.clusterMsg == nil {
+		msg := explain(err, s.restConfig.Host, s.opts.Context)
+		sub.clusterMsg = &msg
+		sub.poke()
+	}
+}
+
 // serveWatch is GET /api/watch: server-sent events, "event: change" with
 // {"stack": NAME} for each stack that changed, "event: cluster" with {"error":
 // why} when the API server stops answering ("" when it answers again), a
@@ -147,6 +162,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := s.hub.subscribe()
 	defer s.hub.unsubscribe(sub)
+	s.tellOutage(sub)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -153,15 +153,19 @@ func Pods(ctx context.Context, r client.Reader, stack *appstackv1.AppStack) (map
 	return out, nil
 }
 
-// PodMessage is a pod's state in a line: ready containers of all, then each
-// container that waits with its reason and a scheduling failure.
+// PodMessage is a pod's state in a line: ready containers of all (the app
+// containers, as kubectl counts them: a ready sidecar started as an init
+// container does not make the app ready), then each container, init ones
+// included, that waits with its reason, and a scheduling failure.
 func PodMessage(p *corev1.Pod) string {
 	ready, total := 0, len(p.Status.ContainerStatuses)
-	var problems []string
-	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
+	for _, cs := range p.Status.ContainerStatuses {
 		if cs.Ready {
 			ready++
 		}
+	}
+	var problems []string
+	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
 		if w := cs.State.Waiting; w != nil && w.Reason != "" {
 			problems = append(problems, fmt.Sprintf("%s: %s", cs.Name, w.Reason))
 		}
@@ -171,7 +175,7 @@ func PodMessage(p *corev1.Pod) string {
 			problems = append(problems, cond.Reason+": "+cond.Message)
 		}
 	}
-	msg := fmt.Sprintf("%d/%d ready", min(ready, total), total)
+	msg := fmt.Sprintf("%d/%d ready", ready, total)
 	if len(problems) > 0 {
 		msg += "; " + strings.Join(problems, "; ")
 	}

@@ -18,6 +18,11 @@ func TestPodMessage(t *testing.T) {
 			{Name: "app", Ready: true},
 			{Name: "log", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}},
 		}}, want: "1/2 ready; log: CrashLoopBackOff"},
+		"a native sidecar ready, the app not yet": {status: corev1.PodStatus{
+			InitContainerStatuses: []corev1.ContainerStatus{{Name: "proxy", Ready: true}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{
+				Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}},
+		}, want: "0/1 ready; app: ContainerCreating"},
 		"unschedulable": {status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled,
 			Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/3 nodes are available"}}},
 			want: "0/0 ready; Unschedulable: 0/3 nodes are available"},

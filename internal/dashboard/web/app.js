@@ -24,6 +24,8 @@
   // What is on screen and what the user chose; kept across re-draws.
   const S = {
     page: "", stack: "", seq: 0, rendered: 0, timers: {}, busy: {}, again: {},
+    // why the API server does not answer, as the stream last said ("" while it does)
+    clusterError: "",
     // the stacks page: the list read, its rows' search text, keys and names as drawn, the filter, the scroll to restore
     list: null, hay: [], keys: null, names: null, opts: "", q: "", health: "", listY: 0,
     // the stack page: the view read and the error reading it, the selected node, the diff picked and read
@@ -124,13 +126,18 @@
 <span class="ctx">@ ${i.context || i.server}</span></span>`);
   }
 
+  // setLive says whether the page follows the cluster: the stream's state, and
+  // while the stream is open, whether the API server answers (S.clusterError).
   function setLive(state) {
+    if (state === "live" && S.clusterError) state = "unreachable";
     const el = $("#live");
     el.dataset.state = state;
-    el.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…" }[state];
+    el.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…",
+      unreachable: "Cluster unreachable" }[state];
     el.title = { live: "Following the cluster: the page updates as it changes",
       connecting: "Connecting to the dashboard's stream of changes",
-      reconnecting: "Lost the connection to the dashboard; retrying. What is shown may be out of date." }[state];
+      reconnecting: "Lost the connection to the dashboard; retrying. What is shown may be out of date.",
+      unreachable: `${S.clusterError} What is shown is as last read.` }[state];
   }
 
   function watch(delay) {
@@ -138,6 +145,7 @@
     const es = new EventSource("/api/watch");
     let lost = Boolean(delay);
     es.onopen = () => {
+      S.clusterError = ""; // a stream opened during an outage says so first
       setLive("live");
       if (lost) refresh(""); // events may have been missed while away
       lost = false;
@@ -154,6 +162,16 @@
       let d = {};
       try { d = JSON.parse(ev.data); } catch (e) { return; }
       refresh(d.stack || "");
+    });
+    // The API server stopped answering (error says why) or answers again (""):
+    // said beside the dot, and what the page shows is read again (the stacks
+    // page then says it under its notice).
+    es.addEventListener("cluster", (ev) => {
+      let d = {};
+      try { d = JSON.parse(ev.data); } catch (e) { return; }
+      S.clusterError = d.error || "";
+      setLive("live");
+      refresh("");
     });
   }
 
@@ -323,13 +341,19 @@ data-pick="${h}" aria-pressed="${S.health === h}">${h} ${count[h]}</button> `));
     let err = null;
     try { view = await getJSON(`/api/stacks/${encodeURIComponent(S.stack)}`); } catch (e) {
       err = e;
-      if (e.status !== 0) view = null; // gone or refused: do not show the old picture as current
+      // Gone or refused: do not show the old picture as current. Unreachable (the
+      // dashboard, or through it the API server: 503), keep it, marked as such.
+      if (!stale(e)) view = null;
     }
     if (seq !== S.seq) return;
     S.view = view;
     S.viewError = err;
     drawStack();
   }
+
+  // stale: the error leaves what was read last worth showing (the dashboard or
+  // the API server could not be reached), unlike a stack gone or forbidden.
+  const stale = (e) => e.status === 0 || e.status === 503;
 
   function drawStack() {
     const t0 = performance.now();
@@ -339,7 +363,7 @@ data-pick="${h}" aria-pressed="${S.health === h}">${h} ${count[h]}</button> `));
     const v = S.view;
     const e = S.viewError;
     const notice = e ? html`<p id="error" class="notice t-bad" role="alert"><strong>Error:</strong> ${e.message}\
-${e.status === 0 && v ? " Showing what was last read." : ""}</p>` : "";
+${stale(e) && v ? " Showing what was last read." : ""}</p>` : "";
     if (!v) {
       put(main, html`<nav class="crumbs"><a href="#/">Stacks</a> / ${S.stack}</nav>${notice}`);
       drawn("stack", t0);
