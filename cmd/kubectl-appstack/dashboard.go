@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -163,11 +164,13 @@ func pageURL(a *net.TCPAddr) string {
 }
 
 // commandFlags are the connection flags given on the command line, to add to
-// the commands the page offers (never a token or password: the page shows them).
+// the commands the page offers (never a token or password: the page shows them),
+// file paths made absolute.
 func commandFlags(fs *pflag.FlagSet) []string {
 	keep := map[string]bool{"kubeconfig": true, "context": true, "cluster": true, "user": true, "as": true,
 		"as-group": true, "as-uid": true, "server": true, "certificate-authority": true, "client-certificate": true,
 		"client-key": true, "tls-server-name": true, "insecure-skip-tls-verify": true}
+	paths := map[string]bool{"kubeconfig": true, "certificate-authority": true, "client-certificate": true, "client-key": true}
 	var out []string
 	fs.Visit(func(f *pflag.Flag) {
 		if !keep[f.Name] {
@@ -180,7 +183,14 @@ func commandFlags(fs *pflag.FlagSet) []string {
 			}
 			return
 		}
-		out = append(out, "--"+f.Name+"="+f.Value.String())
+		v := f.Value.String()
+		if paths[f.Name] {
+			// A command pasted in another directory reaches the same files.
+			if abs, err := filepath.Abs(v); err == nil {
+				v = abs
+			}
+		}
+		out = append(out, "--"+f.Name+"="+v)
 	})
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -76,6 +77,13 @@ func TestCommandFlags(t *testing.T) {
 	g.Expect(commandFlags(cmd.Flags())).To(Equal([]string{"--as=jane", "--as-group=dev", "--as-group=ops",
 		"--context=staging"}))
 	g.Expect(commandFlags(pflag.NewFlagSet("none", pflag.ContinueOnError))).To(BeEmpty())
+
+	// A relative kubeconfig is made absolute: the command may be pasted elsewhere.
+	cmd = newDashboardCommand(io.Discard, io.Discard)
+	g.Expect(cmd.Flags().Parse([]string{"--kubeconfig", "bin/dev.kubeconfig"})).To(Succeed())
+	wd, err := os.Getwd()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(commandFlags(cmd.Flags())).To(Equal([]string{"--kubeconfig=" + filepath.Join(wd, "bin", "dev.kubeconfig")}))
 }
 
 func TestDashboardUnreachableClusterFailsFast(t *testing.T) {
