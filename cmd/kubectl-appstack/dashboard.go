@@ -170,7 +170,8 @@ func commandFlags(fs *pflag.FlagSet) []string {
 	keep := map[string]bool{"kubeconfig": true, "context": true, "cluster": true, "user": true, "as": true,
 		"as-group": true, "as-uid": true, "server": true, "certificate-authority": true, "client-certificate": true,
 		"client-key": true, "tls-server-name": true, "insecure-skip-tls-verify": true}
-	paths := map[string]bool{"kubeconfig": true, "certificate-authority": true, "client-certificate": true, "client-key": true}
+	paths := map[string]bool{"kubeconfig": true, "certificate-authority": true, "client-certificate": true,
+		"client-key": true}
 	var out []string
 	fs.Visit(func(f *pflag.Flag) {
 		if !keep[f.Name] {
