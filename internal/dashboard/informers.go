@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -138,8 +139,29 @@ func (s *Server) namespaceSource(ctx context.Context, ns string) (*source, error
 			}
 		}
 	}
-	src.waitSynced(ctx, syncTimeout)
+	for _, inf := range src.waitSynced(ctx, syncTimeout) {
+		go s.announceSynced(ns, inf)
+	}
 	return src, nil
+}
+
+// announceSynced tells the pages of namespace ns's stacks when inf, which a
+// request gave up waiting for, has read its kind whole: its first read sends no
+// change of its own (handler), and the page would say "not read yet" until
+// something else changed.
+func (s *Server) announceSynced(ns string, inf cache.Informer) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for !inf.HasSynced() {
+		select {
+		case <-s.runCtx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+	for _, name := range s.stacksIn(ns) {
+		s.hub.notify(name)
+	}
 }
 
 // handler tells the page of each change of an object of kind k after the

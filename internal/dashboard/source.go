@@ -90,6 +90,10 @@ type source struct {
 	// errs is the last list or watch error of each kind's informer, by the
 	// reflector's type name: what a Hidden line says of a kind not read yet.
 	errs map[string]error
+	// late are the informers that had not read their kind whole by the end of
+	// a wait: later requests do not wait for them again (each would pay the
+	// whole timeout while, say, an aggregated API is down).
+	late map[schema.GroupVersionKind]bool
 }
 
 // sourceOptions are what differs between sources: which namespaces (none: all),
@@ -184,27 +188,44 @@ func (src *source) lastError(k kind) error {
 }
 
 // waitSynced waits until the source's informers of kinds (all of them when none
-// is given) have synced, or timeout passes, or ctx ends.
-func (src *source) waitSynced(ctx context.Context, timeout time.Duration, kinds ...kind) {
+// is given) have synced, or timeout passes, or ctx ends. An informer that was
+// still unsynced at the end of an earlier wait is not waited for again; the
+// informers still unsynced when this wait ends are returned, and marked so.
+func (src *source) waitSynced(ctx context.Context, timeout time.Duration, kinds ...kind) []cache.Informer {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	src.mu.Lock()
-	var infs []cache.Informer
+	infs := map[schema.GroupVersionKind]cache.Informer{}
 	for gvk, inf := range src.informers {
-		if len(kinds) == 0 || slices.ContainsFunc(kinds, func(k kind) bool { return k.gvk == gvk }) {
-			infs = append(infs, inf)
+		if !src.late[gvk] && (len(kinds) == 0 || slices.ContainsFunc(kinds, func(k kind) bool { return k.gvk == gvk })) {
+			infs[gvk] = inf
 		}
 	}
 	src.mu.Unlock()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if !slices.ContainsFunc(infs, func(inf cache.Informer) bool { return !inf.HasSynced() }) {
-			return
+		for gvk, inf := range infs {
+			if inf.HasSynced() {
+				delete(infs, gvk)
+			}
+		}
+		if len(infs) == 0 {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return
+			src.mu.Lock()
+			defer src.mu.Unlock()
+			if src.late == nil {
+				src.late = map[schema.GroupVersionKind]bool{}
+			}
+			late := make([]cache.Informer, 0, len(infs))
+			for gvk, inf := range infs {
+				src.late[gvk] = true
+				late = append(late, inf)
+			}
+			return late
 		case <-tick.C:
 		}
 	}
