@@ -13,7 +13,7 @@ command -v npm >/dev/null || { echo "vendor-js: npm is not installed; install No
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp hack/js/package.json hack/js/package-lock.json "$work/"
-(cd "$work" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+(cd "$work" && npm ci --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 mkdir -p "$dest"
 pkg=$work/node_modules/@dagrejs
 cp "$pkg/dagre/dist/dagre.min.js" "$dest/dagre.min.js"
