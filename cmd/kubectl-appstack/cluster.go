@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -96,6 +97,15 @@ func (f *clusterFlags) noKubeconfig(cfg *rest.Config) bool {
 	}
 	raw, err := f.config.ToRawKubeConfigLoader().RawConfig()
 	return err == nil && len(raw.Clusters) == 0
+}
+
+// getStack reads the stack named name from the cluster.
+func getStack(ctx context.Context, c client.Reader, name string) (*appstackv1.AppStack, error) {
+	stack := &appstackv1.AppStack{}
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
+		return nil, fmt.Errorf("get stack %s: %w", name, err)
+	}
+	return stack, nil
 }
 
 func (f *clusterFlags) client() (client.Client, error) {

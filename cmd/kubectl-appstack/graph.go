@@ -90,16 +90,13 @@ func graphStack(
 	return stackFromCluster(ctx, c, name)
 }
 
-func stackFromCluster(ctx context.Context, c client.Client, name string) (*appstackv1.AppStack, error) {
-	stack := &appstackv1.AppStack{}
-	err := c.Get(ctx, client.ObjectKey{Name: name}, stack)
+// stackFromCluster is getStack, with what to do when there is no such stack.
+func stackFromCluster(ctx context.Context, c client.Reader, name string) (*appstackv1.AppStack, error) {
+	stack, err := getStack(ctx, c, name)
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("get stack %s: %w (kubectl get stacks lists them; -f FILE draws one from a file)", name, err)
+		return nil, fmt.Errorf("%w (kubectl get stacks lists them; -f FILE draws one from a file)", err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("get stack %s: %w", name, err)
-	}
-	return stack, nil
+	return stack, err
 }
 
 // stackFromFile reads the file's AppStacks as render does, validates the one

@@ -70,9 +70,9 @@ func newRollbackCommand(out io.Writer) *cobra.Command {
 func revisions(
 	ctx context.Context, c client.Client, name string,
 ) (*appstackv1.AppStack, []appsv1.ControllerRevision, error) {
-	stack := &appstackv1.AppStack{}
-	if err := c.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
-		return nil, nil, fmt.Errorf("get stack %s: %w", name, err)
+	stack, err := getStack(ctx, c, name)
+	if err != nil {
+		return nil, nil, err
 	}
 	revs, err := inspect.Revisions(ctx, c, stack)
 	return stack, revs, err

@@ -122,9 +122,9 @@ names, so status takes no -n/--namespace: giving it is an error.`,
 }
 
 func buildTree(ctx context.Context, c client.Client, name string) (*Tree, error) {
-	stack := &appstackv1.AppStack{}
-	if err := c.Get(ctx, client.ObjectKey{Name: name}, stack); err != nil {
-		return nil, fmt.Errorf("get stack %s: %w", name, err)
+	stack, err := getStack(ctx, c, name)
+	if err != nil {
+		return nil, err
 	}
 	t := &Tree{Stack: name, Namespace: render.NamespaceName(stack), Revision: stack.Status.Revision}
 	if cond := meta.FindStatusCondition(stack.Status.Conditions, appstackv1.ConditionReady); cond != nil {
