@@ -13,7 +13,7 @@ import (
 	appstackv1 "github.com/appstack-dev/appstack-operator/api/v1alpha1"
 	"github.com/appstack-dev/appstack-operator/internal/inspect"
 	"github.com/appstack-dev/appstack-operator/internal/plan"
-	"github.com/appstack-dev/appstack-operator/internal/render"
+	"github.com/appstack-dev/appstack-operator/internal/status"
 )
 
 // objectOf is one of the stack's objects as the page shows it: its kstatus
@@ -46,12 +46,7 @@ func podObject(p *corev1.Pod) Object {
 	if p.DeletionTimestamp != nil {
 		health = "Terminating"
 	}
-	info := &PodInfo{Total: int32(len(p.Spec.Containers)), Node: p.Spec.NodeName}
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Ready {
-			info.Ready++
-		}
-	}
+	info := &PodInfo{Ready: int32(inspect.ReadyContainers(p)), Total: int32(len(p.Spec.Containers)), Node: p.Spec.NodeName}
 	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
 		info.Restarts += cs.RestartCount
 		if info.Waiting == "" {
@@ -89,9 +84,7 @@ func serviceInfo(svc *corev1.Service) *ServiceInfo {
 		}
 		info.Ports = append(info.Ports, port)
 	}
-	if len(svc.Spec.Ports) > 0 {
-		info.URL = fmt.Sprintf("%s:%d", render.ServiceDNSName(svc.Namespace, svc.Name), svc.Spec.Ports[0].Port)
-	}
+	info.URL = status.ServiceURL(svc.Namespace, svc)
 	info.External = loadBalancerAddresses(svc.Status.LoadBalancer.Ingress)
 	return info
 }

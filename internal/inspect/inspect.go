@@ -158,12 +158,7 @@ func Pods(ctx context.Context, r client.Reader, stack *appstackv1.AppStack) (map
 // container does not make the app ready), then each container, init ones
 // included, that waits with its reason, and a scheduling failure.
 func PodMessage(p *corev1.Pod) string {
-	ready, total := 0, len(p.Status.ContainerStatuses)
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Ready {
-			ready++
-		}
-	}
+	ready, total := ReadyContainers(p), len(p.Status.ContainerStatuses)
 	var problems []string
 	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
 		if w := cs.State.Waiting; w != nil && w.Reason != "" {
@@ -180,6 +175,18 @@ func PodMessage(p *corev1.Pod) string {
 		msg += "; " + strings.Join(problems, "; ")
 	}
 	return msg
+}
+
+// ReadyContainers counts a pod's app containers that are ready (a ready sidecar
+// started as an init container does not count, as kubectl counts them).
+func ReadyContainers(p *corev1.Pod) int {
+	ready := 0
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Ready {
+			ready++
+		}
+	}
+	return ready
 }
 
 // Revisions are the stack's own recorded revisions (plan.OwnRevisions), oldest

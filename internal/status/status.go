@@ -239,10 +239,17 @@ func serviceStatus(namespace string, svc *corev1.Service) *appstackv1.ServiceSta
 	for _, p := range svc.Spec.Ports {
 		ss.Ports = append(ss.Ports, fmt.Sprintf("%d/%s", p.Port, p.Protocol))
 	}
-	if len(svc.Spec.Ports) > 0 {
-		ss.URL = fmt.Sprintf("%s:%d", render.ServiceDNSName(namespace, svc.Name), svc.Spec.Ports[0].Port)
-	}
+	ss.URL = ServiceURL(namespace, svc)
 	return ss
+}
+
+// ServiceURL is a Service's in-cluster address, its DNS name and first port
+// ("web.shop.svc.cluster.local:80"); empty for a Service without ports.
+func ServiceURL(namespace string, svc *corev1.Service) string {
+	if len(svc.Spec.Ports) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", render.ServiceDNSName(namespace, svc.Name), svc.Spec.Ports[0].Port)
 }
 
 // Summary is the stack-wide verdict drawn from its components: how many are ready,
